@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test against a real PostGIS: DATABASE_URL if set (a server where
+# the user may create databases), else a private throw-away cluster.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_postgis
+if [ -z "${DATABASE_URL:-}" ]; then
+    start_private_cluster test 54330 fast
+fi
+# Each test makes its own database from a template; clear what earlier runs left.
+admin="${DATABASE_URL%/*}/postgres"
+for db in $(psql "$admin" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'citygrid\_t\_%' OR datname LIKE 'citygrid\_tpl\_%'"); do
+    psql "$admin" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
+done
+cargo test --locked --all-targets "$@"

@@ -1,0 +1,3 @@
+//! The domain, with no I/O: codes and (later) the case workflow, routing and deadlines.
+
+pub mod codes;

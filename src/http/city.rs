@@ -1,0 +1,202 @@
+//! Geocoding: `/api/v1/locate` and `/api/v1/services/nearby`.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use crate::index::{AreaRef, COMPONENT_LIMIT, COMPONENT_RADIUS_M};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/locate", get(locate))
+        .route("/api/v1/services/nearby", get(services_nearby))
+}
+
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+fn params(q: Params) -> ApiResult<HashMap<String, String>> {
+    q.map(|Query(p)| p)
+        .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+}
+
+/// Reads `lon` and `lat` as WGS-84 degrees.
+pub fn coordinates(p: &HashMap<String, String>) -> ApiResult<(f64, f64)> {
+    let read = |key: &str| -> ApiResult<f64> {
+        let raw = p.get(key).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_coordinates",
+                format!("{key} is required (WGS-84 degrees)"),
+            )
+        })?;
+        raw.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_coordinates",
+                    format!("{key}={raw:?} is not a number"),
+                )
+            })
+    };
+    let (lon, lat) = (read("lon")?, read("lat")?);
+    if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+        return Err(ApiError::bad_request(
+            "invalid_coordinates",
+            format!("({lon}, {lat}) is outside WGS-84 longitude [-180, 180] / latitude [-90, 90]"),
+        ));
+    }
+    Ok((lon, lat))
+}
+
+#[derive(Serialize)]
+struct GridRef {
+    code: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct NearComponent {
+    code: String,
+    class: String,
+    name: String,
+    distance_m: f64,
+}
+
+#[derive(Serialize)]
+struct Located {
+    lon: f64,
+    lat: f64,
+    grid: GridRef,
+    community: AreaRef,
+    street: AreaRef,
+    district: AreaRef,
+    components: Vec<NearComponent>,
+}
+
+fn round_dm(m: f64) -> f64 {
+    (m * 10.0).round() / 10.0
+}
+
+async fn locate(State(state): State<AppState>, q: Params) -> ApiResult<Json<Located>> {
+    let p = params(q)?;
+    let (lon, lat) = coordinates(&p)?;
+    let class = match p.get("class").map(|c| c.trim()).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) if c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit()) => c.parse::<u16>().ok(),
+        Some(c) => {
+            return Err(ApiError::bad_request(
+                "invalid_class",
+                format!("class {c:?} must be a 4-digit component class code"),
+            ));
+        }
+    };
+    let index = state.city.get();
+    let place = index.place(lon, lat).ok_or_else(|| {
+        ApiError::not_found(
+            "outside_coverage",
+            format!("({lon}, {lat}) lies outside every unit grid of the city"),
+        )
+    })?;
+    let components = index
+        .components_near(lon, lat, class, COMPONENT_RADIUS_M, COMPONENT_LIMIT)
+        .into_iter()
+        .map(|(c, d)| NearComponent {
+            code: c.code_str(),
+            class: c.class_str(),
+            name: c.name.to_string(),
+            distance_m: round_dm(d),
+        })
+        .collect();
+    Ok(Json(Located {
+        lon,
+        lat,
+        grid: GridRef {
+            code: place.grid.code.clone(),
+            name: place.grid.name.clone(),
+        },
+        community: place.community,
+        street: place.street,
+        district: place.district,
+        components,
+    }))
+}
+
+#[derive(Serialize)]
+struct NearService {
+    id: String,
+    category: String,
+    name: String,
+    address: String,
+    phone: String,
+    hours: String,
+    lon: f64,
+    lat: f64,
+    distance_m: f64,
+}
+
+#[derive(Serialize)]
+struct NearbyServices {
+    services: Vec<NearService>,
+}
+
+pub const SERVICES_DEFAULT_LIMIT: usize = 10;
+pub const SERVICES_MAX_LIMIT: usize = 100;
+
+async fn services_nearby(
+    State(state): State<AppState>,
+    q: Params,
+) -> ApiResult<Json<NearbyServices>> {
+    let p = params(q)?;
+    let (lon, lat) = coordinates(&p)?;
+    let limit = match p.get("limit").map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        None => SERVICES_DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=SERVICES_MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_limit",
+                    format!("limit {l:?} must be a whole number from 1 to {SERVICES_MAX_LIMIT}"),
+                )
+            })?,
+    };
+    let category = p
+        .get("category")
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty());
+    if let Some(c) = category
+        && !crate::domain::codes::is_department_code(c)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_category",
+            format!(
+                "category {c:?} must be a lower-case word such as hospital, toilet or bus_stop"
+            ),
+        ));
+    }
+    let index = state.city.get();
+    let services = index
+        .services_near(lon, lat, category, limit)
+        .into_iter()
+        .map(|(s, d)| NearService {
+            id: s.id.clone(),
+            category: s.category.clone(),
+            name: s.name.clone(),
+            address: s.address.clone(),
+            phone: s.phone.clone(),
+            hours: s.hours.clone(),
+            lon: s.lon,
+            lat: s.lat,
+            distance_m: round_dm(d),
+        })
+        .collect();
+    Ok(Json(NearbyServices { services }))
+}

@@ -1,0 +1,97 @@
+//! HTTP: one router per resource, merged here, over one shared state.
+
+pub mod city;
+pub mod error;
+pub mod health;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use sqlx::PgPool;
+
+use crate::index::SharedIndex;
+use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub city: Arc<SharedIndex>,
+}
+
+impl AppState {
+    /// Loads the city index from the store and keeps it current with imports.
+    pub async fn load(pool: PgPool) -> Result<Self, sqlx::Error> {
+        let index = crate::store::city::load_city_index(&pool).await?;
+        let city = Arc::new(SharedIndex::new(index));
+        tokio::spawn(crate::store::city::watch_city_data(
+            pool.clone(),
+            city.clone(),
+        ));
+        Ok(Self { pool, city })
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(city::router())
+        .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed here",
+            )
+        })
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn log_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+pub async fn serve(state: AppState, bind: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

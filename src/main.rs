@@ -1,0 +1,178 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use citygrid::import::{ImportOptions, import_dir};
+use citygrid::sample_city::{SampleOptions, write_sample_city};
+
+#[derive(Parser)]
+#[command(
+    name = "citygrid",
+    version,
+    about = "City grid management and incident dispatch"
+)]
+struct Cli {
+    /// PostgreSQL connection URL (PostGIS required).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "CITYGRID_LOG_JSON", global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (migrates the database and builds the index first).
+    Serve {
+        #[arg(long, env = "CITYGRID_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
+    /// Import city data from a directory in the import format.
+    Import {
+        dir: PathBuf,
+        /// Reload every data set even when its file is unchanged.
+        #[arg(long)]
+        force: bool,
+        /// Write the full report (every error and warning) as JSON to this file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Write the deterministic sample city in the import format.
+    SampleCity {
+        #[arg(long)]
+        out: PathBuf,
+        /// Multiply the city's size (20 gives ≥ 40,000 grids and ≥ 1M components).
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+        #[arg(long, default_value_t = 2004)]
+        seed: u64,
+    },
+    /// Measure the index against PostGIS on the imported city.
+    Bench {
+        /// Random points for the index.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Random points for PostGIS (slower; fewer are enough).
+        #[arg(long, default_value_t = 5_000)]
+        pg_points: usize,
+    },
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn pool(url: Option<String>) -> anyhow::Result<sqlx::PgPool> {
+    let url = url.context("DATABASE_URL is not set (or pass --database-url)")?;
+    let pool = citygrid::store::connect(&url, 16).await?;
+    citygrid::store::prepare(&pool).await?;
+    Ok(pool)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    match cli.command {
+        Command::Serve { bind } => {
+            let pool = pool(cli.database_url).await?;
+            let state = citygrid::http::AppState::load(pool).await?;
+            citygrid::http::serve(state, bind).await?;
+        }
+        Command::Import { dir, force, report } => {
+            let pool = pool(cli.database_url).await?;
+            let started = std::time::Instant::now();
+            let result = import_dir(&pool, &dir, ImportOptions { force }).await?;
+            if let Some(path) = report {
+                std::fs::write(&path, serde_json::to_vec_pretty(&result)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            print_import_report(&result, started.elapsed());
+            if !result.committed {
+                std::process::exit(1);
+            }
+        }
+        Command::SampleCity { out, scale, seed } => {
+            let summary = write_sample_city(&out, SampleOptions { scale, seed })?;
+            println!(
+                "sample city in {}: {} districts, {} streets, {} communities, {} grids, {} components, {} services, {} departments, {} routing rules",
+                out.display(),
+                summary.districts,
+                summary.streets,
+                summary.communities,
+                summary.grids,
+                summary.components,
+                summary.services,
+                summary.departments,
+                summary.routing_rules
+            );
+        }
+        Command::Bench { points, pg_points } => {
+            let pool = pool(cli.database_url).await?;
+            let report = citygrid::bench::run(&pool, points, pg_points).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+    }
+    Ok(())
+}
+
+/// At most this many problems of each kind are printed; `--report` has them all.
+const SHOWN_PER_KIND: usize = 20;
+
+fn print_import_report(r: &citygrid::import::ImportReport, elapsed: std::time::Duration) {
+    for d in &r.datasets {
+        println!("{:>22}  {:>9} rows  {}", d.file, d.rows, d.status);
+    }
+    let print = |label: &str, problems: &[citygrid::import::records::Problem]| {
+        let mut shown: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for p in problems {
+            let n = shown.entry(p.kind).or_default();
+            *n += 1;
+            if *n <= SHOWN_PER_KIND {
+                println!("{label}: {p}");
+            }
+        }
+        for (kind, n) in shown {
+            if n > SHOWN_PER_KIND {
+                println!("{label}: … and {} more {kind}", n - SHOWN_PER_KIND);
+            }
+        }
+    };
+    print("error", &r.errors);
+    print("warning", &r.warnings);
+    let counts: Vec<String> = r
+        .warning_counts()
+        .iter()
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect();
+    if r.committed {
+        println!(
+            "imported in {:.1} s; {} warnings{}",
+            elapsed.as_secs_f64(),
+            r.warnings.len(),
+            if counts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", counts.join(", "))
+            }
+        );
+    } else {
+        println!(
+            "import refused: {} errors; the stored data is unchanged",
+            r.errors.len()
+        );
+    }
+}

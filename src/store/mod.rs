@@ -1,0 +1,79 @@
+//! PostgreSQL + PostGIS: the one store. Connection, start-up checks, migrations,
+//! and reading the city data the in-memory index is built from.
+
+pub mod city;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(sqlx::Error),
+    #[error(
+        "PostGIS is not installed on this PostgreSQL server (install the Debian package postgresql-{0}-postgis-3)"
+    )]
+    PostgisMissing(String),
+    #[error("PostgreSQL {found} is too old: citygrid needs 13 or later")]
+    PostgresTooOld { found: String },
+    #[error("PostGIS {found} is too old: citygrid needs 3.0 or later")]
+    PostgisTooOld { found: String },
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// Versions found at start-up.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Versions {
+    pub postgres: String,
+    pub postgis: String,
+}
+
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(StoreError::Connect)
+}
+
+/// Checks the PostgreSQL and PostGIS versions (refusing clearly when PostGIS is
+/// missing), then runs the migrations.
+pub async fn prepare(pool: &PgPool) -> Result<Versions, StoreError> {
+    let server_num: String = sqlx::query_scalar("SHOW server_version_num")
+        .fetch_one(pool)
+        .await?;
+    let postgres: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(pool)
+        .await?;
+    let major = server_num.parse::<u32>().unwrap_or(0) / 10_000;
+    if major < 13 {
+        return Err(StoreError::PostgresTooOld { found: postgres });
+    }
+    let available: Option<String> = sqlx::query_scalar(
+        "SELECT coalesce(installed_version, default_version) FROM pg_available_extensions WHERE name = 'postgis'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(postgis) = available else {
+        return Err(StoreError::PostgisMissing(major.to_string()));
+    };
+    if postgis
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok())
+        .unwrap_or(0)
+        < 3
+    {
+        return Err(StoreError::PostgisTooOld { found: postgis });
+    }
+    sqlx::migrate!("./migrations").run(pool).await?;
+    let postgis: String = sqlx::query_scalar("SELECT postgis_lib_version()")
+        .fetch_one(pool)
+        .await?;
+    tracing::info!(postgres = %postgres, postgis = %postgis, "database ready");
+    Ok(Versions { postgres, postgis })
+}
