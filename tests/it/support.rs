@@ -1,0 +1,259 @@
+//! Test harness: fresh databases from templates, the real app on port 0, and
+//! small city directories written on the fly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, PgConnection, PgPool};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL").expect("DATABASE_URL must point at a PostgreSQL server with PostGIS (scripts/test.sh sets it)")
+}
+
+/// The same server URL with another database name.
+fn url_for(db: &str) -> String {
+    let url = database_url();
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b.to_owned(), format!("?{q}")),
+        None => (url.clone(), String::new()),
+    };
+    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+    format!("{server}/{db}{query}")
+}
+
+fn migrations_hash() -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("migrations")
+        .expect("migrations/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(std::fs::read(f).expect("migration file"));
+    }
+    h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Template {
+    /// Migrated, no data.
+    Empty,
+    /// Migrated, with `gis-data/` imported.
+    SampleCity,
+}
+
+async fn admin() -> Result<PgConnection> {
+    PgConnection::connect(&url_for("postgres")).await.context("connecting as admin")
+}
+
+/// Creates the template once per migration set; concurrent tests wait on an advisory lock.
+async fn template(kind: Template) -> Result<String> {
+    let name = match kind {
+        Template::Empty => format!("citygrid_tpl_{}_empty", migrations_hash()),
+        Template::SampleCity => format!("citygrid_tpl_{}_city", migrations_hash()),
+    };
+    let mut conn = admin().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(&name).execute(&mut conn).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        let building = format!("{name}_build");
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))).execute(&mut conn).await?;
+        let source = match kind {
+            Template::Empty => "template1".to_owned(),
+            Template::SampleCity => Box::pin(template(Template::Empty)).await?,
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building} TEMPLATE {source}"))).execute(&mut conn).await?;
+        let pool = citygrid::store::connect(&url_for(&building), 4).await?;
+        citygrid::store::prepare(&pool).await?;
+        if kind == Template::SampleCity {
+            let report = citygrid::import::import_dir(&pool, Path::new("gis-data"), Default::default()).await?;
+            anyhow::ensure!(report.committed, "sample city import failed: {:?}", report.errors);
+        }
+        pool.close().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {building} RENAME TO {name}"))).execute(&mut conn).await?;
+    }
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(&name).execute(&mut conn).await?;
+    Ok(name)
+}
+
+/// A fresh database of its own for one test.
+pub struct TestDb {
+    pub pool: PgPool,
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn new(kind: Template) -> Result<Self> {
+        let tpl = template(kind).await?;
+        let name = format!(
+            "citygrid_t_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut conn = admin().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {tpl}"))).execute(&mut conn).await?;
+        let pool = citygrid::store::connect(&url_for(&name), 8).await?;
+        citygrid::store::prepare(&pool).await?;
+        Ok(Self { pool, name })
+    }
+
+    pub async fn drop_db(self) -> Result<()> {
+        self.pool.close().await;
+        let mut conn = admin().await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).execute(&mut conn).await?;
+        Ok(())
+    }
+
+    /// A content fingerprint of a table (every row, in order).
+    pub async fn fingerprint(&self, table: &str) -> String {
+        sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(format!(
+            "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
+        )))
+        .fetch_one(&self.pool)
+        .await
+        .expect("fingerprint")
+        .unwrap_or_default()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+}
+
+/// The real app, served over HTTP on a free port.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb) -> Result<Self> {
+        let state = citygrid::http::AppState::load(db.pool.clone()).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, citygrid::http::router(state)).await;
+        });
+        Ok(Self {
+            addr,
+            client: reqwest::Client::new(),
+            db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self.client.get(self.url(path)).send().await.expect("request");
+        let status = resp.status().as_u16();
+        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+}
+
+/// A scratch directory for city files.
+pub struct CityDir(pub PathBuf);
+
+impl CityDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "citygrid-it-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+
+    pub fn write(&self, file: &str, text: &str) -> &Self {
+        std::fs::write(self.0.join(file), text).expect("write city file");
+        self
+    }
+
+    pub fn remove(&self, file: &str) -> &Self {
+        let _ = std::fs::remove_file(self.0.join(file));
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for CityDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// GeoJSON text for a FeatureCollection of (geometry, properties) pairs.
+pub fn collection(features: &[(Value, Value)]) -> String {
+    let features: Vec<Value> = features
+        .iter()
+        .map(|(g, p)| serde_json::json!({"type": "Feature", "geometry": g, "properties": p}))
+        .collect();
+    serde_json::json!({"type": "FeatureCollection", "features": features}).to_string()
+}
+
+/// A closed axis-aligned rectangle polygon.
+pub fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
+    serde_json::json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]})
+}
+
+pub fn point(x: f64, y: f64) -> Value {
+    serde_json::json!({"type": "Point", "coordinates": [x, y]})
+}
+
+/// A small valid city: two communities, three grids, one component.
+/// C1 610302001001 = [107.000, 107.002] × [34.000, 34.001] holds grids 001 and 002;
+/// C2 610302001002 = [107.002, 107.004] × [34.000, 34.001] holds grid 001.
+pub fn mini_city() -> CityDir {
+    let dir = CityDir::new();
+    dir.write("departments.csv", "code,name,phone\nwater-co,自来水公司,0917-1\nurban-mgmt,城管局,0917-2\n");
+    dir.write("classes.csv", &std::fs::read_to_string("gis-data/classes.csv").expect("classes.csv"));
+    dir.write(
+        "communities.geojson",
+        &collection(&[
+            (rect(107.0, 34.0, 107.002, 34.001), serde_json::json!({"code": "610302001001", "name": "一社区"})),
+            (rect(107.002, 34.0, 107.004, 34.001), serde_json::json!({"code": "610302001002", "name": "二社区"})),
+        ]),
+    );
+    dir.write("grids.geojson", &mini_grids(&[]));
+    dir.write(
+        "components.geojson",
+        &collection(&[(point(107.0005, 34.0005), component("6103020101000001", "0101", "water-co"))]),
+    );
+    dir.write("routing.csv", "kind,class,area,department\nevent,*,*,urban-mgmt\ncomponent,01,610302,water-co\n");
+    dir
+}
+
+/// The mini city's three grids, with `extra` features appended.
+pub fn mini_grids(extra: &[(Value, Value)]) -> String {
+    let mut features = vec![
+        (rect(107.0, 34.0, 107.001, 34.001), serde_json::json!({"code": "610302001001001", "name": "G1"})),
+        (rect(107.001, 34.0, 107.002, 34.001), serde_json::json!({"code": "610302001001002", "name": "G2"})),
+        (rect(107.002, 34.0, 107.004, 34.001), serde_json::json!({"code": "610302001002001", "name": "G3"})),
+    ];
+    features.extend_from_slice(extra);
+    collection(&features)
+}
+
+pub fn component(code: &str, class: &str, dept: &str) -> Value {
+    serde_json::json!({"code": code, "class": class, "name": "井盖", "dept_competent": dept, "dept_owner": dept, "dept_maintainer": "", "state": "intact"})
+}
