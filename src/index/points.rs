@@ -88,15 +88,36 @@ impl<T> PointIndex<T> {
         mut filter: impl FnMut(&T) -> bool,
     ) -> Vec<(&T, f64)> {
         let q = unit_vector(lon, lat);
-        let max_sq = radius_m.map(m_to_chord_sq).unwrap_or(f64::INFINITY);
         let mut out = Vec::with_capacity(limit.min(64));
         if limit == 0 {
             return out;
         }
-        for (entry, d_sq) in self.tree.nearest_neighbor_iter_with_distance_2(q) {
-            if d_sq > max_sq {
-                break;
+        if let Some(radius) = radius_m {
+            // A bounded search: collect the few points in range and sort them,
+            // cheaper than the nearest-neighbour iterator's priority queue.
+            let max_sq = m_to_chord_sq(radius);
+            let mut hits: Vec<(f64, u32)> = self
+                .tree
+                .locate_within_distance(q, max_sq)
+                .map(|e| {
+                    let p = e.geom();
+                    let d = [p[0] - q[0], p[1] - q[1], p[2] - q[2]];
+                    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2], e.data)
+                })
+                .collect();
+            hits.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (d_sq, i) in hits {
+                let item = &self.items[i as usize];
+                if filter(item) {
+                    out.push((item, chord_to_m(d_sq)));
+                    if out.len() == limit {
+                        break;
+                    }
+                }
             }
+            return out;
+        }
+        for (entry, d_sq) in self.tree.nearest_neighbor_iter_with_distance_2(q) {
             let item = &self.items[entry.data as usize];
             if filter(item) {
                 out.push((item, chord_to_m(d_sq)));
