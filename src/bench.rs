@@ -29,6 +29,10 @@ pub struct BenchReport {
     pub peak_rss_mib: f64,
     pub index_points: usize,
     pub postgis_points: usize,
+    /// Point → H3 cell alone: the floor under every lookup.
+    pub h3_cells_per_s: f64,
+    /// Components within 50 m alone (index only).
+    pub components_per_s: f64,
     /// Point → unit grid only.
     pub grid_lookup: Rates,
     /// The whole `locate`: grid, admin areas, components within 50 m.
@@ -91,6 +95,15 @@ pub async fn run(pool: &PgPool, n_index: usize, n_pg: usize) -> anyhow::Result<B
 
     // The index, on this one thread.
     let t = Instant::now();
+    let mut cells = 0u64;
+    for &(lon, lat) in &idx_points {
+        if let Ok(ll) = h3o::LatLng::new(lat, lon) {
+            cells ^= u64::from(ll.to_cell(crate::index::grid_index::RESOLUTION));
+        }
+    }
+    let h3_rate = n_index as f64 / t.elapsed().as_secs_f64();
+    std::hint::black_box(cells);
+    let t = Instant::now();
     let mut found = 0usize;
     for &(lon, lat) in &idx_points {
         found += usize::from(index.grids.locate(lon, lat).is_some());
@@ -98,6 +111,13 @@ pub async fn run(pool: &PgPool, n_index: usize, n_pg: usize) -> anyhow::Result<B
     let grid_rate = n_index as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut near = 0usize;
+    for &(lon, lat) in &idx_points {
+        near += index
+            .components_near(lon, lat, None, COMPONENT_RADIUS_M, COMPONENT_LIMIT)
+            .len();
+    }
+    let components_rate = n_index as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
     for &(lon, lat) in &idx_points {
         if let Some(place) = index.place(lon, lat) {
             near += index
@@ -166,6 +186,8 @@ pub async fn run(pool: &PgPool, n_index: usize, n_pg: usize) -> anyhow::Result<B
         peak_rss_mib: mib(peak),
         index_points: n_index,
         postgis_points: n_pg,
+        h3_cells_per_s: h3_rate.round(),
+        components_per_s: components_rate.round(),
         grid_lookup: Rates {
             index_per_s: grid_rate.round(),
             postgis_per_s: pg_grid_rate.round(),

@@ -358,26 +358,48 @@ mod properties {
     /// A jittered lattice of quadrilateral grids (shared vertices, like real unit
     /// grids), plus a few arbitrary extra polygons that overlap them.
     fn city() -> impl Strategy<Value = (Vec<IndexedGrid>, Vec<(f64, f64)>)> {
-        (2usize..6, 2usize..5, prop::collection::vec(-0.3f64..0.3, 64), prop::collection::vec((0.0f64..1.0, 0.0f64..1.0, 0.1f64..1.5), 0..4))
+        (
+            2usize..6,
+            2usize..5,
+            prop::collection::vec(-0.3f64..0.3, 64),
+            prop::collection::vec((0.0f64..1.0, 0.0f64..1.0, 0.1f64..1.5), 0..4),
+        )
             .prop_map(|(cols, rows, jitter, extras)| {
                 let cell = 0.001; // ~100 m
                 let (x0, y0) = (107.1, 34.35);
                 let vertex = |c: usize, r: usize| {
                     let j = |k: usize| jitter[k % jitter.len()] * cell;
-                    let (jx, jy) = if c == 0 || r == 0 || c == cols || r == rows { (0.0, 0.0) } else { (j(c * 7 + r), j(c * 3 + r * 5 + 1)) };
-                    Coord { x: x0 + c as f64 * cell + jx, y: y0 + r as f64 * cell + jy }
+                    let (jx, jy) = if c == 0 || r == 0 || c == cols || r == rows {
+                        (0.0, 0.0)
+                    } else {
+                        (j(c * 7 + r), j(c * 3 + r * 5 + 1))
+                    };
+                    Coord {
+                        x: x0 + c as f64 * cell + jx,
+                        y: y0 + r as f64 * cell + jy,
+                    }
                 };
                 let mut grids = Vec::new();
                 let mut probes = Vec::new();
                 for r in 0..rows {
                     for c in 0..cols {
-                        let ring = vec![vertex(c, r), vertex(c + 1, r), vertex(c + 1, r + 1), vertex(c, r + 1), vertex(c, r)];
+                        let ring = vec![
+                            vertex(c, r),
+                            vertex(c + 1, r),
+                            vertex(c + 1, r + 1),
+                            vertex(c, r + 1),
+                            vertex(c, r),
+                        ];
                         for w in ring.windows(2) {
                             probes.push((w[0].x, w[0].y));
                             probes.push(((w[0].x + w[1].x) / 2.0, (w[0].y + w[1].y) / 2.0));
                         }
                         let code = format!("610302001001{:03}", r * cols + c + 1);
-                        grids.push(IndexedGrid::new(code, String::new(), MultiPolygon(vec![Polygon::new(LineString(ring), vec![])])));
+                        grids.push(IndexedGrid::new(
+                            code,
+                            String::new(),
+                            MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]),
+                        ));
                     }
                 }
                 for (i, (fx, fy, size)) in extras.into_iter().enumerate() {
@@ -385,13 +407,23 @@ mod properties {
                     let s = size * cell;
                     let ring = vec![
                         Coord { x: cx, y: cy },
-                        Coord { x: cx + s, y: cy + s * 0.3 },
-                        Coord { x: cx + s * 0.4, y: cy + s },
+                        Coord {
+                            x: cx + s,
+                            y: cy + s * 0.3,
+                        },
+                        Coord {
+                            x: cx + s * 0.4,
+                            y: cy + s,
+                        },
                         Coord { x: cx, y: cy },
                     ];
                     probes.extend(ring.iter().map(|c| (c.x, c.y)));
                     let code = format!("610302001000{:03}", i + 1);
-                    grids.push(IndexedGrid::new(code, String::new(), MultiPolygon(vec![Polygon::new(LineString(ring), vec![])])));
+                    grids.push(IndexedGrid::new(
+                        code,
+                        String::new(),
+                        MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]),
+                    ));
                 }
                 (grids, probes)
             })

@@ -7,7 +7,15 @@ use serde_json::json;
 use crate::support::*;
 
 const TABLES: [&str; 9] = [
-    "departments", "classes", "districts", "streets", "communities", "grids", "components", "services", "routing_rules",
+    "departments",
+    "classes",
+    "districts",
+    "streets",
+    "communities",
+    "grids",
+    "components",
+    "services",
+    "routing_rules",
 ];
 
 async fn fingerprints(db: &TestDb) -> Vec<String> {
@@ -20,7 +28,9 @@ async fn fingerprints(db: &TestDb) -> Vec<String> {
 }
 
 async fn import(db: &TestDb, dir: &CityDir) -> ImportReport {
-    import_dir(&db.pool, dir.path(), ImportOptions::default()).await.expect("import runs")
+    import_dir(&db.pool, dir.path(), ImportOptions::default())
+        .await
+        .expect("import runs")
 }
 
 #[tokio::test]
@@ -31,11 +41,19 @@ async fn sample_city_imports_cleanly_at_the_promised_size() {
     assert!(db.count("services").await >= 200);
     // Every major class of components is present.
     let majors: i64 = sqlx::query_scalar("SELECT count(DISTINCT left(class, 2)) FROM components")
-        .fetch_one(&db.pool).await.unwrap();
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(majors, 6);
     // Grids average about 10,000 m².
-    let avg: f64 = sqlx::query_scalar("SELECT avg(ST_Area(geom::geography)) FROM grids").fetch_one(&db.pool).await.unwrap();
-    assert!((8_000.0..13_000.0).contains(&avg), "average grid area {avg} m²");
+    let avg: f64 = sqlx::query_scalar("SELECT avg(ST_Area(geom::geography)) FROM grids")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(
+        (8_000.0..13_000.0).contains(&avg),
+        "average grid area {avg} m²"
+    );
     // No gaps: the grids' union is the union of the districts.
     let gap: f64 = sqlx::query_scalar(
         "SELECT ST_Area(ST_SymDifference((SELECT ST_Union(geom) FROM grids), (SELECT ST_Union(geom) FROM districts))::geography)",
@@ -48,12 +66,28 @@ async fn sample_city_imports_cleanly_at_the_promised_size() {
 async fn reimporting_the_same_files_changes_nothing() {
     let db = TestDb::new(Template::SampleCity).await.unwrap();
     let before = fingerprints(&db).await;
-    let again = import_dir(&db.pool, std::path::Path::new("gis-data"), ImportOptions::default()).await.unwrap();
+    let again = import_dir(
+        &db.pool,
+        std::path::Path::new("gis-data"),
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap();
     assert!(again.committed);
-    assert!(again.datasets.iter().all(|d| d.status == "unchanged"), "{:?}", again.datasets);
+    assert!(
+        again.datasets.iter().all(|d| d.status == "unchanged"),
+        "{:?}",
+        again.datasets
+    );
     assert_eq!(fingerprints(&db).await, before);
     // Forcing a reload rewrites every table with the very same content.
-    let forced = import_dir(&db.pool, std::path::Path::new("gis-data"), ImportOptions { force: true }).await.unwrap();
+    let forced = import_dir(
+        &db.pool,
+        std::path::Path::new("gis-data"),
+        ImportOptions { force: true },
+    )
+    .await
+    .unwrap();
     assert!(forced.committed && forced.errors.is_empty() && forced.warnings.is_empty());
     assert!(forced.datasets.iter().all(|d| d.status == "loaded"));
     let after: Vec<String> = fingerprints(&db).await;
@@ -81,74 +115,180 @@ async fn each_error_kind_aborts_and_leaves_the_data_untouched() {
     let cases = [
         Broken {
             what: "14-digit CJ/T 213 grid code",
-            change: |d| { d.write("grids.geojson", &mini_grids(&[(rect(107.0, 34.001, 107.001, 34.002), json!({"code": "61030200100103"}))])); },
-            file: "grids.geojson", at: "feature 3", kind: "bad_code",
+            change: |d| {
+                d.write(
+                    "grids.geojson",
+                    &mini_grids(&[(
+                        rect(107.0, 34.001, 107.001, 34.002),
+                        json!({"code": "61030200100103"}),
+                    )]),
+                );
+            },
+            file: "grids.geojson",
+            at: "feature 3",
+            kind: "bad_code",
         },
         Broken {
             what: "component code of the wrong length",
-            change: |d| { d.write("components.geojson", &collection(&[(point(107.0005, 34.0005), component("61030201010001", "0101", "water-co"))])); },
-            file: "components.geojson", at: "feature 0", kind: "bad_code",
+            change: |d| {
+                d.write(
+                    "components.geojson",
+                    &collection(&[(
+                        point(107.0005, 34.0005),
+                        component("61030201010001", "0101", "water-co"),
+                    )]),
+                );
+            },
+            file: "components.geojson",
+            at: "feature 0",
+            kind: "bad_code",
         },
         Broken {
             what: "component code disagreeing with its class",
-            change: |d| { d.write("components.geojson", &collection(&[(point(107.0005, 34.0005), component("6103020102000001", "0101", "water-co"))])); },
-            file: "components.geojson", at: "feature 0", kind: "bad_code",
+            change: |d| {
+                d.write(
+                    "components.geojson",
+                    &collection(&[(
+                        point(107.0005, 34.0005),
+                        component("6103020102000001", "0101", "water-co"),
+                    )]),
+                );
+            },
+            file: "components.geojson",
+            at: "feature 0",
+            kind: "bad_code",
         },
         Broken {
             what: "unknown class",
-            change: |d| { d.write("components.geojson", &collection(&[(point(107.0005, 34.0005), component("6103020999000001", "0999", "water-co"))])); },
-            file: "components.geojson", at: "feature 0", kind: "unknown_class",
+            change: |d| {
+                d.write(
+                    "components.geojson",
+                    &collection(&[(
+                        point(107.0005, 34.0005),
+                        component("6103020999000001", "0999", "water-co"),
+                    )]),
+                );
+            },
+            file: "components.geojson",
+            at: "feature 0",
+            kind: "unknown_class",
         },
         Broken {
             what: "unknown department",
-            change: |d| { d.write("components.geojson", &collection(&[
-                (point(107.0005, 34.0005), component("6103020101000001", "0101", "water-co")),
-                (point(107.0006, 34.0005), component("6103020101000002", "0101", "nobody")),
-            ])); },
-            file: "components.geojson", at: "feature 1", kind: "unknown_department",
+            change: |d| {
+                d.write(
+                    "components.geojson",
+                    &collection(&[
+                        (
+                            point(107.0005, 34.0005),
+                            component("6103020101000001", "0101", "water-co"),
+                        ),
+                        (
+                            point(107.0006, 34.0005),
+                            component("6103020101000002", "0101", "nobody"),
+                        ),
+                    ]),
+                );
+            },
+            file: "components.geojson",
+            at: "feature 1",
+            kind: "unknown_department",
         },
         Broken {
             what: "routing rule to an unknown department",
-            change: |d| { d.write("routing.csv", "kind,class,area,department\nevent,*,*,urban-mgmt\nevent,01,*,ghost-dept\n"); },
-            file: "routing.csv", at: "line 3", kind: "unknown_department",
+            change: |d| {
+                d.write(
+                    "routing.csv",
+                    "kind,class,area,department\nevent,*,*,urban-mgmt\nevent,01,*,ghost-dept\n",
+                );
+            },
+            file: "routing.csv",
+            at: "line 3",
+            kind: "unknown_department",
         },
         Broken {
             what: "empty geometry",
-            change: |d| { d.write("grids.geojson", &mini_grids(&[(serde_json::Value::Null, json!({"code": "610302001002002"}))])); },
-            file: "grids.geojson", at: "feature 3", kind: "bad_geometry",
+            change: |d| {
+                d.write(
+                    "grids.geojson",
+                    &mini_grids(&[(serde_json::Value::Null, json!({"code": "610302001002002"}))]),
+                );
+            },
+            file: "grids.geojson",
+            at: "feature 3",
+            kind: "bad_geometry",
         },
         Broken {
             what: "geometry that ST_MakeValid cannot make a polygon of",
-            change: |d| { d.write("grids.geojson", &mini_grids(&[(
+            change: |d| {
+                d.write("grids.geojson", &mini_grids(&[(
                 json!({"type": "Polygon", "coordinates": [[[107.0, 34.002], [107.001, 34.002], [107.002, 34.002], [107.0, 34.002]]]}),
                 json!({"code": "610302001002002"}),
-            )])); },
-            file: "grids.geojson", at: "feature 3", kind: "unrepairable_geometry",
+            )]));
+            },
+            file: "grids.geojson",
+            at: "feature 3",
+            kind: "unrepairable_geometry",
         },
         Broken {
             what: "projected (non-WGS-84) coordinates",
-            change: |d| { d.write("components.geojson", &collection(&[(point(500000.0, 3800000.0), component("6103020101000001", "0101", "water-co"))])); },
-            file: "components.geojson", at: "feature 0", kind: "bad_geometry",
+            change: |d| {
+                d.write(
+                    "components.geojson",
+                    &collection(&[(
+                        point(500000.0, 3800000.0),
+                        component("6103020101000001", "0101", "water-co"),
+                    )]),
+                );
+            },
+            file: "components.geojson",
+            at: "feature 0",
+            kind: "bad_geometry",
         },
         Broken {
             what: "the required grids file missing",
-            change: |d| { d.remove("grids.geojson"); },
-            file: "grids.geojson", at: "", kind: "missing_file",
+            change: |d| {
+                d.remove("grids.geojson");
+            },
+            file: "grids.geojson",
+            at: "",
+            kind: "missing_file",
         },
         Broken {
             what: "malformed JSON",
-            change: |d| { d.write("communities.geojson", "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":"); },
-            file: "communities.geojson", at: "", kind: "malformed_json",
+            change: |d| {
+                d.write(
+                    "communities.geojson",
+                    "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":",
+                );
+            },
+            file: "communities.geojson",
+            at: "",
+            kind: "malformed_json",
         },
         Broken {
             what: "a CSV without a required column",
-            change: |d| { d.write("departments.csv", "code,title\nwater-co,x\n"); },
-            file: "departments.csv", at: "line 1", kind: "missing_column",
+            change: |d| {
+                d.write("departments.csv", "code,title\nwater-co,x\n");
+            },
+            file: "departments.csv",
+            at: "line 1",
+            kind: "missing_column",
         },
         Broken {
             what: "duplicate grid codes",
-            change: |d| { d.write("grids.geojson", &mini_grids(&[(rect(107.0, 34.001, 107.001, 34.002), json!({"code": "610302001001001"}))])); },
-            file: "grids.geojson", at: "feature 3", kind: "duplicate_code",
+            change: |d| {
+                d.write(
+                    "grids.geojson",
+                    &mini_grids(&[(
+                        rect(107.0, 34.001, 107.001, 34.002),
+                        json!({"code": "610302001001001"}),
+                    )]),
+                );
+            },
+            file: "grids.geojson",
+            at: "feature 3",
+            kind: "duplicate_code",
         },
     ];
     for case in cases {
@@ -157,11 +297,24 @@ async fn each_error_kind_aborts_and_leaves_the_data_untouched() {
         let report = import(&db, &dir).await;
         assert!(!report.committed, "{}: import should be refused", case.what);
         assert!(
-            report.errors.iter().any(|e| e.file == case.file && e.at == case.at && e.kind == case.kind),
-            "{}: expected {} {} {}, got {:#?}", case.what, case.file, case.at, case.kind, report.errors
+            report
+                .errors
+                .iter()
+                .any(|e| e.file == case.file && e.at == case.at && e.kind == case.kind),
+            "{}: expected {} {} {}, got {:#?}",
+            case.what,
+            case.file,
+            case.at,
+            case.kind,
+            report.errors
         );
         assert!(report.errors.iter().all(|e| !e.message.is_empty()));
-        assert_eq!(fingerprints(&db).await, stored, "{}: stored data changed", case.what);
+        assert_eq!(
+            fingerprints(&db).await,
+            stored,
+            "{}: stored data changed",
+            case.what
+        );
     }
     db.drop_db().await.unwrap();
 }
@@ -180,23 +333,66 @@ async fn warnings_are_listed_and_counted_and_bad_geometry_repaired() {
         (json!({"type": "Polygon", "coordinates": [[[107.002, 34.001], [107.003, 34.001], [107.003, 34.002], [107.002, 34.002]]]}),
          json!({"code": "610302001002002"})),
     ]));
-    dir.write("components.geojson", &collection(&[
-        (point(107.0005, 34.0005), component("6103020101000001", "0101", "water-co")),
-        (point(107.5, 34.5), component("6103020101000002", "0101", "water-co")),
-    ]));
+    dir.write(
+        "components.geojson",
+        &collection(&[
+            (
+                point(107.0005, 34.0005),
+                component("6103020101000001", "0101", "water-co"),
+            ),
+            (
+                point(107.5, 34.5),
+                component("6103020101000002", "0101", "water-co"),
+            ),
+        ]),
+    );
     let report = import(&db, &dir).await;
     assert!(report.committed, "{:#?}", report.errors);
     let has = |kind: &str, at: &str, text: &str| {
-        report.warnings.iter().any(|w| w.kind == kind && w.at == at && w.message.contains(text))
+        report
+            .warnings
+            .iter()
+            .any(|w| w.kind == kind && w.at == at && w.message.contains(text))
     };
-    assert!(has("geometry_repaired", "feature 3", "610302001001003"), "{:#?}", report.warnings);
-    assert!(has("geometry_repaired", "feature 5", "closed"), "{:#?}", report.warnings);
-    assert!(has("grids_overlap", "feature 4", "overlaps grid 610302001002001"), "{:#?}", report.warnings);
-    assert!(has("code_prefix_mismatch", "feature 4", "community 610302001002"), "{:#?}", report.warnings);
-    assert!(has("outside_grids", "feature 1", "6103020101000002"), "{:#?}", report.warnings);
+    assert!(
+        has("geometry_repaired", "feature 3", "610302001001003"),
+        "{:#?}",
+        report.warnings
+    );
+    assert!(
+        has("geometry_repaired", "feature 5", "closed"),
+        "{:#?}",
+        report.warnings
+    );
+    assert!(
+        has(
+            "grids_overlap",
+            "feature 4",
+            "overlaps grid 610302001002001"
+        ),
+        "{:#?}",
+        report.warnings
+    );
+    assert!(
+        has(
+            "code_prefix_mismatch",
+            "feature 4",
+            "community 610302001002"
+        ),
+        "{:#?}",
+        report.warnings
+    );
+    assert!(
+        has("outside_grids", "feature 1", "6103020101000002"),
+        "{:#?}",
+        report.warnings
+    );
     let counts = report.warning_counts();
     assert!(counts.contains(&("outside_grids", 1)), "{counts:?}");
-    let invalid: i64 = sqlx::query_scalar("SELECT count(*) FROM grids WHERE NOT ST_IsValid(geom)").fetch_one(&db.pool).await.unwrap();
+    let invalid: i64 = sqlx::query_scalar("SELECT count(*) FROM grids WHERE NOT ST_IsValid(geom)")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(invalid, 0);
     assert_eq!(db.count("grids").await, 6);
     db.drop_db().await.unwrap();

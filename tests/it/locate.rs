@@ -39,7 +39,10 @@ async fn probe_points(db: &TestDb, random: usize) -> Vec<(f64, f64)> {
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     for _ in 0..random {
-        pts.push((xmin - dx + rnd() * (xmax - xmin + 2.0 * dx), ymin - dy + rnd() * (ymax - ymin + 2.0 * dy)));
+        pts.push((
+            xmin - dx + rnd() * (xmax - xmin + 2.0 * dx),
+            ymin - dy + rnd() * (ymax - ymin + 2.0 * dy),
+        ));
     }
     pts
 }
@@ -63,7 +66,9 @@ async fn postgis_grids(db: &TestDb, pts: &[(f64, f64)]) -> Vec<Option<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locate_agrees_with_postgis_st_covers_everywhere() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     let pts = probe_points(&app.db, 10_000).await;
     assert!(pts.len() >= 10_000 + 4_000);
     let expected = postgis_grids(&app.db, &pts).await;
@@ -72,7 +77,9 @@ async fn locate_agrees_with_postgis_st_covers_everywhere() {
     let answers: Vec<(usize, Option<String>)> = futures_util::stream::iter(pts.iter().enumerate())
         .map(|(i, &(lon, lat))| async move {
             // {:?} prints the shortest string that parses back to the same f64.
-            let (status, body) = app_ref.get(&format!("/api/v1/locate?lon={lon:?}&lat={lat:?}")).await;
+            let (status, body) = app_ref
+                .get(&format!("/api/v1/locate?lon={lon:?}&lat={lat:?}"))
+                .await;
             let code = match status {
                 200 => Some(body["grid"]["code"].as_str().expect("grid code").to_owned()),
                 404 => {
@@ -92,12 +99,22 @@ async fn locate_agrees_with_postgis_st_covers_everywhere() {
             mismatches.push((pts[i], code, expected[i].clone()));
         }
     }
-    assert!(mismatches.is_empty(), "{} of {} points disagree, e.g. {:?}", mismatches.len(), pts.len(), &mismatches[..mismatches.len().min(5)]);
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} points disagree, e.g. {:?}",
+        mismatches.len(),
+        pts.len(),
+        &mismatches[..mismatches.len().min(5)]
+    );
 
     // The test covers all three situations: inside one grid, outside all, and
     // on boundaries shared by several grids (where the lowest code must win).
     let inside = expected.iter().filter(|c| c.is_some()).count();
-    assert!(inside > 9_000 && inside < pts.len(), "{inside} inside of {}", pts.len());
+    assert!(
+        inside > 9_000 && inside < pts.len(),
+        "{inside} inside of {}",
+        pts.len()
+    );
     let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
     let shared: i64 = sqlx::query_scalar(
@@ -115,22 +132,32 @@ async fn locate_agrees_with_postgis_st_covers_everywhere() {
 
 #[tokio::test]
 async fn locate_names_the_admin_areas_and_the_nearest_components() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     // A street light's position: components are near it.
     let (lon, lat): (f64, f64) = sqlx::query_as("SELECT ST_X(geom) + 0.00003, ST_Y(geom) FROM components WHERE class = '0118' ORDER BY code LIMIT 1")
         .fetch_one(&app.db.pool).await.unwrap();
-    let (status, body) = app.get(&format!("/api/v1/locate?lon={lon:?}&lat={lat:?}")).await;
+    let (status, body) = app
+        .get(&format!("/api/v1/locate?lon={lon:?}&lat={lat:?}"))
+        .await;
     assert_eq!(status, 200, "{body}");
     let grid = body["grid"]["code"].as_str().unwrap().to_owned();
     assert_eq!(body["community"]["code"], grid[..12]);
     assert_eq!(body["street"]["code"], grid[..9]);
     assert_eq!(body["district"]["code"], grid[..6]);
     for level in ["community", "street", "district"] {
-        assert!(body[level]["name"].as_str().is_some_and(|n| !n.is_empty()), "{level} has no name: {body}");
+        assert!(
+            body[level]["name"].as_str().is_some_and(|n| !n.is_empty()),
+            "{level} has no name: {body}"
+        );
     }
     let comps = body["components"].as_array().unwrap();
     assert!(!comps.is_empty() && comps.len() <= 10);
-    let dists: Vec<f64> = comps.iter().map(|c| c["distance_m"].as_f64().unwrap()).collect();
+    let dists: Vec<f64> = comps
+        .iter()
+        .map(|c| c["distance_m"].as_f64().unwrap())
+        .collect();
     assert!(dists.windows(2).all(|w| w[0] <= w[1]), "{dists:?}");
     assert!(dists.iter().all(|d| *d <= 50.0));
 
@@ -143,15 +170,25 @@ async fn locate_names_the_admin_areas_and_the_nearest_components() {
     let ours: Vec<&str> = comps.iter().map(|c| c["code"].as_str().unwrap()).collect();
     for (code, d) in pg.iter().take(10) {
         if *d < 49.5 && ours.len() < 10 {
-            assert!(ours.contains(&code.as_str()), "{code} at {d} m missing from {ours:?}");
+            assert!(
+                ours.contains(&code.as_str()),
+                "{code} at {d} m missing from {ours:?}"
+            );
         }
     }
     for code in &ours {
-        assert!(pg.iter().any(|(c, _)| c == code), "{code} is not within 50 m in PostGIS");
+        assert!(
+            pg.iter().any(|(c, _)| c == code),
+            "{code} is not within 50 m in PostGIS"
+        );
     }
 
     // The class filter.
-    let (status, body) = app.get(&format!("/api/v1/locate?lon={lon:?}&lat={lat:?}&class=0118")).await;
+    let (status, body) = app
+        .get(&format!(
+            "/api/v1/locate?lon={lon:?}&lat={lat:?}&class=0118"
+        ))
+        .await;
     assert_eq!(status, 200);
     let comps = body["components"].as_array().unwrap();
     assert!(!comps.is_empty());
@@ -161,27 +198,48 @@ async fn locate_names_the_admin_areas_and_the_nearest_components() {
 
 #[tokio::test]
 async fn services_nearby_are_nearest_first_and_filtered() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     let (lon, lat) = (107.17, 34.362);
-    let (status, body) = app.get(&format!("/api/v1/services/nearby?lon={lon}&lat={lat}")).await;
+    let (status, body) = app
+        .get(&format!("/api/v1/services/nearby?lon={lon}&lat={lat}"))
+        .await;
     assert_eq!(status, 200);
     let list = body["services"].as_array().unwrap();
     assert_eq!(list.len(), 10);
-    let d: Vec<f64> = list.iter().map(|s| s["distance_m"].as_f64().unwrap()).collect();
+    let d: Vec<f64> = list
+        .iter()
+        .map(|s| s["distance_m"].as_f64().unwrap())
+        .collect();
     assert!(d.windows(2).all(|w| w[0] <= w[1]), "{d:?}");
-    for key in ["id", "category", "name", "address", "phone", "hours", "lon", "lat"] {
+    for key in [
+        "id", "category", "name", "address", "phone", "hours", "lon", "lat",
+    ] {
         assert!(!list[0][key].is_null(), "{key} missing");
     }
     // Same order as PostGIS.
     let pg: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM services ORDER BY geom::geography <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography LIMIT 3",
     ).bind(lon).bind(lat).fetch_all(&app.db.pool).await.unwrap();
-    let ours: Vec<&str> = list.iter().take(3).map(|s| s["id"].as_str().unwrap()).collect();
+    let ours: Vec<&str> = list
+        .iter()
+        .take(3)
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ours, pg);
 
-    let (_, body) = app.get(&format!("/api/v1/services/nearby?lon={lon}&lat={lat}&category=pharmacy&limit=100")).await;
+    let (_, body) = app
+        .get(&format!(
+            "/api/v1/services/nearby?lon={lon}&lat={lat}&category=pharmacy&limit=100"
+        ))
+        .await;
     let list = body["services"].as_array().unwrap();
-    let pharmacies: i64 = sqlx::query_scalar("SELECT count(*) FROM services WHERE category = 'pharmacy'").fetch_one(&app.db.pool).await.unwrap();
+    let pharmacies: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM services WHERE category = 'pharmacy'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
     assert_eq!(list.len() as i64, pharmacies.min(100));
     assert!(list.iter().all(|s| s["category"] == "pharmacy"));
     app.db.drop_db().await.unwrap();
@@ -189,32 +247,92 @@ async fn services_nearby_are_nearest_first_and_filtered() {
 
 #[tokio::test]
 async fn bad_requests_get_a_clear_error() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     let cases: &[(&str, u16, &str)] = &[
         ("/api/v1/locate", 400, "invalid_coordinates"),
         ("/api/v1/locate?lon=107.17", 400, "invalid_coordinates"),
-        ("/api/v1/locate?lon=abc&lat=34.36", 400, "invalid_coordinates"),
-        ("/api/v1/locate?lon=NaN&lat=34.36", 400, "invalid_coordinates"),
-        ("/api/v1/locate?lon=inf&lat=34.36", 400, "invalid_coordinates"),
-        ("/api/v1/locate?lon=200&lat=34.36", 400, "invalid_coordinates"),
-        ("/api/v1/locate?lon=107.17&lat=-91", 400, "invalid_coordinates"),
-        ("/api/v1/locate?lon=107.17&lat=34.362&class=water", 400, "invalid_class"),
-        ("/api/v1/locate?lon=116.39&lat=39.9", 404, "outside_coverage"),
+        (
+            "/api/v1/locate?lon=abc&lat=34.36",
+            400,
+            "invalid_coordinates",
+        ),
+        (
+            "/api/v1/locate?lon=NaN&lat=34.36",
+            400,
+            "invalid_coordinates",
+        ),
+        (
+            "/api/v1/locate?lon=inf&lat=34.36",
+            400,
+            "invalid_coordinates",
+        ),
+        (
+            "/api/v1/locate?lon=200&lat=34.36",
+            400,
+            "invalid_coordinates",
+        ),
+        (
+            "/api/v1/locate?lon=107.17&lat=-91",
+            400,
+            "invalid_coordinates",
+        ),
+        (
+            "/api/v1/locate?lon=107.17&lat=34.362&class=water",
+            400,
+            "invalid_class",
+        ),
+        (
+            "/api/v1/locate?lon=116.39&lat=39.9",
+            404,
+            "outside_coverage",
+        ),
         ("/api/v1/locate?lon=%ZZ&lat=1", 400, "invalid_coordinates"),
-        ("/api/v1/services/nearby?lat=34.36", 400, "invalid_coordinates"),
-        ("/api/v1/services/nearby?lon=107.17&lat=34.36&limit=0", 400, "invalid_limit"),
-        ("/api/v1/services/nearby?lon=107.17&lat=34.36&limit=101", 400, "invalid_limit"),
-        ("/api/v1/services/nearby?lon=107.17&lat=34.36&limit=ten", 400, "invalid_limit"),
-        ("/api/v1/services/nearby?lon=107.17&lat=34.36&category=DROP%20TABLE", 400, "invalid_category"),
+        (
+            "/api/v1/services/nearby?lat=34.36",
+            400,
+            "invalid_coordinates",
+        ),
+        (
+            "/api/v1/services/nearby?lon=107.17&lat=34.36&limit=0",
+            400,
+            "invalid_limit",
+        ),
+        (
+            "/api/v1/services/nearby?lon=107.17&lat=34.36&limit=101",
+            400,
+            "invalid_limit",
+        ),
+        (
+            "/api/v1/services/nearby?lon=107.17&lat=34.36&limit=ten",
+            400,
+            "invalid_limit",
+        ),
+        (
+            "/api/v1/services/nearby?lon=107.17&lat=34.36&category=DROP%20TABLE",
+            400,
+            "invalid_category",
+        ),
         ("/api/v1/nothing-here", 404, "not_found"),
     ];
     for (path, status, code) in cases {
         let (got, body) = app.get(path).await;
         assert_eq!(got, *status, "{path}: {body}");
         assert_eq!(body["error"]["code"], *code, "{path}: {body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{path}: {body}"
+        );
     }
-    let resp = app.client.post(app.url("/api/v1/locate")).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/api/v1/locate"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 405);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");

@@ -13,7 +13,9 @@ use sqlx::{Connection, PgConnection, PgPool};
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn database_url() -> String {
-    std::env::var("DATABASE_URL").expect("DATABASE_URL must point at a PostgreSQL server with PostGIS (scripts/test.sh sets it)")
+    std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL must point at a PostgreSQL server with PostGIS (scripts/test.sh sets it)",
+    )
 }
 
 /// The same server URL with another database name.
@@ -23,7 +25,9 @@ fn url_for(db: &str) -> String {
         Some((b, q)) => (b.to_owned(), format!("?{q}")),
         None => (url.clone(), String::new()),
     };
-    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database name");
     format!("{server}/{db}{query}")
 }
 
@@ -37,7 +41,11 @@ fn migrations_hash() -> String {
     for f in files {
         h.update(std::fs::read(f).expect("migration file"));
     }
-    h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -49,7 +57,9 @@ pub enum Template {
 }
 
 async fn admin() -> Result<PgConnection> {
-    PgConnection::connect(&url_for("postgres")).await.context("connecting as admin")
+    PgConnection::connect(&url_for("postgres"))
+        .await
+        .context("connecting as admin")
 }
 
 /// Creates the template once per migration set; concurrent tests wait on an advisory lock.
@@ -59,29 +69,54 @@ async fn template(kind: Template) -> Result<String> {
         Template::SampleCity => format!("citygrid_tpl_{}_city", migrations_hash()),
     };
     let mut conn = admin().await?;
-    sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(&name).execute(&mut conn).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
         .bind(&name)
-        .fetch_one(&mut conn)
+        .execute(&mut conn)
         .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         let building = format!("{name}_build");
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))).execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {building} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await?;
         let source = match kind {
             Template::Empty => "template1".to_owned(),
             Template::SampleCity => Box::pin(template(Template::Empty)).await?,
         };
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building} TEMPLATE {source}"))).execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {building} TEMPLATE {source}"
+        )))
+        .execute(&mut conn)
+        .await?;
         let pool = citygrid::store::connect(&url_for(&building), 4).await?;
         citygrid::store::prepare(&pool).await?;
         if kind == Template::SampleCity {
-            let report = citygrid::import::import_dir(&pool, Path::new("gis-data"), Default::default()).await?;
-            anyhow::ensure!(report.committed, "sample city import failed: {:?}", report.errors);
+            let report =
+                citygrid::import::import_dir(&pool, Path::new("gis-data"), Default::default())
+                    .await?;
+            anyhow::ensure!(
+                report.committed,
+                "sample city import failed: {:?}",
+                report.errors
+            );
         }
         pool.close().await;
-        sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {building} RENAME TO {name}"))).execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {building} RENAME TO {name}"
+        )))
+        .execute(&mut conn)
+        .await?;
     }
-    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(&name).execute(&mut conn).await?;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(&name)
+        .execute(&mut conn)
+        .await?;
     Ok(name)
 }
 
@@ -100,7 +135,11 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
         let mut conn = admin().await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {tpl}"))).execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE {tpl}"
+        )))
+        .execute(&mut conn)
+        .await?;
         let pool = citygrid::store::connect(&url_for(&name), 8).await?;
         citygrid::store::prepare(&pool).await?;
         Ok(Self { pool, name })
@@ -109,7 +148,12 @@ impl TestDb {
     pub async fn drop_db(self) -> Result<()> {
         self.pool.close().await;
         let mut conn = admin().await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut conn)
+        .await?;
         Ok(())
     }
 
@@ -159,7 +203,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self.client.get(self.url(path)).send().await.expect("request");
+        let resp = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
         let status = resp.status().as_u16();
         let body = resp.json::<Value>().await.unwrap_or(Value::Null);
         (status, body)
@@ -225,30 +274,57 @@ pub fn point(x: f64, y: f64) -> Value {
 /// C2 610302001002 = [107.002, 107.004] × [34.000, 34.001] holds grid 001.
 pub fn mini_city() -> CityDir {
     let dir = CityDir::new();
-    dir.write("departments.csv", "code,name,phone\nwater-co,自来水公司,0917-1\nurban-mgmt,城管局,0917-2\n");
-    dir.write("classes.csv", &std::fs::read_to_string("gis-data/classes.csv").expect("classes.csv"));
+    dir.write(
+        "departments.csv",
+        "code,name,phone\nwater-co,自来水公司,0917-1\nurban-mgmt,城管局,0917-2\n",
+    );
+    dir.write(
+        "classes.csv",
+        &std::fs::read_to_string("gis-data/classes.csv").expect("classes.csv"),
+    );
     dir.write(
         "communities.geojson",
         &collection(&[
-            (rect(107.0, 34.0, 107.002, 34.001), serde_json::json!({"code": "610302001001", "name": "一社区"})),
-            (rect(107.002, 34.0, 107.004, 34.001), serde_json::json!({"code": "610302001002", "name": "二社区"})),
+            (
+                rect(107.0, 34.0, 107.002, 34.001),
+                serde_json::json!({"code": "610302001001", "name": "一社区"}),
+            ),
+            (
+                rect(107.002, 34.0, 107.004, 34.001),
+                serde_json::json!({"code": "610302001002", "name": "二社区"}),
+            ),
         ]),
     );
     dir.write("grids.geojson", &mini_grids(&[]));
     dir.write(
         "components.geojson",
-        &collection(&[(point(107.0005, 34.0005), component("6103020101000001", "0101", "water-co"))]),
+        &collection(&[(
+            point(107.0005, 34.0005),
+            component("6103020101000001", "0101", "water-co"),
+        )]),
     );
-    dir.write("routing.csv", "kind,class,area,department\nevent,*,*,urban-mgmt\ncomponent,01,610302,water-co\n");
+    dir.write(
+        "routing.csv",
+        "kind,class,area,department\nevent,*,*,urban-mgmt\ncomponent,01,610302,water-co\n",
+    );
     dir
 }
 
 /// The mini city's three grids, with `extra` features appended.
 pub fn mini_grids(extra: &[(Value, Value)]) -> String {
     let mut features = vec![
-        (rect(107.0, 34.0, 107.001, 34.001), serde_json::json!({"code": "610302001001001", "name": "G1"})),
-        (rect(107.001, 34.0, 107.002, 34.001), serde_json::json!({"code": "610302001001002", "name": "G2"})),
-        (rect(107.002, 34.0, 107.004, 34.001), serde_json::json!({"code": "610302001002001", "name": "G3"})),
+        (
+            rect(107.0, 34.0, 107.001, 34.001),
+            serde_json::json!({"code": "610302001001001", "name": "G1"}),
+        ),
+        (
+            rect(107.001, 34.0, 107.002, 34.001),
+            serde_json::json!({"code": "610302001001002", "name": "G2"}),
+        ),
+        (
+            rect(107.002, 34.0, 107.004, 34.001),
+            serde_json::json!({"code": "610302001002001", "name": "G3"}),
+        ),
     ];
     features.extend_from_slice(extra);
     collection(&features)
