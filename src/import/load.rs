@@ -17,6 +17,12 @@ pub struct CopyRows {
     first_field: bool,
 }
 
+impl Default for CopyRows {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CopyRows {
     pub fn new() -> Self {
         Self {

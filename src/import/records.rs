@@ -247,6 +247,49 @@ fn read_collection(
     }
 }
 
+/// A code property, parsed; a missing or malformed one is a `bad_code` error.
+fn code_of<T, E: std::fmt::Display>(
+    props: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+    ds: Dataset,
+    at: &str,
+    problems: &mut Problems,
+) -> Option<T> {
+    match prop_text(props, key).map(|c| parse(&c)) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => {
+            problems.error(ds, at, "bad_code", e.to_string());
+            None
+        }
+        None => {
+            problems.error(ds, at, "bad_code", format!("no \"{key}\" property"));
+            None
+        }
+    }
+}
+
+/// A feature's Polygon/MultiPolygon; what was mended on reading is a warning.
+fn polygons_of(
+    f: &RawFeature,
+    ds: Dataset,
+    at: &str,
+    problems: &mut Problems,
+) -> Option<MultiPolygon<f64>> {
+    match read_polygons(&f.geometry) {
+        Ok(g) => {
+            if let Some(m) = g.mended {
+                problems.warning(ds, at, "geometry_repaired", m);
+            }
+            Some(g.geom)
+        }
+        Err(e) => {
+            problems.error(ds, at, "bad_geometry", e);
+            None
+        }
+    }
+}
+
 fn check_unique(
     seen: &mut HashMap<String, String>,
     code: &str,
@@ -274,10 +317,9 @@ pub fn read_areas(path: &Path, ds: Dataset, problems: &mut Problems) -> Vec<Area
     let mut seen = HashMap::new();
     read_collection(path, ds, problems, |f, problems| {
         let at = feature_at(&f);
-        let code = match prop_text(&f.properties, "code").map(|c| level.parse(&c)) {
-            Some(Ok(c)) => c,
-            Some(Err(e)) => return problems.error(ds, at, "bad_code", e.to_string()),
-            None => return problems.error(ds, at, "bad_code", "no \"code\" property"),
+        let Some(code) = code_of(&f.properties, "code", |c| level.parse(c), ds, &at, problems)
+        else {
+            return;
         };
         let Some(name) = prop_text(&f.properties, "name") else {
             return problems.error(
@@ -287,14 +329,8 @@ pub fn read_areas(path: &Path, ds: Dataset, problems: &mut Problems) -> Vec<Area
                 format!("{} {code} has no name", level.name()),
             );
         };
-        let geom = match read_polygons(&f.geometry) {
-            Ok(g) => {
-                if let Some(m) = g.mended {
-                    problems.warning(ds, at.clone(), "geometry_repaired", m);
-                }
-                g.geom
-            }
-            Err(e) => return problems.error(ds, at, "bad_geometry", e),
+        let Some(geom) = polygons_of(&f, ds, &at, problems) else {
+            return;
         };
         if check_unique(&mut seen, &code, &at, ds, problems) {
             out.push(AreaRecord {
@@ -314,19 +350,11 @@ pub fn read_grids(path: &Path, problems: &mut Problems) -> Vec<GridRecord> {
     let mut seen = HashMap::new();
     read_collection(path, ds, problems, |f, problems| {
         let at = feature_at(&f);
-        let code = match prop_text(&f.properties, "code").map(|c| GridCode::parse(&c)) {
-            Some(Ok(c)) => c,
-            Some(Err(e)) => return problems.error(ds, at, "bad_code", e.to_string()),
-            None => return problems.error(ds, at, "bad_code", "no \"code\" property"),
+        let Some(code) = code_of(&f.properties, "code", GridCode::parse, ds, &at, problems) else {
+            return;
         };
-        let geom = match read_polygons(&f.geometry) {
-            Ok(g) => {
-                if let Some(m) = g.mended {
-                    problems.warning(ds, at.clone(), "geometry_repaired", m);
-                }
-                g.geom
-            }
-            Err(e) => return problems.error(ds, at, "bad_geometry", e),
+        let Some(geom) = polygons_of(&f, ds, &at, problems) else {
+            return;
         };
         if check_unique(&mut seen, code.as_str(), &at, ds, problems) {
             out.push(GridRecord {
@@ -359,10 +387,8 @@ pub fn read_components(
     read_collection(path, ds, problems, |f, problems| {
         let at = feature_at(&f);
         let p = &f.properties;
-        let class = match prop_text(p, "class").map(|c| ClassCode::parse(&c)) {
-            Some(Ok(c)) => c,
-            Some(Err(e)) => return problems.error(ds, at, "bad_code", e.to_string()),
-            None => return problems.error(ds, at, "bad_code", "no \"class\" property"),
+        let Some(class) = code_of(p, "class", ClassCode::parse, ds, &at, problems) else {
+            return;
         };
         if !cat.component_classes.contains(class.as_str()) {
             return problems.error(
@@ -372,10 +398,15 @@ pub fn read_components(
                 format!("component class {class} is not in the class catalogue"),
             );
         }
-        let code = match prop_text(p, "code").map(|c| ComponentCode::parse_for_class(&c, &class)) {
-            Some(Ok(c)) => c,
-            Some(Err(e)) => return problems.error(ds, at, "bad_code", e.to_string()),
-            None => return problems.error(ds, at, "bad_code", "no \"code\" property"),
+        let Some(code) = code_of(
+            p,
+            "code",
+            |c| ComponentCode::parse_for_class(c, &class),
+            ds,
+            &at,
+            problems,
+        ) else {
+            return;
         };
         let mut depts = [None, None, None];
         for (slot, key) in depts

@@ -9,7 +9,7 @@
 //! the same computation, operation for operation (no fused multiply-add: Rust
 //! never contracts `a*b - c*d`).
 
-use geo::{Coord, LineString, MultiPolygon, Polygon};
+use geo::{Coord, LineString, MultiPolygon};
 
 /// Where a point lies relative to a ring or polygon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,26 +64,8 @@ pub fn point_in_ring(ring: &LineString<f64>, p: Coord) -> Side {
     if wn == 0 { Side::Outside } else { Side::Inside }
 }
 
-/// liblwgeom `point_in_polygon` (exterior ring, then holes).
-pub fn point_in_polygon(poly: &Polygon<f64>, p: Coord) -> Side {
-    if poly.exterior().0.is_empty() {
-        return Side::Outside;
-    }
-    let outer = point_in_ring(poly.exterior(), p);
-    if outer == Side::Outside {
-        return Side::Outside;
-    }
-    for hole in poly.interiors() {
-        match point_in_ring(hole, p) {
-            Side::Inside => return Side::Outside,
-            Side::Boundary => return Side::Boundary,
-            Side::Outside => {}
-        }
-    }
-    outer
-}
-
-/// liblwgeom `point_in_multipolygon`.
+/// liblwgeom `point_in_multipolygon` (grids are stored as MultiPolygons, so
+/// this is the path PostGIS takes for them).
 pub fn point_in_multipolygon(mp: &MultiPolygon<f64>, p: Coord) -> Side {
     for poly in &mp.0 {
         if poly.exterior().0.is_empty() {

@@ -576,7 +576,7 @@ fn place_components(
 ) -> io::Result<()> {
     let (cols, rows) = (lattice.cols, lattice.rows);
     let block = |col: usize, row: usize| block_district[row * cols + col];
-    let main_road = |line: usize| line % 5 == 0;
+    let main_road = |line: usize| line.is_multiple_of(5);
 
     // Along every road segment (lattice edge), on the side of an adjacent block.
     let mut edges: Vec<(
