@@ -1,6 +1,6 @@
 //! citygrid: city grid management and incident dispatch on PostGIS.
 //!
-//! Layout: `domain` (codes, no I/O) ← `index` (the in-memory cell-grid index and
+//! Layout: `domain` (codes, case workflow, routing; no I/O) ← `index` (the in-memory cell-grid index and
 //! geocoder) ← `store` (PostgreSQL + PostGIS) ← `import`, `sample_city` ←
 //! `http` (one router per resource) ← `main` (the CLI).
 

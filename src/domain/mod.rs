@@ -1,3 +1,5 @@
-//! The domain, with no I/O: codes and (later) the case workflow, routing and deadlines.
+//! The domain, with no I/O: codes, the case workflow and routing precedence.
 
 pub mod codes;
+pub mod routing;
+pub mod workflow;
