@@ -1,5 +1,7 @@
-//! The domain, with no I/O: codes, the case workflow and routing precedence.
+//! The domain, with no I/O: codes, the case workflow, routing precedence and
+//! the working calendar with stage deadlines.
 
+pub mod calendar;
 pub mod codes;
 pub mod routing;
 pub mod workflow;
