@@ -311,11 +311,11 @@ mod tests {
         assert_eq!(
             limit.light(&c, start, due, at(2026, 11, 23, 17, 0)),
             Light::Green
-        ); // 7 of 10 h
+        ); // 6 of 10 h used
         assert_eq!(
             limit.light(&c, start, due, at(2026, 11, 24, 10, 0)),
             Light::Yellow
-        ); // 8.5 of 10 h
+        ); // 8 of 10 h used
         assert_eq!(
             limit.light(&c, start, due, at(2026, 11, 24, 12, 1)),
             Light::Red
@@ -323,7 +323,7 @@ mod tests {
         // Overnight costs no working time: 6.5 h used at 08:00 next day.
         assert_eq!(
             c.working_minutes_between(start, at(2026, 11, 24, 8, 0)),
-            7 * 60
+            390
         );
     }
 
