@@ -51,6 +51,11 @@ enum Command {
         #[arg(long, default_value_t = 2004)]
         seed: u64,
     },
+    /// Manage users and their bearer tokens.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
     /// Measure the index against PostGIS on the imported city.
     Bench {
         /// Random points for the index.
@@ -59,6 +64,28 @@ enum Command {
         /// Random points for PostGIS (slower; fewer are enough).
         #[arg(long, default_value_t = 5_000)]
         pg_points: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user and print their bearer token (shown once; only a hash is stored).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// inspector, operator, dispatcher, department, kiosk or admin.
+        #[arg(long)]
+        role: String,
+        /// The department a department user acts for.
+        #[arg(long)]
+        department: Option<String>,
+        /// A kiosk's id, with its --lon and --lat.
+        #[arg(long)]
+        kiosk: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: Option<f64>,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: Option<f64>,
     },
 }
 
@@ -119,6 +146,45 @@ async fn main() -> anyhow::Result<()> {
                 summary.departments,
                 summary.routing_rules
             );
+        }
+        Command::User {
+            action:
+                UserCommand::Add {
+                    name,
+                    role,
+                    department,
+                    kiosk,
+                    lon,
+                    lat,
+                },
+        } => {
+            use citygrid::store::users::{Kiosk, NewUser, add_user, parse_role};
+            let role = parse_role(&role).with_context(|| {
+                format!("unknown role {role:?}: inspector, operator, dispatcher, department, kiosk or admin")
+            })?;
+            let kiosk = match (kiosk, lon, lat) {
+                (None, None, None) => None,
+                (Some(id), Some(lon), Some(lat)) => Some(Kiosk { id, lon, lat }),
+                _ => anyhow::bail!("a kiosk needs all of --kiosk ID --lon X --lat Y"),
+            };
+            let pool = pool(cli.database_url).await?;
+            let (user, token) = add_user(
+                &pool,
+                NewUser {
+                    name,
+                    role,
+                    department,
+                    kiosk,
+                },
+            )
+            .await?;
+            eprintln!(
+                "added user {} ({}) with id {}; the token is shown once:",
+                user.name,
+                citygrid::store::users::role_name(user.role),
+                user.id
+            );
+            println!("{token}");
         }
         Command::Bench { points, pg_points } => {
             let pool = pool(cli.database_url).await?;

@@ -1,5 +1,6 @@
 //! HTTP: one router per resource, merged here, over one shared state.
 
+pub mod auth;
 pub mod city;
 pub mod error;
 pub mod health;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(city::router())
+        .merge(auth::router())
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

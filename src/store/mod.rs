@@ -2,6 +2,7 @@
 //! and reading the city data the in-memory index is built from.
 
 pub mod city;
+pub mod users;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

@@ -5,3 +5,4 @@ mod import;
 mod locate;
 mod reload;
 mod support;
+mod users;
