@@ -383,7 +383,7 @@ pub fn read_components(
 ) -> Vec<ComponentRecord> {
     let ds = Dataset::Components;
     let mut out = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen = HashMap::new();
     read_collection(path, ds, problems, |f, problems| {
         let at = feature_at(&f);
         let p = &f.properties;
@@ -447,13 +447,8 @@ pub fn read_components(
             Ok(p) => p,
             Err(e) => return problems.error(ds, at, "bad_geometry", e),
         };
-        if !seen.insert(code.as_str().to_owned()) {
-            return problems.error(
-                ds,
-                at,
-                "duplicate_code",
-                format!("component code {code} appears more than once"),
-            );
+        if !check_unique(&mut seen, code.as_str(), &at, ds, problems) {
+            return;
         }
         out.push(ComponentRecord {
             index: f.index,

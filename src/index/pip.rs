@@ -114,30 +114,21 @@ mod tests {
     #[test]
     fn inside_outside_boundary_and_hole() {
         let mp = square_with_hole();
-        assert_eq!(
-            point_in_multipolygon(&mp, Coord { x: 1.0, y: 1.0 }),
-            Side::Inside
-        );
-        assert_eq!(
-            point_in_multipolygon(&mp, Coord { x: 11.0, y: 1.0 }),
-            Side::Outside
-        );
-        assert_eq!(
-            point_in_multipolygon(&mp, Coord { x: 10.0, y: 5.0 }),
-            Side::Boundary
-        );
-        assert_eq!(
-            point_in_multipolygon(&mp, Coord { x: 0.0, y: 0.0 }),
-            Side::Boundary
-        );
-        assert_eq!(
-            point_in_multipolygon(&mp, Coord { x: 5.0, y: 5.0 }),
-            Side::Outside
-        );
-        assert_eq!(
-            point_in_multipolygon(&mp, Coord { x: 6.0, y: 5.0 }),
-            Side::Boundary
-        );
+        let cases = [
+            ((1.0, 1.0), Side::Inside),
+            ((11.0, 1.0), Side::Outside),
+            ((10.0, 5.0), Side::Boundary),
+            ((0.0, 0.0), Side::Boundary),
+            ((5.0, 5.0), Side::Outside),  // in the hole
+            ((6.0, 5.0), Side::Boundary), // on the hole's edge
+        ];
+        for ((x, y), side) in cases {
+            assert_eq!(
+                point_in_multipolygon(&mp, Coord { x, y }),
+                side,
+                "({x}, {y})"
+            );
+        }
         assert!(covers(&mp, Coord { x: 4.0, y: 4.0 }));
     }
 
