@@ -13,6 +13,7 @@ macro_rules! sql {
 }
 
 pub mod bench;
+pub mod clock;
 pub mod domain;
 pub mod http;
 pub mod import;

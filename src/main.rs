@@ -30,6 +30,12 @@ enum Command {
     Serve {
         #[arg(long, env = "CITYGRID_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Where uploaded photos are stored (content-addressed).
+        #[arg(long, env = "CITYGRID_MEDIA_DIR", default_value = "media")]
+        media_dir: PathBuf,
+        /// Seconds between sweeps for overdue stages.
+        #[arg(long, env = "CITYGRID_SWEEP_SECONDS", default_value_t = 30)]
+        sweep_seconds: u64,
     },
     /// Import city data from a directory in the import format.
     Import {
@@ -114,9 +120,18 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_json);
     match cli.command {
-        Command::Serve { bind } => {
+        Command::Serve {
+            bind,
+            media_dir,
+            sweep_seconds,
+        } => {
             let pool = pool(cli.database_url).await?;
-            let state = citygrid::http::AppState::load(pool).await?;
+            let opts = citygrid::http::ServeOptions {
+                media_dir,
+                sweep_every: std::time::Duration::from_secs(sweep_seconds.max(1)),
+                ..Default::default()
+            };
+            let state = citygrid::http::AppState::load(pool, opts).await?;
             citygrid::http::serve(state, bind).await?;
         }
         Command::Import { dir, force, report } => {

@@ -137,6 +137,104 @@ impl WorkCalendar {
     }
 }
 
+/// `calendar.toml`: the city's working calendar as configured.
+///
+/// ```toml
+/// timezone = "+08:00"
+/// working_hours = ["08:30-12:00", "14:00-17:30"]
+/// weekend = ["sat", "sun"]
+/// holidays = ["2026-10-01..2026-10-07"]
+/// workdays = ["2026-09-20", "2026-10-10"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    pub timezone: String,
+    pub working_hours: Vec<String>,
+    #[serde(default)]
+    pub weekend: Vec<String>,
+    /// Dates or inclusive ranges `FROM..TO`.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    /// Make-up working days (调休), dates or ranges.
+    #[serde(default)]
+    pub workdays: Vec<String>,
+}
+
+impl Default for CalendarConfig {
+    /// Monday to Friday, 08:30–12:00 and 14:00–17:30, China Standard Time.
+    fn default() -> Self {
+        Self {
+            timezone: "+08:00".into(),
+            working_hours: vec!["08:30-12:00".into(), "14:00-17:30".into()],
+            weekend: vec!["sat".into(), "sun".into()],
+            holidays: vec![],
+            workdays: vec![],
+        }
+    }
+}
+
+fn parse_dates(items: &[String], what: &str) -> Result<Vec<NaiveDate>, String> {
+    let date = |s: &str| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("{what}: {s:?} is not a date YYYY-MM-DD"))
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match item.split_once("..") {
+            Some((a, b)) => {
+                let (a, b) = (date(a)?, date(b)?);
+                if b < a || (b - a).num_days() > 366 {
+                    return Err(format!("{what}: range {item:?} is reversed or longer than a year"));
+                }
+                out.extend(a.iter_days().take_while(|d| *d <= b));
+            }
+            None => out.push(date(item)?),
+        }
+    }
+    Ok(out)
+}
+
+impl CalendarConfig {
+    /// The calendar, or a message naming the first bad entry.
+    pub fn build(&self) -> Result<WorkCalendar, String> {
+        let zone: FixedOffset = self
+            .timezone
+            .parse()
+            .map_err(|_| format!("timezone {:?} must be an offset like +08:00", self.timezone))?;
+        let mut periods = Vec::new();
+        for p in &self.working_hours {
+            let parsed = p.split_once('-').and_then(|(a, b)| {
+                Some((
+                    NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?,
+                    NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?,
+                ))
+            });
+            periods.push(parsed.ok_or_else(|| {
+                format!("working_hours: {p:?} must be HH:MM-HH:MM")
+            })?);
+        }
+        if periods.is_empty() {
+            return Err("working_hours is empty".into());
+        }
+        let mut weekend = Vec::new();
+        for d in &self.weekend {
+            weekend.push(d.parse::<Weekday>().map_err(|_| {
+                format!("weekend: {d:?} is not a weekday (mon … sun)")
+            })?);
+        }
+        let holidays = parse_dates(&self.holidays, "holidays")?;
+        let workdays = parse_dates(&self.workdays, "workdays")?;
+        WorkCalendar::new(zone, periods, weekend, holidays, workdays).map_err(|e| e.to_string())
+    }
+}
+
+impl WorkCalendar {
+    pub fn zone(&self) -> FixedOffset {
+        self.zone
+    }
+}
+
 /// A stage's time limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "unit", content = "amount")]
@@ -158,6 +256,74 @@ pub enum Light {
 }
 
 impl TimeLimit {
+    /// From `sla.csv`'s amount and unit (`minutes`, `working_hours`, `working_days`).
+    pub fn parse(amount: i64, unit: &str) -> Option<Self> {
+        if amount <= 0 {
+            return None;
+        }
+        match unit {
+            "minutes" => Some(TimeLimit::Minutes(amount)),
+            "working_hours" => Some(TimeLimit::WorkingHours(amount)),
+            "working_days" => Some(TimeLimit::WorkingDays(amount)),
+            _ => None,
+        }
+    }
+
+    pub fn amount(self) -> i64 {
+        match self {
+            TimeLimit::Minutes(n) | TimeLimit::WorkingHours(n) | TimeLimit::WorkingDays(n) => n,
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            TimeLimit::Minutes(_) => "minutes",
+            TimeLimit::WorkingHours(_) => "working_hours",
+            TimeLimit::WorkingDays(_) => "working_days",
+        }
+    }
+
+    /// Counted on the working calendar rather than the wall clock.
+    pub fn is_working_time(self) -> bool {
+        !matches!(self, TimeLimit::Minutes(_))
+    }
+
+    /// The new due time of a stage that was paused from `paused` to `resumed`:
+    /// the clock stood still, so the time that was left is left again.
+    pub fn resume_due(
+        self,
+        cal: &WorkCalendar,
+        due: DateTime<FixedOffset>,
+        paused: DateTime<FixedOffset>,
+        resumed: DateTime<FixedOffset>,
+    ) -> Result<DateTime<FixedOffset>, CalendarError> {
+        if resumed <= paused {
+            return Ok(due);
+        }
+        if due <= paused {
+            // Already overdue when paused: it stays overdue by as much.
+            return Ok(due + (resumed - paused));
+        }
+        if self.is_working_time() {
+            cal.add_working_minutes(resumed, cal.working_minutes_between(paused, due))
+        } else {
+            Ok(resumed + (due - paused))
+        }
+    }
+
+    /// A deadline moved by an approved extension of `hours`.
+    pub fn extend(
+        self,
+        cal: &WorkCalendar,
+        due: DateTime<FixedOffset>,
+        hours: i64,
+    ) -> Result<DateTime<FixedOffset>, CalendarError> {
+        if self.is_working_time() {
+            cal.add_working_minutes(due, hours * 60)
+        } else {
+            Ok(due + Duration::hours(hours))
+        }
+    }
     fn working_minutes(self, cal: &WorkCalendar) -> Option<i64> {
         match self {
             TimeLimit::Minutes(_) => None,
@@ -354,6 +520,76 @@ mod tests {
         assert_eq!(
             never.add_working_minutes(at(2026, 1, 1, 0, 0), 10),
             Err(CalendarError::NoWorkingTime)
+        );
+    }
+
+    #[test]
+    fn the_configured_calendar_is_the_one_tested_above() {
+        let config: CalendarConfig = toml::from_str(
+            r#"
+            timezone = "+08:00"
+            working_hours = ["08:30-12:00", "14:00-17:30"]
+            weekend = ["sat", "sun"]
+            holidays = ["2026-10-01..2026-10-07"]
+            workdays = ["2026-09-27", "2026-10-10"]
+            "#,
+        )
+        .unwrap();
+        let c = config.build().unwrap();
+        let reference = cal();
+        for day in 0..60 {
+            let date = d(2026, 9, 15) + Duration::days(day);
+            assert_eq!(c.is_working_day(date), reference.is_working_day(date), "{date}");
+        }
+        assert_eq!(c.minutes_per_day(), 420);
+        let bad: [(fn(&mut CalendarConfig), &str); 5] = [
+            (|c| c.timezone = "Asia/Shanghai".into(), "timezone"),
+            (|c| c.working_hours = vec!["8-12".into()], "working_hours"),
+            (|c| c.weekend = vec!["caturday".into()], "weekend"),
+            (|c| c.holidays = vec!["2026-10-07..2026-10-01".into()], "holidays"),
+            (|c| c.workdays = vec!["2026-13-01".into()], "workdays"),
+        ];
+        for (spoil, needle) in bad {
+            let mut cfg = config.clone();
+            spoil(&mut cfg);
+            let err = cfg.build().unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_paused_stage_keeps_the_time_it_had_left() {
+        let c = cal();
+        let limit = TimeLimit::WorkingHours(4);
+        // Due Monday 11:30; paused Friday 17:00 with 1.5 h left (Fri 0.5 h + Mon 3 h … )
+        let due = at(2026, 11, 23, 11, 30);
+        let paused = at(2026, 11, 20, 17, 0);
+        let left = c.working_minutes_between(paused, due);
+        assert_eq!(left, 30 + 180);
+        // Resumed Tuesday 09:00: the same 3.5 h from then.
+        let resumed = at(2026, 11, 24, 9, 0);
+        assert_eq!(
+            limit.resume_due(&c, due, paused, resumed).unwrap(),
+            at(2026, 11, 24, 14, 30)
+        );
+        // Wall-clock limits shift by the pause.
+        let m = TimeLimit::Minutes(30);
+        assert_eq!(
+            m.resume_due(&c, at(2026, 11, 20, 10, 30), at(2026, 11, 20, 10, 10), at(2026, 11, 20, 12, 0))
+                .unwrap(),
+            at(2026, 11, 20, 12, 20)
+        );
+    }
+
+    #[test]
+    fn extensions_add_working_hours() {
+        let c = cal();
+        // Due Friday 17:00, extended by 2 working hours: Monday 10:00.
+        assert_eq!(
+            TimeLimit::WorkingDays(1)
+                .extend(&c, at(2026, 11, 20, 17, 0), 2)
+                .unwrap(),
+            at(2026, 11, 23, 10, 0)
         );
     }
 }

@@ -2,6 +2,7 @@
 //! the working calendar with stage deadlines.
 
 pub mod calendar;
+pub mod case_rules;
 pub mod codes;
 pub mod routing;
 pub mod workflow;

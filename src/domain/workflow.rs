@@ -18,6 +18,39 @@ pub enum CaseState {
 }
 
 impl CaseState {
+    pub const ALL: [CaseState; 8] = [
+        CaseState::Reported,
+        CaseState::Filed,
+        CaseState::Rejected,
+        CaseState::Dispatched,
+        CaseState::Handled,
+        CaseState::Closed,
+        CaseState::Suspended,
+        CaseState::Void,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Reported => "reported",
+            CaseState::Filed => "filed",
+            CaseState::Rejected => "rejected",
+            CaseState::Dispatched => "dispatched",
+            CaseState::Handled => "handled",
+            CaseState::Closed => "closed",
+            CaseState::Suspended => "suspended",
+            CaseState::Void => "void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Still in the loop: a new report nearby may be its duplicate.
+    pub fn is_open(self) -> bool {
+        !self.is_terminal()
+    }
+
     /// No action leaves these.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -76,6 +109,30 @@ impl Action {
         Action::Urge,
         Action::Merge,
     ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::File => "file",
+            Action::Reject => "reject",
+            Action::Dispatch => "dispatch",
+            Action::Return => "return",
+            Action::RequestExtension => "request_extension",
+            Action::ApproveExtension => "approve_extension",
+            Action::Handle => "handle",
+            Action::VerifyPass => "verify_pass",
+            Action::VerifyFail => "verify_fail",
+            Action::Close => "close",
+            Action::Suspend => "suspend",
+            Action::Resume => "resume",
+            Action::Void => "void",
+            Action::Urge => "urge",
+            Action::Merge => "merge",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
 
     /// The roles that may take this action (admin may take any).
     pub fn roles(self) -> &'static [Role] {
@@ -213,6 +270,19 @@ mod tests {
                 assert!(next_state(s, facts, a).is_err(), "{a:?} from {s:?}");
             }
         }
+    }
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for s in CaseState::ALL {
+            assert_eq!(CaseState::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Some(a));
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
+        assert_eq!(Action::parse("dispatch "), None);
     }
 
     #[test]

@@ -46,13 +46,23 @@ pub fn coordinates(p: &HashMap<String, String>) -> ApiResult<(f64, f64)> {
             })
     };
     let (lon, lat) = (read("lon")?, read("lat")?);
-    if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+    check_wgs84(lon, lat)?;
+    Ok((lon, lat))
+}
+
+/// Refuses anything but finite WGS-84 longitude/latitude degrees.
+pub fn check_wgs84(lon: f64, lat: f64) -> ApiResult<()> {
+    if !lon.is_finite()
+        || !lat.is_finite()
+        || !(-180.0..=180.0).contains(&lon)
+        || !(-90.0..=90.0).contains(&lat)
+    {
         return Err(ApiError::bad_request(
             "invalid_coordinates",
             format!("({lon}, {lat}) is outside WGS-84 longitude [-180, 180] / latitude [-90, 90]"),
         ));
     }
-    Ok((lon, lat))
+    Ok(())
 }
 
 #[derive(Serialize)]

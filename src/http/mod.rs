@@ -1,13 +1,18 @@
 //! HTTP: one router per resource, merged here, over one shared state.
 
 pub mod auth;
+pub mod cases;
 pub mod city;
 pub mod error;
+pub mod events;
 pub mod health;
+pub mod json;
+pub mod media;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Request;
@@ -16,25 +21,74 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use sqlx::PgPool;
 
+use crate::clock::Clock;
 use crate::index::SharedIndex;
+use crate::store::notices::Notices;
 use error::ApiError;
+
+/// How the server runs, beyond its database.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where uploaded photos are kept.
+    pub media_dir: PathBuf,
+    pub clock: Clock,
+    /// How often overdue stages are looked for.
+    pub sweep_every: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            media_dir: PathBuf::from("media"),
+            clock: Clock::system(),
+            sweep_every: Duration::from_secs(30),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub city: Arc<SharedIndex>,
+    pub clock: Clock,
+    pub media_dir: Arc<PathBuf>,
+    /// Committed case events, from every server on the database.
+    pub notices: Notices,
 }
 
 impl AppState {
-    /// Loads the city index from the store and keeps it current with imports.
-    pub async fn load(pool: PgPool) -> Result<Self, sqlx::Error> {
+    /// Loads the city index from the store and keeps it current with imports;
+    /// listens for case events; starts the overdue sweep.
+    pub async fn load(pool: PgPool, opts: ServeOptions) -> Result<Self, sqlx::Error> {
         let index = crate::store::city::load_city_index(&pool).await?;
         let city = Arc::new(SharedIndex::new(index));
         tokio::spawn(crate::store::city::watch_city_data(
             pool.clone(),
             city.clone(),
         ));
-        Ok(Self { pool, city })
+        let notices = crate::store::notices::listen(&pool).await?;
+        tokio::spawn(sweep_overdue(pool.clone(), opts.clock.clone(), opts.sweep_every));
+        Ok(Self {
+            pool,
+            city,
+            clock: opts.clock,
+            media_dir: Arc::new(opts.media_dir),
+            notices,
+        })
+    }
+}
+
+/// Marks overdue stages every `every`, for as long as the server runs.
+async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::store::cases::sweep_overdue(&pool, clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(stages = n, "marked overdue"),
+            Err(e) => tracing::warn!(error = %e, "overdue sweep failed; retrying next tick"),
+        }
     }
 }
 
@@ -43,6 +97,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(city::router())
         .merge(auth::router())
+        .merge(cases::router())
+        .merge(media::router())
+        .merge(events::router())
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

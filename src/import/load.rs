@@ -130,7 +130,12 @@ pub async fn clear(conn: &mut PgConnection, ds: Dataset) -> Result<(), sqlx::Err
 pub fn has_geometry(ds: Dataset) -> bool {
     !matches!(
         ds,
-        Dataset::Departments | Dataset::Classes | Dataset::Routing
+        Dataset::Departments
+            | Dataset::Classes
+            | Dataset::Routing
+            | Dataset::Sla
+            | Dataset::CaseRules
+            | Dataset::Calendar
     )
 }
 

@@ -20,8 +20,9 @@ use sqlx::PgPool;
 
 use records::{
     AreaRecord, Catalogue, ClassRecord, ComponentRecord, Dataset, DepartmentRecord, GridRecord,
-    Problem, Problems, RoutingRecord, ServiceRecord,
+    CaseRuleRecord, Problem, Problems, RoutingRecord, ServiceRecord, SlaRecord,
 };
+use crate::domain::calendar::CalendarConfig;
 
 /// The channel on which an import announces new city data.
 pub const CITY_DATA_CHANNEL: &str = "citygrid_city_data";
@@ -81,6 +82,9 @@ struct Parsed {
     components: Option<Vec<ComponentRecord>>,
     services: Option<Vec<ServiceRecord>>,
     routing: Option<Vec<RoutingRecord>>,
+    sla: Option<Vec<SlaRecord>>,
+    case_rules: Option<Vec<CaseRuleRecord>>,
+    calendar: Option<CalendarConfig>,
 }
 
 impl Parsed {
@@ -92,6 +96,9 @@ impl Parsed {
             Dataset::Components => self.components.as_ref().map_or(0, Vec::len),
             Dataset::Services => self.services.as_ref().map_or(0, Vec::len),
             Dataset::Routing => self.routing.as_ref().map_or(0, Vec::len),
+            Dataset::Sla => self.sla.as_ref().map_or(0, Vec::len),
+            Dataset::CaseRules => self.case_rules.as_ref().map_or(0, Vec::len),
+            Dataset::Calendar => usize::from(self.calendar.is_some()),
             _ => self.areas.get(&ds).map_or(0, Vec::len),
         }
     }
@@ -139,11 +146,7 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::store::hex(&hasher.finalize()))
 }
 
 async fn stored_catalogue(pool: &PgPool) -> Result<Catalogue, sqlx::Error> {
@@ -220,6 +223,19 @@ fn parse_files(dir: &Path, present: &HashSet<Dataset>, mut cat: Catalogue) -> (P
             &cat,
             &mut problems,
         ));
+    }
+    if present.contains(&Dataset::Sla) {
+        parsed.sla = Some(records::read_sla(&path(Dataset::Sla), &cat, &mut problems));
+    }
+    if present.contains(&Dataset::CaseRules) {
+        parsed.case_rules = Some(records::read_case_rules(
+            &path(Dataset::CaseRules),
+            &cat,
+            &mut problems,
+        ));
+    }
+    if present.contains(&Dataset::Calendar) {
+        parsed.calendar = records::read_calendar(&path(Dataset::Calendar), &mut problems);
     }
     (parsed, problems)
 }
@@ -450,6 +466,48 @@ async fn write_dataset(
                 },
             )
             .await?;
+        }
+        Dataset::Sla => {
+            load::copy_in(
+                conn,
+                t,
+                "kind, class, urgent, stage, amount, unit",
+                parsed.sla.as_deref().unwrap_or(&[]),
+                |r, row| {
+                    row.text(&r.kind)
+                        .text(&r.class)
+                        .text(&r.urgent)
+                        .text(r.stage.as_str())
+                        .text(&r.limit.amount().to_string())
+                        .text(r.limit.unit());
+                },
+            )
+            .await?;
+        }
+        Dataset::CaseRules => {
+            load::copy_in(
+                conn,
+                t,
+                "kind, class, duplicate_radius_m, duplicates, auto_file, auto_dispatch",
+                parsed.case_rules.as_deref().unwrap_or(&[]),
+                |r, row| {
+                    row.text(&r.kind)
+                        .text(&r.class)
+                        .text(&r.duplicate_radius_m.to_string())
+                        .text(&r.duplicates)
+                        .text(&r.auto_file.to_string())
+                        .text(&r.auto_dispatch.to_string());
+                },
+            )
+            .await?;
+        }
+        Dataset::Calendar => {
+            if let Some(config) = &parsed.calendar {
+                sqlx::query("INSERT INTO calendar (config) VALUES ($1)")
+                    .bind(sqlx::types::Json(config))
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
     }
     Ok(())

@@ -9,6 +9,8 @@ use geo::{MultiPolygon, Point};
 use serde::Serialize;
 
 use super::geojson::{RawFeature, prop_text, read_features, read_point, read_polygons};
+use crate::domain::calendar::{CalendarConfig, TimeLimit};
+use crate::domain::case_rules::Stage;
 use crate::domain::codes::{
     AdminLevel, COMPONENT_STATES, ClassCode, ClassKind, ComponentCode, GridCode, is_department_code,
 };
@@ -26,10 +28,13 @@ pub enum Dataset {
     Components,
     Services,
     Routing,
+    Sla,
+    CaseRules,
+    Calendar,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 9] = [
+    pub const ALL: [Dataset; 12] = [
         Dataset::Departments,
         Dataset::Classes,
         Dataset::Districts,
@@ -39,6 +44,9 @@ impl Dataset {
         Dataset::Components,
         Dataset::Services,
         Dataset::Routing,
+        Dataset::Sla,
+        Dataset::CaseRules,
+        Dataset::Calendar,
     ];
 
     pub fn file(self) -> &'static str {
@@ -52,6 +60,9 @@ impl Dataset {
             Dataset::Components => "components.geojson",
             Dataset::Services => "services.geojson",
             Dataset::Routing => "routing.csv",
+            Dataset::Sla => "sla.csv",
+            Dataset::CaseRules => "case_rules.csv",
+            Dataset::Calendar => "calendar.toml",
         }
     }
 
@@ -67,6 +78,9 @@ impl Dataset {
             Dataset::Components => "components",
             Dataset::Services => "services",
             Dataset::Routing => "routing_rules",
+            Dataset::Sla => "sla_rules",
+            Dataset::CaseRules => "case_rules",
+            Dataset::Calendar => "calendar",
         }
     }
 
@@ -203,6 +217,25 @@ pub struct RoutingRecord {
     pub class: String,
     pub area: String,
     pub department: String,
+}
+
+pub struct SlaRecord {
+    /// `component`, `event` or `*`.
+    pub kind: String,
+    pub class: String,
+    /// `yes`, `no` or `*`.
+    pub urgent: String,
+    pub stage: Stage,
+    pub limit: TimeLimit,
+}
+
+pub struct CaseRuleRecord {
+    pub kind: String,
+    pub class: String,
+    pub duplicate_radius_m: f64,
+    pub duplicates: String,
+    pub auto_file: bool,
+    pub auto_dispatch: bool,
 }
 
 fn feature_at(f: &RawFeature) -> String {
@@ -731,4 +764,201 @@ pub fn read_routing(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Ve
         },
     );
     out
+}
+
+/// `component`, `event` or `*` (both), and a class pattern of that kind.
+fn kind_and_class(
+    get: &dyn Fn(&str) -> String,
+    cat: &Catalogue,
+    ds: Dataset,
+    at: &str,
+    problems: &mut Problems,
+) -> Option<(String, String)> {
+    let kind = get("kind");
+    let kinds: &[ClassKind] = match kind.as_str() {
+        "*" => &[ClassKind::Component, ClassKind::Event],
+        k => match ClassKind::parse(k) {
+            Some(ClassKind::Component) => &[ClassKind::Component],
+            Some(ClassKind::Event) => &[ClassKind::Event],
+            None => {
+                problems.error(
+                    ds,
+                    at,
+                    "bad_kind",
+                    format!("kind {kind:?} must be component, event or *"),
+                );
+                return None;
+            }
+        },
+    };
+    let class = get("class");
+    if !is_pattern(&class, 4) || (class.len() != 2 && class.len() != 4 && class != "*") {
+        problems.error(
+            ds,
+            at,
+            "bad_code",
+            format!("class {class:?} must be *, a 2-digit major class or a 4-digit class"),
+        );
+        return None;
+    }
+    let known = kinds.iter().any(|k| {
+        let classes = match k {
+            ClassKind::Component => &cat.component_classes,
+            ClassKind::Event => &cat.event_classes,
+        };
+        class == "*" || classes.iter().any(|c| c.starts_with(&class))
+    });
+    if !known {
+        problems.error(
+            ds,
+            at,
+            "unknown_class",
+            format!("no {kind} class matches {class}"),
+        );
+        return None;
+    }
+    Some((kind, class))
+}
+
+fn yes_no(s: &str) -> Option<bool> {
+    match s {
+        "yes" | "true" => Some(true),
+        "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn read_sla(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Vec<SlaRecord> {
+    let ds = Dataset::Sla;
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    read_csv(
+        path,
+        ds,
+        &["kind", "class", "urgent", "stage", "amount", "unit"],
+        problems,
+        |at, get, problems| {
+            let Some((kind, class)) = kind_and_class(get, cat, ds, &at, problems) else {
+                return;
+            };
+            let urgent = get("urgent");
+            if !matches!(urgent.as_str(), "yes" | "no" | "*") {
+                return problems.error(ds, at, "bad_value", format!("urgent {urgent:?} must be yes, no or *"));
+            }
+            let Some(stage) = Stage::parse(&get("stage")) else {
+                return problems.error(
+                    ds,
+                    at,
+                    "bad_value",
+                    format!("stage {:?} must be filing, dispatch, handling or verification", get("stage")),
+                );
+            };
+            let limit = get("amount")
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n <= 100_000)
+                .and_then(|n| TimeLimit::parse(n, &get("unit")));
+            let Some(limit) = limit else {
+                return problems.error(
+                    ds,
+                    at,
+                    "bad_value",
+                    format!(
+                        "time limit {:?} {:?}: amount must be a positive whole number and unit minutes, working_hours or working_days",
+                        get("amount"),
+                        get("unit")
+                    ),
+                );
+            };
+            let key = format!("{kind}/{class}/{urgent}/{}", stage.as_str());
+            if check_unique(&mut seen, &key, &at, ds, problems) {
+                out.push(SlaRecord {
+                    kind,
+                    class,
+                    urgent,
+                    stage,
+                    limit,
+                });
+            }
+        },
+    );
+    out
+}
+
+pub fn read_case_rules(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Vec<CaseRuleRecord> {
+    let ds = Dataset::CaseRules;
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    read_csv(
+        path,
+        ds,
+        &["kind", "class", "duplicate_radius_m", "duplicates", "auto_file", "auto_dispatch"],
+        problems,
+        |at, get, problems| {
+            let Some((kind, class)) = kind_and_class(get, cat, ds, &at, problems) else {
+                return;
+            };
+            let radius = get("duplicate_radius_m");
+            let Some(duplicate_radius_m) = radius
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=5_000.0).contains(r))
+            else {
+                return problems.error(ds, at, "bad_value", format!("duplicate_radius_m {radius:?} must be metres between 0 and 5000"));
+            };
+            let duplicates = get("duplicates");
+            if !matches!(duplicates.as_str(), "attach" | "suggest") {
+                return problems.error(ds, at, "bad_value", format!("duplicates {duplicates:?} must be attach or suggest"));
+            }
+            let (Some(auto_file), Some(auto_dispatch)) =
+                (yes_no(&get("auto_file")), yes_no(&get("auto_dispatch")))
+            else {
+                return problems.error(ds, at, "bad_value", "auto_file and auto_dispatch must be yes or no");
+            };
+            if auto_dispatch && !auto_file {
+                return problems.error(ds, at, "bad_value", "auto_dispatch needs auto_file: a case is filed before it is dispatched");
+            }
+            let key = format!("{kind}/{class}");
+            if check_unique(&mut seen, &key, &at, ds, problems) {
+                out.push(CaseRuleRecord {
+                    kind,
+                    class,
+                    duplicate_radius_m,
+                    duplicates,
+                    auto_file,
+                    auto_dispatch,
+                });
+            }
+        },
+    );
+    out
+}
+
+pub fn read_calendar(path: &Path, problems: &mut Problems) -> Option<CalendarConfig> {
+    let ds = Dataset::Calendar;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.error(ds, "", "unreadable_file", e.to_string());
+            return None;
+        }
+    };
+    let config: CalendarConfig = match toml::from_str(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            let at = e
+                .span()
+                .map(|s| format!("line {}", text[..s.start].matches('\n').count() + 1))
+                .unwrap_or_default();
+            problems.error(ds, at, "malformed_toml", e.message().to_owned());
+            return None;
+        }
+    };
+    match config.build() {
+        Ok(_) => Some(config),
+        Err(message) => {
+            problems.error(ds, "", "bad_calendar", message);
+            None
+        }
+    }
 }

@@ -90,7 +90,7 @@ impl CityIndex {
         }
     }
 
-    fn area(&self, code: &str) -> AreaRef {
+    pub fn area(&self, code: &str) -> AreaRef {
         AreaRef {
             code: code.to_owned(),
             name: self.areas.get(code).cloned(),

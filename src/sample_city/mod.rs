@@ -25,6 +25,11 @@ use rng::Rng;
 const ADMIN_DIVISIONS: &str = include_str!("baoji_admin_divisions.csv");
 /// The class catalogue (GB/T 30428.2 style), shipped as `gis-data/classes.csv`.
 pub const CLASSES_CSV: &str = include_str!("../../gis-data/classes.csv");
+/// Stage time limits, case rules and the working calendar are configuration,
+/// not generated: the sample city ships the ones in `gis-data/`.
+pub const SLA_CSV: &str = include_str!("../../gis-data/sla.csv");
+pub const CASE_RULES_CSV: &str = include_str!("../../gis-data/case_rules.csv");
+pub const CALENDAR_TOML: &str = include_str!("../../gis-data/calendar.toml");
 
 /// Grids per community at scale 1.
 const GRIDS_PER_COMMUNITY: f64 = 20.0;
@@ -512,6 +517,9 @@ pub fn write_sample_city(out: &Path, opts: SampleOptions) -> io::Result<SampleSu
     summary.departments = DEPARTMENTS.len();
 
     std::fs::write(out.join("classes.csv"), CLASSES_CSV)?;
+    std::fs::write(out.join("sla.csv"), SLA_CSV)?;
+    std::fs::write(out.join("case_rules.csv"), CASE_RULES_CSV)?;
+    std::fs::write(out.join("calendar.toml"), CALENDAR_TOML)?;
     summary.routing_rules = write_routing(&out.join("routing.csv"), &district_codes)?;
     Ok(summary)
 }

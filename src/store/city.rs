@@ -145,3 +145,39 @@ pub async fn watch_city_data(pool: PgPool, shared: Arc<crate::index::SharedIndex
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
+
+/// A component as a report needs it: class, competent department and place.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ComponentInfo {
+    pub code: String,
+    pub class: String,
+    pub dept_competent: String,
+    pub lon: f64,
+    pub lat: f64,
+}
+
+pub async fn component(pool: &PgPool, code: &str) -> Result<Option<ComponentInfo>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT code, class, dept_competent, ST_X(geom) AS lon, ST_Y(geom) AS lat
+         FROM components WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A point for a place name: a public service by its address or name, else a
+/// unit grid, community or street by its name (a point inside it).
+pub async fn geocode_address(pool: &PgPool, text: &str) -> Result<Option<(f64, f64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lon, lat FROM (
+             SELECT 1 AS rank, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM services WHERE address = $1 OR name = $1
+             UNION ALL SELECT 2, ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids WHERE name = $1) g
+             UNION ALL SELECT 3, ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM communities WHERE name = $1) c
+             UNION ALL SELECT 4, ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM streets WHERE name = $1) s
+         ) places ORDER BY rank LIMIT 1",
+    )
+    .bind(text.trim())
+    .fetch_optional(pool)
+    .await
+}

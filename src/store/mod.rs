@@ -1,10 +1,19 @@
 //! PostgreSQL + PostGIS: the one store. Connection, start-up checks, migrations,
 //! and reading the city data the in-memory index is built from.
 
+pub mod case_config;
+pub mod cases;
 pub mod city;
+pub mod media;
+pub mod notices;
 pub mod users;
 
 use sqlx::PgPool;
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 use sqlx::postgres::PgPoolOptions;
 
 #[derive(Debug, thiserror::Error)]

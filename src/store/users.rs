@@ -75,10 +75,7 @@ pub fn parse_role(s: &str) -> Option<Role> {
 }
 
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::hex(&Sha256::digest(token.as_bytes()))
 }
 
 fn new_token() -> Result<String, std::io::Error> {

@@ -2,6 +2,7 @@
 //! test gets a fresh database cloned from a migrated template.
 
 mod import;
+mod intake;
 mod locate;
 mod reload;
 mod support;

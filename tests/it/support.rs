@@ -10,6 +10,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection, PgPool};
 
+pub use citygrid::clock::Clock;
+pub use citygrid::domain::workflow::Role;
+use citygrid::store::users::{Kiosk, NewUser, add_user};
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn database_url() -> String {
@@ -19,7 +23,7 @@ fn database_url() -> String {
 }
 
 /// The same server URL with another database name.
-fn url_for(db: &str) -> String {
+pub fn url_for(db: &str) -> String {
     let url = database_url();
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b.to_owned(), format!("?{q}")),
@@ -181,11 +185,25 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub db: TestDb,
+    pub clock: Clock,
+    pub media: CityDir,
 }
 
 impl TestApp {
+    /// On the system clock.
     pub async fn spawn(db: TestDb) -> Result<Self> {
-        let state = citygrid::http::AppState::load(db.pool.clone()).await?;
+        Self::spawn_with(db, Clock::system()).await
+    }
+
+    /// On a clock the test moves; overdue stages are swept every 50 ms.
+    pub async fn spawn_with(db: TestDb, clock: Clock) -> Result<Self> {
+        let media = CityDir::new();
+        let opts = citygrid::http::ServeOptions {
+            media_dir: media.path().to_owned(),
+            clock: clock.clone(),
+            sweep_every: std::time::Duration::from_millis(50),
+        };
+        let state = citygrid::http::AppState::load(db.pool.clone(), opts).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
@@ -195,7 +213,86 @@ impl TestApp {
             addr,
             client: reqwest::Client::new(),
             db,
+            clock,
+            media,
         })
+    }
+
+    /// A new user of `role` (bound to `department` for departments); their token.
+    pub async fn user(&self, role: Role, department: Option<&str>) -> String {
+        let kiosk = (role == Role::Kiosk).then(|| Kiosk {
+            id: "kiosk-1".into(),
+            lon: 107.0,
+            lat: 34.0,
+        });
+        self.user_with(role, department, kiosk).await
+    }
+
+    pub async fn user_with(&self, role: Role, department: Option<&str>, kiosk: Option<Kiosk>) -> String {
+        let (_, token) = add_user(
+            &self.db.pool,
+            NewUser {
+                name: format!("{role:?}"),
+                role,
+                department: department.map(str::to_owned),
+                kiosk,
+            },
+        )
+        .await
+        .expect("add user");
+        token
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+    }
+
+    /// Takes `action` on a case at `version`, with extra body fields.
+    pub async fn act(&self, token: &str, case_no: &str, action: &str, version: i64, extra: Value) -> (u16, Value) {
+        let mut body = serde_json::json!({"action": action, "expected_version": version});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        self.post(&format!("/api/v1/cases/{case_no}/actions"), token, &body).await
+    }
+
+    /// Uploads a tiny PNG with `seed` in it (distinct seeds → distinct photos).
+    pub async fn photo(&self, token: &str, seed: u8) -> String {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[seed; 32]);
+        let resp = self
+            .client
+            .post(self.url("/api/v1/media"))
+            .bearer_auth(token)
+            .header("Content-Type", "image/png")
+            .body(png)
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(resp.status().as_u16(), 201);
+        let v: Value = resp.json().await.unwrap();
+        v["id"].as_str().unwrap().to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -332,4 +429,44 @@ pub fn mini_grids(extra: &[(Value, Value)]) -> String {
 
 pub fn component(code: &str, class: &str, dept: &str) -> Value {
     serde_json::json!({"code": code, "class": class, "name": "井盖", "dept_competent": dept, "dept_owner": dept, "dept_maintainer": "", "state": "intact"})
+}
+
+/// Points inside `n` unit grids of the city, ≥ 10 grids apart in code order
+/// (so reports at two of them are never duplicates of each other).
+pub async fn grid_points(db: &TestDb, n: i64) -> Vec<(String, f64, f64)> {
+    sqlx::query_as(
+        "SELECT code, ST_X(p), ST_Y(p) FROM (
+             SELECT code, ST_PointOnSurface(geom) AS p, row_number() OVER (ORDER BY code) AS i FROM grids
+         ) g WHERE i % 10 = 1 ORDER BY code LIMIT $1",
+    )
+    .bind(n)
+    .fetch_all(&db.pool)
+    .await
+    .expect("grid points")
+}
+
+/// `n` components of `class`: code, competent department, lon, lat.
+pub async fn components_of(db: &TestDb, class: &str, n: i64) -> Vec<(String, String, f64, f64)> {
+    sqlx::query_as(
+        "SELECT code, dept_competent, ST_X(geom), ST_Y(geom) FROM components
+         WHERE class = $1 ORDER BY code LIMIT $2",
+    )
+    .bind(class)
+    .bind(n)
+    .fetch_all(&db.pool)
+    .await
+    .expect("components")
+}
+
+/// An event report body at a point.
+pub fn event_report(key: &str, class: &str, lon: f64, lat: f64) -> Value {
+    serde_json::json!({"client_key": key, "kind": "event", "class": class, "lon": lon, "lat": lat, "description": "暴露垃圾 exposed garbage"})
+}
+
+/// The case number and version of a report/action response.
+pub fn case_of(body: &Value) -> (String, i64) {
+    (
+        body["case"]["case_no"].as_str().unwrap_or_else(|| panic!("no case in {body}")).to_owned(),
+        body["case"]["version"].as_i64().unwrap(),
+    )
 }

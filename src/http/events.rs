@@ -1,0 +1,78 @@
+//! `GET /api/v1/events`: Server-Sent Events of case changes (`created`,
+//! `state_changed`, `updated`, `overdue`) for the web map, as committed by any
+//! server on the database. Departments get only their own cases' events.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiResult;
+use crate::domain::workflow::Role;
+use crate::store::notices::CaseNotice;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/events", get(events))
+}
+
+async fn events(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    caller.require(
+        &[
+            Role::Inspector,
+            Role::Operator,
+            Role::Dispatcher,
+            Role::Department,
+            Role::Admin,
+        ],
+        "follow case events",
+    )?;
+    let only = match caller.0.role {
+        Role::Department => caller.0.department.clone(),
+        _ => None,
+    };
+    // Subscribed before the response starts: nothing committed after the
+    // client sees `ready` is missed.
+    let rx = state.notices.subscribe();
+    let ready = Event::default().event("ready").data("{}");
+    let stream = futures_util::stream::unfold(
+        (Some(ready), rx, only),
+        |(first, mut rx, only)| async move {
+            if let Some(ready) = first {
+                return Some((Ok(ready), (None, rx, only)));
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(n) if visible(&n, only.as_deref()) => {
+                        let event = Event::default().event(&n.event).data(&n.json);
+                        return Some((Ok(event), (None, rx, only)));
+                    }
+                    Ok(_) => continue,
+                    // Too slow to keep up: tell the client to reload.
+                    Err(RecvError::Lagged(_)) => {
+                        let event = Event::default().event("resync").data("{}");
+                        return Some((Ok(event), (None, rx, only)));
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn visible(n: &Arc<CaseNotice>, department: Option<&str>) -> bool {
+    match department {
+        None => true,
+        Some(d) => n.event == "resync" || n.department.as_deref() == Some(d),
+    }
+}

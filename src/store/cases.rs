@@ -1,0 +1,1129 @@
+//! Cases in PostgreSQL: intake (idempotent per client key, duplicates attached),
+//! workflow actions applied under a row lock with an optimistic version, stage
+//! deadlines on the working calendar, the append-only audit trail, queries and
+//! the overdue sweep. Every change appends a `case_events` row, whose trigger
+//! publishes it on `citygrid_cases` at commit.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
+
+use super::case_config::CaseConfig;
+use super::users::{User, role_name};
+use crate::domain::calendar::{CalendarError, Light, TimeLimit};
+use crate::domain::case_rules::{DuplicatePolicy, Stage, case_rule, time_limit};
+use crate::domain::codes::ClassKind;
+use crate::domain::workflow::{Action, CaseFacts, CaseState, Role, TransitionError, next_state};
+
+/// The channel every case event is published on.
+pub const CASES_CHANNEL: &str = "citygrid_cases";
+
+/// How far back an open case can absorb a new report as its duplicate.
+pub const DUPLICATE_WINDOW_HOURS: i64 = 72;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("no such case")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the case changed (now version {current}); reload it and try again")]
+    VersionConflict { current: i32 },
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The request cannot be carried out as given (422).
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// The case's state does not allow it (409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("calendar: {0}")]
+    Calendar(#[from] CalendarError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> CaseError {
+    CaseError::Invalid {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Who did something: a user, or the system (auto-filing, the overdue sweep).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Option<i64>,
+    pub name: String,
+    pub role: &'static str,
+}
+
+impl Actor {
+    pub fn user(u: &User) -> Self {
+        Self {
+            id: Some(u.id),
+            name: u.name.clone(),
+            role: role_name(u.role),
+        }
+    }
+    pub fn system() -> Self {
+        Self {
+            id: None,
+            name: "citygrid".into(),
+            role: "system",
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub case_no: String,
+    pub state: String,
+    pub kind: String,
+    pub class: String,
+    pub urgent: bool,
+    pub channel: String,
+    pub description: String,
+    pub address: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub grid: String,
+    pub community: String,
+    pub street: String,
+    pub district: String,
+    pub component: Option<String>,
+    pub department: Option<String>,
+    pub reported_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub duplicate_of: Option<i64>,
+    pub duplicate_of_no: Option<String>,
+    pub suspended_from: Option<String>,
+    pub suspended_at: Option<DateTime<Utc>>,
+    pub verified: bool,
+    pub rework_count: i32,
+    pub extension_requested_hours: Option<i32>,
+    pub version: i32,
+}
+
+impl CaseRecord {
+    pub fn state(&self) -> CaseState {
+        CaseState::parse(&self.state).unwrap_or(CaseState::Reported)
+    }
+    pub fn kind(&self) -> ClassKind {
+        ClassKind::parse(&self.kind).unwrap_or(ClassKind::Event)
+    }
+}
+
+const SELECT_CASE: &str = "SELECT c.id, c.case_no, c.state, c.kind, c.class, c.urgent, c.channel, \
+     c.description, c.address, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.grid, c.community, \
+     c.street, c.district, c.component, c.department, c.reported_at, c.updated_at, c.duplicate_of, \
+     d.case_no AS duplicate_of_no, c.suspended_from, c.suspended_at, c.verified, c.rework_count, \
+     c.extension_requested_hours, c.version \
+     FROM cases c LEFT JOIN cases d ON d.id = c.duplicate_of";
+
+async fn fetch_case(
+    conn: &mut PgConnection,
+    case_no: &str,
+    for_update: bool,
+) -> Result<Option<CaseRecord>, sqlx::Error> {
+    let lock = if for_update { " FOR UPDATE OF c" } else { "" };
+    sqlx::query_as(sql!("{SELECT_CASE} WHERE c.case_no = $1{lock}"))
+        .bind(case_no)
+        .fetch_optional(conn)
+        .await
+}
+
+async fn fetch_case_by_id(conn: &mut PgConnection, id: i64) -> Result<CaseRecord, sqlx::Error> {
+    sqlx::query_as(sql!("{SELECT_CASE} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn get_case(pool: &PgPool, case_no: &str) -> Result<Option<CaseRecord>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    fetch_case(&mut conn, case_no, false).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn append_event(
+    conn: &mut PgConnection,
+    case_id: i64,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    action: &str,
+    from: Option<CaseState>,
+    to: CaseState,
+    note: &str,
+    photos: &[String],
+    data: Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO case_events (case_id, at, actor_id, actor_name, role, action, from_state, to_state, note, photos, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(case_id)
+    .bind(at)
+    .bind(actor.id)
+    .bind(&actor.name)
+    .bind(actor.role)
+    .bind(action)
+    .bind(from.map(CaseState::as_str))
+    .bind(to.as_str())
+    .bind(note)
+    .bind(photos)
+    .bind(sqlx::types::Json(data))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Refuses photo ids that were never uploaded.
+async fn check_photos(conn: &mut PgConnection, photos: &[String]) -> Result<(), CaseError> {
+    if photos.len() > 20 {
+        return Err(invalid("too_many_photos", "at most 20 photos"));
+    }
+    if photos.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<String> = sqlx::query_scalar("SELECT id FROM media WHERE id = ANY($1)")
+        .bind(photos)
+        .fetch_all(conn)
+        .await?;
+    match photos.iter().find(|p| !known.contains(p)) {
+        Some(p) => Err(invalid(
+            "unknown_photo",
+            format!("photo {p:?} was not uploaded: POST it to /api/v1/media first"),
+        )),
+        None => Ok(()),
+    }
+}
+
+// ---------------------------------------------------------------- stages
+
+async fn start_stage(
+    conn: &mut PgConnection,
+    case: &CaseRecord,
+    stage: Stage,
+    cfg: &CaseConfig,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    let Some(limit) = time_limit(&cfg.sla, case.kind(), &case.class, case.urgent, stage) else {
+        drop_stage(conn, case.id, stage).await?;
+        return Ok(());
+    };
+    let zone = cfg.calendar.zone();
+    let due = limit
+        .due(&cfg.calendar, now.with_timezone(&zone))?
+        .with_timezone(&Utc);
+    sqlx::query(
+        "INSERT INTO case_stages (case_id, stage, amount, unit, started_at, due_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (case_id, stage) DO UPDATE SET amount = excluded.amount, unit = excluded.unit,
+             started_at = excluded.started_at, due_at = excluded.due_at, done_at = NULL, overdue_at = NULL",
+    )
+    .bind(case.id)
+    .bind(stage.as_str())
+    .bind(limit.amount() as i32)
+    .bind(limit.unit())
+    .bind(now)
+    .bind(due)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn finish_stage(
+    conn: &mut PgConnection,
+    case_id: i64,
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE case_stages SET done_at = $3 WHERE case_id = $1 AND stage = $2 AND done_at IS NULL",
+    )
+    .bind(case_id)
+    .bind(stage.as_str())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn drop_stage(
+    conn: &mut PgConnection,
+    case_id: i64,
+    stage: Stage,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM case_stages WHERE case_id = $1 AND stage = $2")
+        .bind(case_id)
+        .bind(stage.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the due time of the case's open stages with `f(limit, due)`.
+async fn move_open_stages(
+    conn: &mut PgConnection,
+    case_id: i64,
+    only: Option<Stage>,
+    now: DateTime<Utc>,
+    f: impl Fn(TimeLimit, DateTime<Utc>) -> Result<DateTime<Utc>, CalendarError>,
+) -> Result<(), CaseError> {
+    let open: Vec<StageRecord> = sqlx::query_as(
+        "SELECT case_id, stage, amount, unit, started_at, due_at, done_at, overdue_at
+         FROM case_stages WHERE case_id = $1 AND done_at IS NULL",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for s in open {
+        if only.is_some_and(|o| o.as_str() != s.stage) {
+            continue;
+        }
+        let Some(limit) = s.limit() else { continue };
+        let due = f(limit, s.due_at)?;
+        sqlx::query(
+            "UPDATE case_stages SET due_at = $3, overdue_at = CASE WHEN $3 > $4 THEN NULL ELSE overdue_at END
+             WHERE case_id = $1 AND stage = $2",
+        )
+        .bind(case_id)
+        .bind(&s.stage)
+        .bind(due)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StageRecord {
+    pub case_id: i64,
+    pub stage: String,
+    pub amount: i32,
+    pub unit: String,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub overdue_at: Option<DateTime<Utc>>,
+}
+
+impl StageRecord {
+    pub fn limit(&self) -> Option<TimeLimit> {
+        TimeLimit::parse(self.amount.into(), &self.unit)
+    }
+}
+
+/// A stage's deadline as shown to users.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadline {
+    pub limit: TimeLimit,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub light: Light,
+    pub overdue: bool,
+}
+
+/// The light of a stage at `now`; a finished stage keeps the light it finished
+/// with, and a suspended case's clock stands at its suspension.
+pub fn deadline(
+    s: &StageRecord,
+    case: &CaseRecord,
+    cfg: &CaseConfig,
+    now: DateTime<Utc>,
+) -> Option<Deadline> {
+    let limit = s.limit()?;
+    let at = s
+        .done_at
+        .or(case.suspended_at)
+        .unwrap_or(now)
+        .with_timezone(&cfg.calendar.zone());
+    let zone = cfg.calendar.zone();
+    let light = limit.light(
+        &cfg.calendar,
+        s.started_at.with_timezone(&zone),
+        s.due_at.with_timezone(&zone),
+        at,
+    );
+    Some(Deadline {
+        limit,
+        started_at: s.started_at,
+        due_at: s.due_at,
+        done_at: s.done_at,
+        light,
+        overdue: light == Light::Red,
+    })
+}
+
+pub async fn stages_of(pool: &PgPool, case_ids: &[i64]) -> Result<Vec<StageRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT case_id, stage, amount, unit, started_at, due_at, done_at, overdue_at
+         FROM case_stages WHERE case_id = ANY($1) ORDER BY case_id, started_at",
+    )
+    .bind(case_ids)
+    .fetch_all(pool)
+    .await
+}
+
+// ---------------------------------------------------------------- intake
+
+/// A report, validated and placed on the grid.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub client_key: String,
+    pub kind: ClassKind,
+    pub class: String,
+    pub urgent: bool,
+    pub channel: &'static str,
+    pub lon: f64,
+    pub lat: f64,
+    pub address: String,
+    pub description: String,
+    pub photos: Vec<String>,
+    pub grid: String,
+    pub community: String,
+    pub street: String,
+    pub district: String,
+    pub component: Option<String>,
+    pub department: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intaken {
+    /// A new case; `possible_duplicates` are open cases nearby when the class
+    /// only suggests duplicates.
+    Created {
+        case_no: String,
+        possible_duplicates: Vec<String>,
+    },
+    /// Attached to an open case nearby as a duplicate report.
+    Attached { case_no: String },
+}
+
+/// The case a caller's earlier report with this client key went to.
+async fn earlier_report(
+    conn: &mut PgConnection,
+    user_id: i64,
+    client_key: &str,
+) -> Result<Option<Intaken>, sqlx::Error> {
+    let row: Option<(String, bool)> = sqlx::query_as(
+        "SELECT c.case_no, r.duplicate FROM reports r JOIN cases c ON c.id = r.case_id
+         WHERE r.reported_by = $1 AND r.client_key = $2",
+    )
+    .bind(user_id)
+    .bind(client_key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(case_no, duplicate)| {
+        if duplicate {
+            Intaken::Attached { case_no }
+        } else {
+            Intaken::Created {
+                case_no,
+                possible_duplicates: vec![],
+            }
+        }
+    }))
+}
+
+async fn next_case_no(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    cfg: &CaseConfig,
+) -> Result<String, sqlx::Error> {
+    let day = now.with_timezone(&cfg.calendar.zone()).date_naive();
+    let n: i32 = sqlx::query_scalar(
+        "INSERT INTO case_numbers (day, last) VALUES ($1, 1)
+         ON CONFLICT (day) DO UPDATE SET last = case_numbers.last + 1 RETURNING last",
+    )
+    .bind(day)
+    .fetch_one(conn)
+    .await?;
+    Ok(format!("{}-{n:06}", day.format("%Y%m%d")))
+}
+
+/// Takes a report: the same caller and client key again returns the first
+/// outcome (`true` = replayed); otherwise a new case, or a duplicate report on
+/// an open case nearby. Returns once it is committed.
+pub async fn submit_report(
+    pool: &PgPool,
+    user: &User,
+    intake: &Intake,
+    cfg: &CaseConfig,
+    now: DateTime<Utc>,
+) -> Result<(Intaken, bool), CaseError> {
+    let mut tx = pool.begin().await?;
+    // Retries of one report wait for each other, then find the first.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("report/{}/{}", user.id, intake.client_key))
+        .execute(&mut *tx)
+        .await?;
+    if let Some(earlier) = earlier_report(&mut tx, user.id, &intake.client_key).await? {
+        return Ok((earlier, true));
+    }
+    check_photos(&mut tx, &intake.photos).await?;
+    // Reports of one class are taken one at a time, so two reports of the same
+    // manhole at once make one case.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("class/{}/{}", intake.kind.as_str(), intake.class))
+        .execute(&mut *tx)
+        .await?;
+    let rule = case_rule(&cfg.case_rules, intake.kind, &intake.class);
+    let nearby: Vec<(i64, String)> = if rule.duplicate_radius_m > 0.0 {
+        sqlx::query_as(
+            "SELECT id, case_no FROM cases
+             WHERE kind = $1 AND class = $2 AND state NOT IN ('closed', 'rejected', 'void')
+               AND reported_at >= $3
+               AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography, $6)
+             ORDER BY ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography), id
+             LIMIT 5",
+        )
+        .bind(intake.kind.as_str())
+        .bind(&intake.class)
+        .bind(now - chrono::Duration::hours(DUPLICATE_WINDOW_HOURS))
+        .bind(intake.lon)
+        .bind(intake.lat)
+        .bind(rule.duplicate_radius_m)
+        .fetch_all(&mut *tx)
+        .await?
+    } else {
+        vec![]
+    };
+    let actor = Actor::user(user);
+
+    if let (DuplicatePolicy::Attach, Some((case_id, case_no))) = (rule.duplicates, nearby.first()) {
+        let report_id = insert_report(&mut tx, *case_id, user, intake, now, true).await?;
+        let state: String = sqlx::query_scalar(
+            "UPDATE cases SET updated_at = $2 WHERE id = $1 RETURNING state",
+        )
+        .bind(case_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let state = CaseState::parse(&state).unwrap_or(CaseState::Reported);
+        append_event(
+            &mut tx,
+            *case_id,
+            now,
+            &actor,
+            "duplicate_report",
+            Some(state),
+            state,
+            &intake.description,
+            &intake.photos,
+            json!({"report": report_id, "channel": intake.channel}),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok((
+            Intaken::Attached {
+                case_no: case_no.clone(),
+            },
+            false,
+        ));
+    }
+
+    let case_no = next_case_no(&mut tx, now, cfg).await?;
+    let case_id: i64 = sqlx::query_scalar(
+        "INSERT INTO cases (case_no, state, kind, class, urgent, channel, description, address, geom,
+             grid, community, street, district, component, department, reported_by, reported_at, updated_at)
+         VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326),
+             $10, $11, $12, $13, $14, $15, $16, $17, $17)
+         RETURNING id",
+    )
+    .bind(&case_no)
+    .bind(intake.kind.as_str())
+    .bind(&intake.class)
+    .bind(intake.urgent)
+    .bind(intake.channel)
+    .bind(&intake.description)
+    .bind(&intake.address)
+    .bind(intake.lon)
+    .bind(intake.lat)
+    .bind(&intake.grid)
+    .bind(&intake.community)
+    .bind(&intake.street)
+    .bind(&intake.district)
+    .bind(&intake.component)
+    .bind(&intake.department)
+    .bind(user.id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let report_id = insert_report(&mut tx, case_id, user, intake, now, false).await?;
+    let case = fetch_case_by_id(&mut tx, case_id).await?;
+    start_stage(&mut tx, &case, Stage::Filing, cfg, now).await?;
+    append_event(
+        &mut tx,
+        case_id,
+        now,
+        &actor,
+        "report",
+        None,
+        CaseState::Reported,
+        &intake.description,
+        &intake.photos,
+        json!({"report": report_id, "channel": intake.channel}),
+    )
+    .await?;
+
+    if rule.auto_file {
+        let system = Actor::system();
+        let file = ActionInput::new(Action::File, "auto-filed: unambiguous class (case_rules.csv)");
+        apply(&mut tx, &case, &system, &file, cfg, now).await?;
+        if rule.auto_dispatch && case.department.is_some() {
+            let filed = fetch_case_by_id(&mut tx, case_id).await?;
+            let dispatch =
+                ActionInput::new(Action::Dispatch, "auto-dispatched to the routed department");
+            apply(&mut tx, &filed, &system, &dispatch, cfg, now).await?;
+        }
+    }
+    tx.commit().await?;
+    let possible_duplicates = nearby.into_iter().map(|(_, no)| no).collect();
+    Ok((
+        Intaken::Created {
+            case_no,
+            possible_duplicates,
+        },
+        false,
+    ))
+}
+
+async fn insert_report(
+    conn: &mut PgConnection,
+    case_id: i64,
+    user: &User,
+    intake: &Intake,
+    now: DateTime<Utc>,
+    duplicate: bool,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO reports (case_id, reported_by, client_key, channel, description, photos, geom, reported_at, duplicate)
+         VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10) RETURNING id",
+    )
+    .bind(case_id)
+    .bind(user.id)
+    .bind(&intake.client_key)
+    .bind(intake.channel)
+    .bind(&intake.description)
+    .bind(&intake.photos)
+    .bind(intake.lon)
+    .bind(intake.lat)
+    .bind(now)
+    .bind(duplicate)
+    .fetch_one(conn)
+    .await
+}
+
+// ---------------------------------------------------------------- actions
+
+#[derive(Debug, Clone)]
+pub struct ActionInput {
+    pub action: Action,
+    pub expected_version: Option<i32>,
+    pub department: Option<String>,
+    pub note: String,
+    pub photos: Vec<String>,
+    pub hours: Option<i64>,
+    /// `merge`: the case this one is a duplicate of.
+    pub into: Option<String>,
+}
+
+impl ActionInput {
+    pub fn new(action: Action, note: &str) -> Self {
+        Self {
+            action,
+            expected_version: None,
+            department: None,
+            note: note.into(),
+            photos: vec![],
+            hours: None,
+            into: None,
+        }
+    }
+}
+
+/// Longest extension one request may ask for: a month of working hours.
+pub const MAX_EXTENSION_HOURS: i64 = 31 * 8;
+
+/// Takes `input.action` on case `case_no` as `user`: role and department
+/// checked, the row locked, the version compared, the transition applied and
+/// the event appended in one transaction.
+pub async fn act(
+    pool: &PgPool,
+    user: &User,
+    case_no: &str,
+    input: &ActionInput,
+    cfg: &CaseConfig,
+    now: DateTime<Utc>,
+) -> Result<CaseRecord, CaseError> {
+    if !input.action.allowed_for(user.role) {
+        return Err(CaseError::Forbidden(format!(
+            "a {} may not {}",
+            role_name(user.role),
+            input.action.as_str()
+        )));
+    }
+    let mut tx = pool.begin().await?;
+    let case = fetch_case(&mut tx, case_no, true)
+        .await?
+        .ok_or(CaseError::NotFound)?;
+    if user.role == Role::Department && case.department != user.department {
+        return Err(CaseError::Forbidden(
+            "this case is not your department's".into(),
+        ));
+    }
+    match input.expected_version {
+        None => {
+            return Err(invalid(
+                "expected_version_required",
+                "send expected_version: the case version you acted on",
+            ));
+        }
+        Some(v) if v != case.version => {
+            return Err(CaseError::VersionConflict {
+                current: case.version,
+            });
+        }
+        Some(_) => {}
+    }
+    check_photos(&mut tx, &input.photos).await?;
+    apply(&mut tx, &case, &Actor::user(user), input, cfg, now).await?;
+    let updated = fetch_case_by_id(&mut tx, case.id).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+fn valid_hours(hours: Option<i64>) -> Result<i64, CaseError> {
+    match hours {
+        Some(h) if (1..=MAX_EXTENSION_HOURS).contains(&h) => Ok(h),
+        _ => Err(invalid(
+            "invalid_hours",
+            format!("hours must be a whole number of working hours from 1 to {MAX_EXTENSION_HOURS}"),
+        )),
+    }
+}
+
+/// Applies one action to a locked case.
+async fn apply(
+    conn: &mut PgConnection,
+    case: &CaseRecord,
+    actor: &Actor,
+    input: &ActionInput,
+    cfg: &CaseConfig,
+    now: DateTime<Utc>,
+) -> Result<CaseState, CaseError> {
+    let state = case.state();
+    let facts = CaseFacts {
+        suspended_from: case.suspended_from.as_deref().and_then(CaseState::parse),
+        verified: case.verified,
+    };
+    let next = next_state(state, facts, input.action)?;
+    let action = input.action;
+    if matches!(
+        action,
+        Action::Reject | Action::Return | Action::VerifyFail | Action::Void | Action::Suspend
+    ) && input.note.trim().is_empty()
+    {
+        return Err(invalid(
+            "note_required",
+            format!("{} needs a reason in note", action.as_str()),
+        ));
+    }
+    if input.note.chars().count() > 4000 {
+        return Err(invalid("note_too_long", "note is limited to 4,000 characters"));
+    }
+
+    let mut department = case.department.clone();
+    let mut suspended_from = case.suspended_from.clone();
+    let mut suspended_at = case.suspended_at;
+    let mut verified = case.verified;
+    let mut rework_count = case.rework_count;
+    let mut extension = case.extension_requested_hours;
+    let mut duplicate_of = case.duplicate_of;
+    let mut data = json!({});
+    let mut merged_into: Option<CaseRecord> = None;
+    let cal = &cfg.calendar;
+    let zone = cal.zone();
+
+    match action {
+        Action::File => {
+            finish_stage(conn, case.id, Stage::Filing, now).await?;
+            start_stage(conn, case, Stage::Dispatch, cfg, now).await?;
+        }
+        Action::Reject => finish_stage(conn, case.id, Stage::Filing, now).await?,
+        Action::Dispatch => {
+            let to = input
+                .department
+                .clone()
+                .or_else(|| case.department.clone())
+                .ok_or_else(|| {
+                    invalid(
+                        "department_required",
+                        "no routing rule names a department for this case: send department",
+                    )
+                })?;
+            if !cfg.departments.contains_key(&to) {
+                return Err(invalid(
+                    "unknown_department",
+                    format!("no department {to:?}"),
+                ));
+            }
+            data = json!({"department": to});
+            department = Some(to);
+            extension = None;
+            finish_stage(conn, case.id, Stage::Dispatch, now).await?;
+            start_stage(conn, case, Stage::Handling, cfg, now).await?;
+        }
+        Action::Return => {
+            data = json!({"department": case.department});
+            extension = None;
+            drop_stage(conn, case.id, Stage::Handling).await?;
+            start_stage(conn, case, Stage::Dispatch, cfg, now).await?;
+        }
+        Action::RequestExtension => {
+            let hours = valid_hours(input.hours)?;
+            data = json!({"hours": hours});
+            extension = Some(hours as i32);
+        }
+        Action::ApproveExtension => {
+            let Some(requested) = case.extension_requested_hours else {
+                return Err(CaseError::Conflict {
+                    code: "no_extension_requested",
+                    message: "the department has not asked for an extension".into(),
+                });
+            };
+            let hours = valid_hours(input.hours.or(Some(requested.into())))?;
+            move_open_stages(conn, case.id, Some(Stage::Handling), now, |limit, due| {
+                Ok(limit
+                    .extend(cal, due.with_timezone(&zone), hours)?
+                    .with_timezone(&Utc))
+            })
+            .await?;
+            data = json!({"hours": hours, "requested": requested});
+            extension = None;
+        }
+        Action::Handle => {
+            verified = false;
+            finish_stage(conn, case.id, Stage::Handling, now).await?;
+            start_stage(conn, case, Stage::Verification, cfg, now).await?;
+        }
+        Action::VerifyPass => {
+            verified = true;
+            finish_stage(conn, case.id, Stage::Verification, now).await?;
+        }
+        Action::VerifyFail => {
+            verified = false;
+            rework_count += 1;
+            data = json!({"rework": rework_count});
+            finish_stage(conn, case.id, Stage::Verification, now).await?;
+            start_stage(conn, case, Stage::Handling, cfg, now).await?;
+        }
+        Action::Close | Action::Void | Action::Urge => {}
+        Action::Suspend => {
+            suspended_from = Some(state.as_str().to_owned());
+            suspended_at = Some(now);
+        }
+        Action::Resume => {
+            let paused = case.suspended_at.unwrap_or(now);
+            move_open_stages(conn, case.id, None, now, |limit, due| {
+                Ok(limit
+                    .resume_due(
+                        cal,
+                        due.with_timezone(&zone),
+                        paused.with_timezone(&zone),
+                        now.with_timezone(&zone),
+                    )?
+                    .with_timezone(&Utc))
+            })
+            .await?;
+            data = json!({"suspended_at": paused});
+            suspended_from = None;
+            suspended_at = None;
+        }
+        Action::Merge => {
+            let into = input
+                .into
+                .as_deref()
+                .ok_or_else(|| invalid("into_required", "merge needs into: the case number it duplicates"))?;
+            if into == case.case_no {
+                return Err(invalid("invalid_merge", "a case cannot be merged into itself"));
+            }
+            let target = fetch_case(conn, into, true)
+                .await?
+                .ok_or_else(|| invalid("unknown_case", format!("no case {into}")))?;
+            if target.state().is_terminal() {
+                return Err(invalid(
+                    "invalid_merge",
+                    format!("case {into} is {}: merge into an open case", target.state),
+                ));
+            }
+            duplicate_of = Some(target.id);
+            data = json!({"into": into});
+            merged_into = Some(target);
+        }
+    }
+
+    sqlx::query(
+        "UPDATE cases SET state = $2, department = $3, suspended_from = $4, suspended_at = $5,
+             verified = $6, rework_count = $7, extension_requested_hours = $8, duplicate_of = $9,
+             version = version + 1, updated_at = $10
+         WHERE id = $1",
+    )
+    .bind(case.id)
+    .bind(next.as_str())
+    .bind(&department)
+    .bind(&suspended_from)
+    .bind(suspended_at)
+    .bind(verified)
+    .bind(rework_count)
+    .bind(extension)
+    .bind(duplicate_of)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    append_event(
+        conn,
+        case.id,
+        now,
+        actor,
+        action.as_str(),
+        Some(state),
+        next,
+        &input.note,
+        &input.photos,
+        data,
+    )
+    .await?;
+    if let Some(target) = merged_into {
+        sqlx::query("UPDATE cases SET updated_at = $2 WHERE id = $1")
+            .bind(target.id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        append_event(
+            conn,
+            target.id,
+            now,
+            actor,
+            "merged_in",
+            Some(target.state()),
+            target.state(),
+            &input.note,
+            &[],
+            json!({"case_no": case.case_no}),
+        )
+        .await?;
+    }
+    Ok(next)
+}
+
+// ---------------------------------------------------------------- overdue
+
+/// Marks every stage that has run past its deadline since the last sweep,
+/// appending an `overdue` event for each. Several servers may sweep at once:
+/// the row update decides who marks it.
+pub async fn sweep_overdue(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let marked: Vec<(i64, String, DateTime<Utc>, String)> = sqlx::query_as(
+        "UPDATE case_stages s SET overdue_at = $1
+         FROM cases c
+         WHERE c.id = s.case_id AND s.done_at IS NULL AND s.overdue_at IS NULL AND s.due_at < $1
+           AND c.state NOT IN ('closed', 'rejected', 'void', 'suspended')
+         RETURNING s.case_id, s.stage, s.due_at, c.state",
+    )
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    let system = Actor::system();
+    for (case_id, stage, due_at, state) in &marked {
+        let state = CaseState::parse(state).unwrap_or(CaseState::Reported);
+        append_event(
+            &mut tx,
+            *case_id,
+            now,
+            &system,
+            "overdue",
+            Some(state),
+            state,
+            &format!("{stage} was due at {}", due_at.to_rfc3339()),
+            &[],
+            json!({"stage": stage, "due_at": due_at}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(marked.len())
+}
+
+// ---------------------------------------------------------------- queries
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub states: Vec<CaseState>,
+    pub department: Option<String>,
+    pub grid: Option<String>,
+    pub district: Option<String>,
+    pub kind: Option<ClassKind>,
+    pub class: Option<String>,
+    pub overdue: Option<bool>,
+    /// min lon, min lat, max lon, max lat
+    pub bbox: Option<[f64; 4]>,
+    /// Changed at or after.
+    pub since: Option<DateTime<Utc>>,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<Utc>) {
+    qb.push(" WHERE true");
+    if !f.states.is_empty() {
+        let states: Vec<&str> = f.states.iter().map(|s| s.as_str()).collect();
+        qb.push(" AND c.state = ANY(").push_bind(states).push(")");
+    }
+    if let Some(d) = &f.department {
+        qb.push(" AND c.department = ").push_bind(d);
+    }
+    if let Some(g) = &f.grid {
+        qb.push(" AND c.grid = ").push_bind(g);
+    }
+    if let Some(d) = &f.district {
+        qb.push(" AND c.district = ").push_bind(d);
+    }
+    if let Some(k) = f.kind {
+        qb.push(" AND c.kind = ").push_bind(k.as_str());
+    }
+    if let Some(c) = &f.class {
+        qb.push(" AND c.class = ").push_bind(c);
+    }
+    if let Some(overdue) = f.overdue {
+        qb.push(if overdue { " AND" } else { " AND NOT" });
+        qb.push(
+            " (c.state NOT IN ('closed', 'rejected', 'void', 'suspended') AND EXISTS (
+                SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.done_at IS NULL AND s.due_at < ",
+        )
+        .push_bind(now)
+        .push("))");
+    }
+    if let Some([x0, y0, x1, y1]) = f.bbox {
+        qb.push(" AND c.geom && ST_MakeEnvelope(")
+            .push_bind(x0)
+            .push(", ")
+            .push_bind(y0)
+            .push(", ")
+            .push_bind(x1)
+            .push(", ")
+            .push_bind(y1)
+            .push(", 4326)");
+    }
+    if let Some(since) = f.since {
+        qb.push(" AND c.updated_at >= ").push_bind(since);
+    }
+}
+
+/// One page of cases, newest first, and how many match in all.
+pub async fn list_cases(
+    pool: &PgPool,
+    f: &CaseFilter,
+    now: DateTime<Utc>,
+) -> Result<(Vec<CaseRecord>, i64), sqlx::Error> {
+    let mut count = QueryBuilder::new("SELECT count(*) FROM cases c");
+    push_filters(&mut count, f, now);
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    let mut select = QueryBuilder::new(SELECT_CASE);
+    push_filters(&mut select, f, now);
+    select
+        .push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ")
+        .push_bind(f.page_size)
+        .push(" OFFSET ")
+        .push_bind((f.page - 1) * f.page_size);
+    let cases = select.build_query_as().fetch_all(pool).await?;
+    Ok((cases, total))
+}
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct EventRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    #[serde(rename = "actor")]
+    pub actor_name: String,
+    pub role: String,
+    pub action: String,
+    #[serde(rename = "from")]
+    pub from_state: Option<String>,
+    #[serde(rename = "to")]
+    pub to_state: String,
+    pub note: String,
+    pub photos: Vec<String>,
+    pub data: sqlx::types::Json<Value>,
+}
+
+pub async fn timeline(pool: &PgPool, case_id: i64) -> Result<Vec<EventRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, at, actor_name, role, action, from_state, to_state, note, photos, data
+         FROM case_events WHERE case_id = $1 ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// A report attached to a case as a duplicate, or a case merged into it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DuplicateRef {
+    Report {
+        report: i64,
+        channel: String,
+        reported_at: DateTime<Utc>,
+        description: String,
+        photos: Vec<String>,
+    },
+    Case {
+        case_no: String,
+    },
+}
+
+pub async fn duplicates(pool: &PgPool, case_id: i64) -> Result<Vec<DuplicateRef>, sqlx::Error> {
+    let reports: Vec<(i64, String, DateTime<Utc>, String, Vec<String>)> = sqlx::query_as(
+        "SELECT id, channel, reported_at, description, photos FROM reports
+         WHERE case_id = $1 AND duplicate ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(pool)
+    .await?;
+    let merged: Vec<String> =
+        sqlx::query_scalar("SELECT case_no FROM cases WHERE duplicate_of = $1 ORDER BY id")
+            .bind(case_id)
+            .fetch_all(pool)
+            .await?;
+    Ok(reports
+        .into_iter()
+        .map(
+            |(report, channel, reported_at, description, photos)| DuplicateRef::Report {
+                report,
+                channel,
+                reported_at,
+                description,
+                photos,
+            },
+        )
+        .chain(merged.into_iter().map(|case_no| DuplicateRef::Case { case_no }))
+        .collect())
+}
+
+/// The photos sent with the case's first report.
+pub async fn report_photos(pool: &PgPool, case_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT photos FROM reports WHERE case_id = $1 AND NOT duplicate ORDER BY id LIMIT 1",
+    )
+    .bind(case_id)
+    .fetch_optional(pool)
+    .await?
+    .unwrap_or_default())
+}
