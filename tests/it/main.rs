@@ -7,3 +7,4 @@ mod locate;
 mod reload;
 mod support;
 mod users;
+mod workflow;
