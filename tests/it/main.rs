@@ -1,6 +1,8 @@
 //! Integration tests against a real PostgreSQL + PostGIS (DATABASE_URL): every
 //! test gets a fresh database cloned from a migrated template.
 
+mod deadlines;
+mod events;
 mod import;
 mod intake;
 mod locate;

@@ -470,3 +470,74 @@ pub fn case_of(body: &Value) -> (String, i64) {
         body["case"]["version"].as_i64().unwrap(),
     )
 }
+
+/// A Server-Sent Events subscription to `/api/v1/events`.
+pub struct EventStream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl TestApp {
+    /// Subscribes and waits for the `ready` event (from then on nothing is missed).
+    pub async fn events(&self, token: &str) -> EventStream {
+        subscribe(&self.url("/api/v1/events"), token).await
+    }
+}
+
+/// Subscribes with a bearer token, or none when `token` is empty.
+pub async fn subscribe(url: &str, token: &str) -> EventStream {
+    let mut req = reqwest::Client::new().get(url);
+    if !token.is_empty() {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.expect("subscribe");
+    assert_eq!(resp.status().as_u16(), 200);
+    let mut s = EventStream {
+        resp,
+        buf: String::new(),
+    };
+    let (kind, _) = s.next().await;
+    assert_eq!(kind, "ready");
+    s
+}
+
+impl EventStream {
+    /// The next event: its name and JSON data (10 s at most).
+    pub async fn next(&mut self) -> (String, Value) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // keep-alive comment
+                }
+                return (name, serde_json::from_str(&data).unwrap_or(Value::Null));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .expect("no event within 10 s")
+                .expect("event stream")
+                .expect("event stream ended");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event about case `case_no`, skipping others.
+    pub async fn next_for(&mut self, case_no: &str) -> (String, Value) {
+        loop {
+            let (name, data) = self.next().await;
+            if data["case_no"] == case_no {
+                return (name, data);
+            }
+        }
+    }
+}
