@@ -20,6 +20,18 @@ pg_major() {
     echo "$v" | grep -oE '[0-9]+' | head -1
 }
 
+# Installs the Debian package of each missing command, given as COMMAND:PACKAGE.
+ensure_commands() {
+    local missing=() pair
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    echo "== installing ${missing[*]} from Debian packages"
+    as_root apt-get update -q
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
+}
+
 # Installs PostgreSQL (if absent) and PostGIS from Debian's packages.
 ensure_postgis() {
     local major

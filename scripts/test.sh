@@ -4,6 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_postgis
+ensure_commands curl:curl   # the README scenario test drives the server with curl
 if [ -z "${DATABASE_URL:-}" ]; then
     start_private_cluster test 54330 fast
 fi

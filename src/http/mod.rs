@@ -84,6 +84,9 @@ async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
         match crate::store::cases::sweep_overdue(&pool, clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(stages = n, "marked overdue"),

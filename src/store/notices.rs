@@ -53,6 +53,8 @@ pub async fn listen(pool: &PgPool) -> Result<Notices, sqlx::Error> {
                     }
                     None => tracing::warn!(payload = n.payload(), "unreadable case notice"),
                 },
+                // Shutting down: let the connection go back to the closing pool.
+                Err(sqlx::Error::PoolClosed) => return,
                 Err(e) => {
                     // PgListener reconnects and re-listens on the next recv.
                     tracing::warn!(error = %e, "case notices interrupted; reconnecting");

@@ -7,6 +7,7 @@ mod import;
 mod intake;
 mod locate;
 mod reload;
+mod scenario;
 mod support;
 mod users;
 mod workflow;

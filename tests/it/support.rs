@@ -541,3 +541,47 @@ impl EventStream {
         }
     }
 }
+
+/// A second server: the real binary, on the same database.
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub base: String,
+    _media: CityDir,
+}
+
+impl ServerProcess {
+    pub async fn start(db: &TestDb) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let media = CityDir::new();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_citygrid"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .arg("--media-dir")
+            .arg(media.path())
+            .env("DATABASE_URL", url_for(&db.name))
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start citygrid serve");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(r) = client.get(format!("{base}/ready")).send().await
+                && r.status().is_success()
+            {
+                return Self {
+                    child,
+                    base,
+                    _media: media,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the second server did not become ready within a minute");
+    }
+}
+
