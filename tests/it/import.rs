@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 12] = [
     "departments",
     "classes",
     "districts",
@@ -16,6 +16,9 @@ const TABLES: [&str; 9] = [
     "components",
     "services",
     "routing_rules",
+    "sla_rules",
+    "case_rules",
+    "calendar",
 ];
 
 async fn fingerprints(db: &TestDb) -> Vec<String> {
@@ -289,6 +292,51 @@ async fn each_error_kind_aborts_and_leaves_the_data_untouched() {
             file: "grids.geojson",
             at: "feature 3",
             kind: "duplicate_code",
+        },
+        Broken {
+            what: "a time limit in an unknown unit",
+            change: |d| {
+                d.write("sla.csv", "kind,class,urgent,stage,amount,unit\n*,*,*,filing,30,minutes\nevent,01,*,handling,2,fortnights\n");
+            },
+            file: "sla.csv",
+            at: "line 3",
+            kind: "bad_value",
+        },
+        Broken {
+            what: "a time limit for a class not in the catalogue",
+            change: |d| {
+                d.write("sla.csv", "kind,class,urgent,stage,amount,unit\nevent,0999,*,handling,2,working_hours\n");
+            },
+            file: "sla.csv",
+            at: "line 2",
+            kind: "unknown_class",
+        },
+        Broken {
+            what: "auto-dispatch without auto-filing",
+            change: |d| {
+                d.write("case_rules.csv", "kind,class,duplicate_radius_m,duplicates,auto_file,auto_dispatch\n*,*,50,attach,no,yes\n");
+            },
+            file: "case_rules.csv",
+            at: "line 2",
+            kind: "bad_value",
+        },
+        Broken {
+            what: "a calendar that is not TOML",
+            change: |d| {
+                d.write("calendar.toml", "timezone = \"+08:00\"\nworking_hours = [\"08:30-12:00\"\n");
+            },
+            file: "calendar.toml",
+            at: "line 2",
+            kind: "malformed_toml",
+        },
+        Broken {
+            what: "a calendar with a time zone name instead of an offset",
+            change: |d| {
+                d.write("calendar.toml", "timezone = \"Asia/Shanghai\"\nworking_hours = [\"08:30-12:00\"]\n");
+            },
+            file: "calendar.toml",
+            at: "",
+            kind: "bad_calendar",
         },
     ];
     for case in cases {

@@ -404,6 +404,9 @@ pub fn mini_city() -> CityDir {
         "routing.csv",
         "kind,class,area,department\nevent,*,*,urban-mgmt\ncomponent,01,610302,water-co\n",
     );
+    for file in ["sla.csv", "case_rules.csv", "calendar.toml"] {
+        dir.write(file, &std::fs::read_to_string(format!("gis-data/{file}")).expect("gis-data"));
+    }
     dir
 }
 
