@@ -53,6 +53,17 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
+/// PostgreSQL text cannot hold NUL: refuse it up front rather than fail in the store.
+fn plain_text(field: &str, values: &[&str]) -> ApiResult<()> {
+    if values.iter().any(|v| v.contains('\0')) {
+        return Err(unprocessable(
+            "invalid_text",
+            format!("{field} contains a NUL character"),
+        ));
+    }
+    Ok(())
+}
+
 impl From<CaseError> for ApiError {
     fn from(e: CaseError) -> Self {
         let message = e.to_string();
@@ -186,6 +197,9 @@ async fn full_case(state: &AppState, cfg: &CaseConfig, c: &CaseRecord) -> ApiRes
 }
 
 async fn load_case(state: &AppState, case_no: &str) -> ApiResult<CaseRecord> {
+    if case_no.contains('\0') {
+        return Err(ApiError::not_found("case_not_found", "no such case"));
+    }
     cases::get_case(&state.pool, case_no)
         .await?
         .ok_or_else(|| ApiError::not_found("case_not_found", format!("no case {case_no}")))
@@ -228,6 +242,13 @@ async fn report(
         "report problems",
     )?;
     let user = &caller.0;
+    plain_text("the report", &[
+        &body.client_key,
+        &body.description,
+        body.address.as_deref().unwrap_or(""),
+        body.component_code.as_deref().unwrap_or(""),
+    ])?;
+    plain_text("photos", &body.photos.iter().map(String::as_str).collect::<Vec<_>>())?;
     let client_key = body.client_key.trim().to_owned();
     if client_key.is_empty() || client_key.len() > 128 {
         return Err(unprocessable(
@@ -426,6 +447,9 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
         }
     }
     f.department = get("department").map(str::to_owned);
+    if f.department.as_deref().is_some_and(|d| d.contains('\0')) {
+        return Err(bad("invalid_department", "department contains a NUL character"));
+    }
     f.grid = digits("grid", 15)?;
     f.district = digits("district", 6)?;
     f.class = digits("class", 4)?;
@@ -557,6 +581,13 @@ async fn act(
             format!("{:?} is not an action: {}", body.action, names.join(", ")),
         ));
     };
+    plain_text("the action", &[
+        &case_no,
+        &body.note,
+        body.department.as_deref().unwrap_or(""),
+        body.into.as_deref().unwrap_or(""),
+    ])?;
+    plain_text("photos", &body.photos.iter().map(String::as_str).collect::<Vec<_>>())?;
     let input = ActionInput {
         action,
         expected_version: body.expected_version,

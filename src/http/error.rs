@@ -38,6 +38,16 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        {
+            tracing::warn!(error = %e, "concurrent update");
+            return Self::new(
+                StatusCode::CONFLICT,
+                "concurrent_update",
+                "another change to the same case got in the way; reload and try again",
+            );
+        }
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 tracing::error!(error = %e, "database unavailable");

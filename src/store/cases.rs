@@ -330,7 +330,8 @@ pub struct Deadline {
 }
 
 /// The light of a stage at `now`; a finished stage keeps the light it finished
-/// with, and a suspended case's clock stands at its suspension.
+/// with, a suspended case's clock stands at its suspension and a case that
+/// left the loop (closed, rejected, void) at its last change.
 pub fn deadline(
     s: &StageRecord,
     case: &CaseRecord,
@@ -341,6 +342,7 @@ pub fn deadline(
     let at = s
         .done_at
         .or(case.suspended_at)
+        .or(case.state().is_terminal().then_some(case.updated_at))
         .unwrap_or(now)
         .with_timezone(&cfg.calendar.zone());
     let zone = cfg.calendar.zone();
@@ -781,7 +783,9 @@ async fn apply(
             start_stage(conn, case, Stage::Handling, cfg, now).await?;
         }
         Action::Return => {
+            // Back to the centre: the next dispatch names a department anew.
             data = json!({"department": case.department});
+            department = None;
             extension = None;
             drop_stage(conn, case.id, Stage::Handling).await?;
             start_stage(conn, case, Stage::Dispatch, cfg, now).await?;
@@ -930,12 +934,20 @@ async fn apply(
 /// the row update decides who marks it.
 pub async fn sweep_overdue(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // Cases are locked before their stages, as actions do; a case being acted
+    // on right now is skipped and caught by the next sweep.
     let marked: Vec<(i64, String, DateTime<Utc>, String)> = sqlx::query_as(
-        "UPDATE case_stages s SET overdue_at = $1
-         FROM cases c
-         WHERE c.id = s.case_id AND s.done_at IS NULL AND s.overdue_at IS NULL AND s.due_at < $1
-           AND c.state NOT IN ('closed', 'rejected', 'void', 'suspended')
-         RETURNING s.case_id, s.stage, s.due_at, c.state",
+        "WITH due AS (
+             SELECT c.id, c.state FROM cases c
+             WHERE c.state NOT IN ('closed', 'rejected', 'void', 'suspended')
+               AND EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id
+                           AND s.done_at IS NULL AND s.overdue_at IS NULL AND s.due_at < $1)
+             FOR UPDATE OF c SKIP LOCKED
+         )
+         UPDATE case_stages s SET overdue_at = $1
+         FROM due
+         WHERE s.case_id = due.id AND s.done_at IS NULL AND s.overdue_at IS NULL AND s.due_at < $1
+         RETURNING s.case_id, s.stage, s.due_at, due.state",
     )
     .bind(now)
     .fetch_all(&mut *tx)

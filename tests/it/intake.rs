@@ -213,6 +213,7 @@ async fn bad_reports_get_a_specific_code_and_store_nothing() {
         (with(json!({"description": "长".repeat(4001)})), 422, "description_too_long"),
         (with(json!({"photos": ["0".repeat(64)]})), 422, "unknown_photo"),
         (with(json!({"client_key": ""})), 422, "invalid_client_key"),
+        (with(json!({"description": "nul \u{0} byte"})), 422, "invalid_text"),
         (with(json!({"client_key": null})), 422, "invalid_body"),
         (with(json!({"lon": "107.1"})), 422, "invalid_body"),
         (

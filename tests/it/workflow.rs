@@ -181,6 +181,20 @@ async fn every_action_by_its_roles_from_its_states() {
     assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unknown_action")));
     let (s, b) = app.act(&u.dispatcher, "20990101-000001", "urge", 1, json!({})).await;
     assert_eq!((s, b["error"]["code"].as_str()), (404, Some("case_not_found")));
+    let (s, _) = app.get_as("/api/v1/cases/%00", &u.dispatcher).await;
+    assert_eq!(s, 404);
+
+    // A returned case goes back to the centre: the department no longer holds
+    // it, and the next dispatch must name one.
+    let v = must(&app, &u.department, &no, "return", v, json!({"note": "不属于本单位"})).await;
+    let (s, _) = app.get_as(&format!("/api/v1/cases/{no}"), &u.department).await;
+    assert_eq!(s, 403);
+    let (s, b) = app.act(&u.dispatcher, &no, "dispatch", v, json!({})).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("department_required")));
+    let (s, b) = app.act(&u.dispatcher, &no, "dispatch", v, json!({"department": "no-such-dept"})).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unknown_department")));
+    let (_, b) = app.act(&u.dispatcher, &no, "dispatch", v, json!({"department": "municipal"})).await;
+    assert_eq!(b["case"]["department"], "municipal");
 }
 
 #[tokio::test]
