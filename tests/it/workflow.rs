@@ -71,6 +71,7 @@ pub async fn case_in(app: &TestApp, u: &Staff, at: (f64, f64), key: &str, state:
         "verified" => &["filed", "dispatched", "handled", "verified"],
         "closed" => &["filed", "dispatched", "handled", "verified", "closed"],
         "suspended" => &["filed", "dispatched"],
+        "suspended_filed" => &["filed"],
         _ => panic!("{state}"),
     };
     for step in path {
@@ -80,7 +81,7 @@ pub async fn case_in(app: &TestApp, u: &Staff, at: (f64, f64), key: &str, state:
         extra.as_object_mut().unwrap().remove("action");
         v = must(app, u.token(role), &no, action, v, extra).await;
     }
-    if state == "suspended" {
+    if state.starts_with("suspended") {
         v = must(app, &u.dispatcher, &no, "suspend", v, json!({"note": "road works until spring"})).await;
     }
     (no, v)
@@ -90,71 +91,88 @@ pub async fn case_in(app: &TestApp, u: &Staff, at: (f64, f64), key: &str, state:
 async fn every_action_by_its_roles_from_its_states() {
     let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
     let u = Staff::new(&app).await;
-    let points = grid_points(&app.db, 80).await;
+    let points = grid_points(&app.db, 150).await;
     let mut next_point = points.iter().map(|(_, x, y)| (*x, *y));
     let mut n = 0;
     let mut key = || {
         n += 1;
         format!("k{n}")
     };
-    // (action, from, role, to, extra, a role that may not, a state that does not allow it)
-    let table: Vec<(&str, &str, &str, &str, Value, &str, &str)> = vec![
-        ("file", "reported", "operator", "filed", json!({}), "dispatcher", "filed"),
-        ("reject", "reported", "operator", "rejected", json!({"note": "duplicate call"}), "inspector", "dispatched"),
-        ("dispatch", "filed", "dispatcher", "dispatched", json!({"department": DEPT}), "operator", "reported"),
-        ("return", "dispatched", "dispatcher", "filed", json!({"note": "wrong department"}), "inspector", "filed"),
-        ("return", "dispatched", "department", "filed", json!({"note": "not ours"}), "operator", "handled"),
-        ("request_extension", "dispatched", "department", "dispatched", json!({"hours": 4}), "dispatcher", "handled"),
-        ("approve_extension", "extension_requested", "dispatcher", "dispatched", json!({}), "department", "filed"),
-        ("handle", "dispatched", "department", "handled", json!({"note": "cleaned up"}), "inspector", "handled"),
-        ("verify_pass", "handled", "inspector", "handled", json!({}), "department", "dispatched"),
-        ("verify_fail", "handled", "inspector", "dispatched", json!({"note": "still dirty"}), "operator", "filed"),
-        ("close", "verified", "operator", "closed", json!({}), "inspector", "dispatched"),
-        ("suspend", "dispatched", "dispatcher", "suspended", json!({"note": "winter"}), "department", "reported"),
-        ("resume", "suspended", "dispatcher", "dispatched", json!({}), "operator", "dispatched"),
-        ("void", "reported", "operator", "void", json!({"note": "test report"}), "department", "closed"),
-        ("urge", "dispatched", "dispatcher", "dispatched", json!({"note": "加快处置"}), "inspector", "reported"),
-        ("merge", "reported", "operator", "void", json!({}), "dispatcher", "dispatched"),
+    // Every action from every state that allows it, by every role that may
+    // take it; then by one role that may not, and from one state that does not
+    // allow it. (action, [(from, to)], roles, extra, a wrong role, a wrong state)
+    type Row = (&'static str, Vec<(&'static str, &'static str)>, Vec<&'static str>, Value, &'static str, &'static str);
+    let table: Vec<Row> = vec![
+        ("file", vec![("reported", "filed")], vec!["operator", "admin"], json!({}), "dispatcher", "filed"),
+        ("reject", vec![("reported", "rejected")], vec!["operator", "admin"], json!({"note": "duplicate call"}), "inspector", "dispatched"),
+        ("dispatch", vec![("filed", "dispatched")], vec!["dispatcher", "admin"], json!({"department": DEPT}), "operator", "reported"),
+        ("return", vec![("dispatched", "filed")], vec!["dispatcher", "department", "admin"], json!({"note": "wrong department"}), "inspector", "handled"),
+        ("request_extension", vec![("dispatched", "dispatched")], vec!["department", "admin"], json!({"hours": 4}), "dispatcher", "handled"),
+        ("approve_extension", vec![("extension_requested", "dispatched")], vec!["dispatcher", "admin"], json!({}), "department", "filed"),
+        ("handle", vec![("dispatched", "handled")], vec!["department", "admin"], json!({"note": "cleaned up"}), "inspector", "handled"),
+        ("verify_pass", vec![("handled", "handled")], vec!["inspector", "admin"], json!({}), "department", "dispatched"),
+        ("verify_fail", vec![("handled", "dispatched")], vec!["inspector", "admin"], json!({"note": "still dirty"}), "operator", "filed"),
+        ("close", vec![("verified", "closed")], vec!["operator", "admin"], json!({}), "inspector", "dispatched"),
+        ("suspend", vec![("filed", "suspended"), ("dispatched", "suspended")], vec!["dispatcher", "admin"], json!({"note": "winter"}), "department", "reported"),
+        ("resume", vec![("suspended", "dispatched"), ("suspended_filed", "filed")], vec!["dispatcher", "admin"], json!({}), "operator", "dispatched"),
+        (
+            "void",
+            vec![("reported", "void"), ("filed", "void"), ("dispatched", "void"), ("suspended", "void")],
+            vec!["operator", "dispatcher", "admin"],
+            json!({"note": "test report"}),
+            "department",
+            "closed",
+        ),
+        ("urge", vec![("dispatched", "dispatched")], vec!["operator", "dispatcher", "admin"], json!({"note": "加快处置"}), "inspector", "reported"),
+        ("merge", vec![("reported", "void"), ("filed", "void")], vec!["operator", "admin"], json!({}), "dispatcher", "dispatched"),
     ];
-    for (action, from, role, to, extra, wrong_role, wrong_state) in table {
-        let (no, v) = case_in(&app, &u, next_point.next().unwrap(), &key(), from).await;
-        let mut extra = extra;
-        if action == "merge" {
-            let (target, _) = case_in(&app, &u, next_point.next().unwrap(), &key(), "filed").await;
-            extra["into"] = json!(target);
-        }
-        // The wrong role: 403, nothing changes.
-        let (s, b) = app.act(u.token(wrong_role), &no, action, v, extra.clone()).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (403, Some("forbidden")), "{wrong_role} {action}: {b}");
-        // The right role: done, and the timeline says so.
-        let (s, b) = app.act(u.token(role), &no, action, v, extra.clone()).await;
-        assert_eq!(s, 200, "{role} {action} from {from}: {b}");
-        let case = &b["case"];
-        assert_eq!(case["state"], to, "{action}");
-        assert_eq!(case["version"], v + 1);
-        let last = case["timeline"].as_array().unwrap().last().unwrap().clone();
-        assert_eq!(
-            (last["action"].as_str(), last["role"].as_str(), last["to"].as_str()),
-            (Some(action), Some(role), Some(to)),
-            "{last}"
-        );
-        match action {
-            "verify_fail" => assert_eq!(case["rework_count"], 1),
-            "request_extension" => assert_eq!(case["extension_requested_hours"], 4),
-            "merge" => assert_eq!(case["duplicate_of"], extra["into"]),
-            "dispatch" => assert_eq!(case["department"], DEPT),
-            _ => {}
-        }
-        if action == "merge" {
-            let (_, target) = app.get_as(&format!("/api/v1/cases/{}", extra["into"].as_str().unwrap()), &u.operator).await;
-            assert_eq!(target["duplicates"], json!([{"type": "case", "case_no": no}]));
+    for (action, transitions, roles, extra, wrong_role, wrong_state) in table {
+        for &(from, to) in &transitions {
+            for role in &roles {
+                let (no, v) = case_in(&app, &u, next_point.next().unwrap(), &key(), from).await;
+                let mut extra = extra.clone();
+                if action == "merge" {
+                    let (target, _) = case_in(&app, &u, next_point.next().unwrap(), &key(), "filed").await;
+                    extra["into"] = json!(target);
+                }
+                if role == &roles[0] && from == transitions[0].0 {
+                    // The wrong role: 403, nothing changes.
+                    let (s, b) = app.act(u.token(wrong_role), &no, action, v, extra.clone()).await;
+                    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("forbidden")), "{wrong_role} {action}: {b}");
+                }
+                // A right role: done, and the timeline says so.
+                let (s, b) = app.act(u.token(role), &no, action, v, extra.clone()).await;
+                assert_eq!(s, 200, "{role} {action} from {from}: {b}");
+                let case = &b["case"];
+                assert_eq!(case["state"], to, "{role} {action} from {from}");
+                assert_eq!(case["version"], v + 1);
+                let timeline = case["timeline"].as_array().unwrap();
+                let (before, last) = (&timeline[timeline.len() - 2], &timeline[timeline.len() - 1]);
+                assert_eq!(
+                    (last["action"].as_str(), last["role"].as_str(), &last["from"], last["to"].as_str()),
+                    (Some(action), Some(*role), &before["to"], Some(to)),
+                    "{last}"
+                );
+                match action {
+                    "verify_fail" => assert_eq!(case["rework_count"], 1),
+                    "request_extension" => assert_eq!(case["extension_requested_hours"], 4),
+                    "merge" => assert_eq!(case["duplicate_of"], extra["into"]),
+                    "dispatch" => assert_eq!(case["department"], DEPT),
+                    _ => {}
+                }
+                if action == "merge" {
+                    let (_, target) = app.get_as(&format!("/api/v1/cases/{}", extra["into"].as_str().unwrap()), &u.operator).await;
+                    assert_eq!(target["duplicates"], json!([{"type": "case", "case_no": no}]));
+                }
+            }
         }
         // A state that does not allow it: 409 invalid_transition.
         let (other, v2) = case_in(&app, &u, next_point.next().unwrap(), &key(), wrong_state).await;
+        let mut extra = extra;
         if action == "merge" {
-            extra["into"] = json!(no); // whatever: the state is checked first
+            extra["into"] = json!(other); // whatever: the state is checked first
         }
-        let (s, b) = app.act(u.token(role), &other, action, v2, extra).await;
+        let (s, b) = app.act(u.token(roles[0]), &other, action, v2, extra).await;
         assert_eq!(
             (s, b["error"]["code"].as_str()),
             (409, Some("invalid_transition")),
