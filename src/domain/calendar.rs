@@ -185,7 +185,9 @@ fn parse_dates(items: &[String], what: &str) -> Result<Vec<NaiveDate>, String> {
             Some((a, b)) => {
                 let (a, b) = (date(a)?, date(b)?);
                 if b < a || (b - a).num_days() > 366 {
-                    return Err(format!("{what}: range {item:?} is reversed or longer than a year"));
+                    return Err(format!(
+                        "{what}: range {item:?} is reversed or longer than a year"
+                    ));
                 }
                 out.extend(a.iter_days().take_while(|d| *d <= b));
             }
@@ -210,18 +212,18 @@ impl CalendarConfig {
                     NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?,
                 ))
             });
-            periods.push(parsed.ok_or_else(|| {
-                format!("working_hours: {p:?} must be HH:MM-HH:MM")
-            })?);
+            periods
+                .push(parsed.ok_or_else(|| format!("working_hours: {p:?} must be HH:MM-HH:MM"))?);
         }
         if periods.is_empty() {
             return Err("working_hours is empty".into());
         }
         let mut weekend = Vec::new();
         for d in &self.weekend {
-            weekend.push(d.parse::<Weekday>().map_err(|_| {
-                format!("weekend: {d:?} is not a weekday (mon … sun)")
-            })?);
+            weekend.push(
+                d.parse::<Weekday>()
+                    .map_err(|_| format!("weekend: {d:?} is not a weekday (mon … sun)"))?,
+            );
         }
         let holidays = parse_dates(&self.holidays, "holidays")?;
         let workdays = parse_dates(&self.workdays, "workdays")?;
@@ -539,14 +541,21 @@ mod tests {
         let reference = cal();
         for day in 0..60 {
             let date = d(2026, 9, 15) + Duration::days(day);
-            assert_eq!(c.is_working_day(date), reference.is_working_day(date), "{date}");
+            assert_eq!(
+                c.is_working_day(date),
+                reference.is_working_day(date),
+                "{date}"
+            );
         }
         assert_eq!(c.minutes_per_day(), 420);
         let bad: [(fn(&mut CalendarConfig), &str); 5] = [
             (|c| c.timezone = "Asia/Shanghai".into(), "timezone"),
             (|c| c.working_hours = vec!["8-12".into()], "working_hours"),
             (|c| c.weekend = vec!["caturday".into()], "weekend"),
-            (|c| c.holidays = vec!["2026-10-07..2026-10-01".into()], "holidays"),
+            (
+                |c| c.holidays = vec!["2026-10-07..2026-10-01".into()],
+                "holidays",
+            ),
             (|c| c.workdays = vec!["2026-13-01".into()], "workdays"),
         ];
         for (spoil, needle) in bad {
@@ -575,8 +584,13 @@ mod tests {
         // Wall-clock limits shift by the pause.
         let m = TimeLimit::Minutes(30);
         assert_eq!(
-            m.resume_due(&c, at(2026, 11, 20, 10, 30), at(2026, 11, 20, 10, 10), at(2026, 11, 20, 12, 0))
-                .unwrap(),
+            m.resume_due(
+                &c,
+                at(2026, 11, 20, 10, 30),
+                at(2026, 11, 20, 10, 10),
+                at(2026, 11, 20, 12, 0)
+            )
+            .unwrap(),
             at(2026, 11, 20, 12, 20)
         );
     }

@@ -139,7 +139,12 @@ pub fn case_rule(rules: &[CaseRule], kind: ClassKind, class: &str) -> CaseRule {
 mod tests {
     use super::*;
 
-    fn sla(kind: Option<ClassKind>, class: &str, urgent: Option<bool>, limit: TimeLimit) -> SlaRule {
+    fn sla(
+        kind: Option<ClassKind>,
+        class: &str,
+        urgent: Option<bool>,
+        limit: TimeLimit,
+    ) -> SlaRule {
         SlaRule {
             kind,
             class: class.into(),

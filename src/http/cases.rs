@@ -22,7 +22,7 @@ use crate::domain::case_rules::Stage;
 use crate::domain::codes::{ClassCode, ClassKind, ComponentCode};
 use crate::domain::routing::route;
 use crate::domain::workflow::{Action, CaseState, Role, TransitionError};
-use crate::index::{CityIndex, COMPONENT_LIMIT};
+use crate::index::{COMPONENT_LIMIT, CityIndex};
 use crate::store::case_config::{self, CaseConfig};
 use crate::store::cases::{
     self, ActionInput, CaseError, CaseFilter, CaseRecord, Intake, Intaken, StageRecord,
@@ -242,13 +242,19 @@ async fn report(
         "report problems",
     )?;
     let user = &caller.0;
-    plain_text("the report", &[
-        &body.client_key,
-        &body.description,
-        body.address.as_deref().unwrap_or(""),
-        body.component_code.as_deref().unwrap_or(""),
-    ])?;
-    plain_text("photos", &body.photos.iter().map(String::as_str).collect::<Vec<_>>())?;
+    plain_text(
+        "the report",
+        &[
+            &body.client_key,
+            &body.description,
+            body.address.as_deref().unwrap_or(""),
+            body.component_code.as_deref().unwrap_or(""),
+        ],
+    )?;
+    plain_text(
+        "photos",
+        &body.photos.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
     let client_key = body.client_key.trim().to_owned();
     if client_key.is_empty() || client_key.len() > 128 {
         return Err(unprocessable(
@@ -269,7 +275,11 @@ async fn report(
         .ok_or_else(|| {
             unprocessable(
                 "unknown_class",
-                format!("{:?} is not a {} class of the catalogue", body.class, kind.as_str()),
+                format!(
+                    "{:?} is not a {} class of the catalogue",
+                    body.class,
+                    kind.as_str()
+                ),
             )
         })?;
     let class = class.as_str().to_owned();
@@ -322,8 +332,7 @@ async fn report(
         (None, None) => {
             if let Some(c) = &named {
                 (c.lon, c.lat)
-            } else if let Some(address) = body.address.as_deref().filter(|a| !a.trim().is_empty())
-            {
+            } else if let Some(address) = body.address.as_deref().filter(|a| !a.trim().is_empty()) {
                 crate::store::city::geocode_address(&state.pool, address)
                     .await?
                     .ok_or_else(|| {
@@ -431,7 +440,10 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
             Some(v) if v.len() == len && v.bytes().all(|b| b.is_ascii_digit()) => {
                 Ok(Some(v.to_owned()))
             }
-            Some(v) => Err(bad("invalid_code", format!("{k}={v:?} must be {len} digits"))),
+            Some(v) => Err(bad(
+                "invalid_code",
+                format!("{k}={v:?} must be {len} digits"),
+            )),
         }
     };
     let mut f = CaseFilter {
@@ -441,14 +453,19 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
     };
     if let Some(states) = get("state") {
         for s in states.split(',') {
-            f.states.push(CaseState::parse(s.trim()).ok_or_else(|| {
-                bad("invalid_state", format!("state {s:?} is not a case state"))
-            })?);
+            f.states.push(
+                CaseState::parse(s.trim()).ok_or_else(|| {
+                    bad("invalid_state", format!("state {s:?} is not a case state"))
+                })?,
+            );
         }
     }
     f.department = get("department").map(str::to_owned);
     if f.department.as_deref().is_some_and(|d| d.contains('\0')) {
-        return Err(bad("invalid_department", "department contains a NUL character"));
+        return Err(bad(
+            "invalid_department",
+            "department contains a NUL character",
+        ));
     }
     f.grid = digits("grid", 15)?;
     f.district = digits("district", 6)?;
@@ -485,7 +502,12 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
     if let Some(s) = get("since") {
         f.since = Some(
             DateTime::parse_from_rfc3339(s)
-                .map_err(|_| bad("invalid_since", "since must be an ISO 8601 time with a zone"))?
+                .map_err(|_| {
+                    bad(
+                        "invalid_since",
+                        "since must be an ISO 8601 time with a zone",
+                    )
+                })?
                 .with_timezone(&Utc),
         );
     }
@@ -497,7 +519,12 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
                 .ok()
                 .filter(|n| (lo..=hi).contains(n))
                 .map(Some)
-                .ok_or_else(|| bad("invalid_page", format!("{k} must be a whole number {lo}–{hi}"))),
+                .ok_or_else(|| {
+                    bad(
+                        "invalid_page",
+                        format!("{k} must be a whole number {lo}–{hi}"),
+                    )
+                }),
         }
     };
     f.page = int("page", 1, 1_000_000)?.unwrap_or(1);
@@ -581,13 +608,19 @@ async fn act(
             format!("{:?} is not an action: {}", body.action, names.join(", ")),
         ));
     };
-    plain_text("the action", &[
-        &case_no,
-        &body.note,
-        body.department.as_deref().unwrap_or(""),
-        body.into.as_deref().unwrap_or(""),
-    ])?;
-    plain_text("photos", &body.photos.iter().map(String::as_str).collect::<Vec<_>>())?;
+    plain_text(
+        "the action",
+        &[
+            &case_no,
+            &body.note,
+            body.department.as_deref().unwrap_or(""),
+            body.into.as_deref().unwrap_or(""),
+        ],
+    )?;
+    plain_text(
+        "photos",
+        &body.photos.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
     let input = ActionInput {
         action,
         expected_version: body.expected_version,

@@ -45,7 +45,11 @@ fn unsupported(message: impl Into<String>) -> ApiError {
     )
 }
 
-async fn upload(caller: Caller, State(state): State<AppState>, req: Request) -> ApiResult<Response> {
+async fn upload(
+    caller: Caller,
+    State(state): State<AppState>,
+    req: Request,
+) -> ApiResult<Response> {
     caller.require(
         &[
             Role::Inspector,
@@ -60,7 +64,13 @@ async fn upload(caller: Caller, State(state): State<AppState>, req: Request) -> 
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     if let Some(d) = &declared
         && !matches!(d.as_str(), "image/jpeg" | "image/png" | "image/webp")
     {
@@ -80,9 +90,7 @@ async fn upload(caller: Caller, State(state): State<AppState>, req: Request) -> 
         .await
         .map_err(|_| too_large())?;
     let Some(kind) = media::sniff(&bytes) else {
-        return Err(unsupported(
-            "the body is not a JPEG, PNG or WebP image",
-        ));
+        return Err(unsupported("the body is not a JPEG, PNG or WebP image"));
     };
     if declared.as_deref().is_some_and(|d| d != kind) {
         return Err(unsupported(format!(

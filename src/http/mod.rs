@@ -67,7 +67,11 @@ impl AppState {
             city.clone(),
         ));
         let notices = crate::store::notices::listen(&pool).await?;
-        tokio::spawn(sweep_overdue(pool.clone(), opts.clock.clone(), opts.sweep_every));
+        tokio::spawn(sweep_overdue(
+            pool.clone(),
+            opts.clock.clone(),
+            opts.sweep_every,
+        ));
         Ok(Self {
             pool,
             city,

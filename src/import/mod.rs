@@ -18,11 +18,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use records::{
-    AreaRecord, Catalogue, ClassRecord, ComponentRecord, Dataset, DepartmentRecord, GridRecord,
-    CaseRuleRecord, Problem, Problems, RoutingRecord, ServiceRecord, SlaRecord,
-};
 use crate::domain::calendar::CalendarConfig;
+use records::{
+    AreaRecord, CaseRuleRecord, Catalogue, ClassRecord, ComponentRecord, Dataset, DepartmentRecord,
+    GridRecord, Problem, Problems, RoutingRecord, ServiceRecord, SlaRecord,
+};
 
 /// The channel on which an import announces new city data.
 pub const CITY_DATA_CHANNEL: &str = "citygrid_city_data";

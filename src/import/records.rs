@@ -843,14 +843,22 @@ pub fn read_sla(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Vec<Sl
             };
             let urgent = get("urgent");
             if !matches!(urgent.as_str(), "yes" | "no" | "*") {
-                return problems.error(ds, at, "bad_value", format!("urgent {urgent:?} must be yes, no or *"));
+                return problems.error(
+                    ds,
+                    at,
+                    "bad_value",
+                    format!("urgent {urgent:?} must be yes, no or *"),
+                );
             }
             let Some(stage) = Stage::parse(&get("stage")) else {
                 return problems.error(
                     ds,
                     at,
                     "bad_value",
-                    format!("stage {:?} must be filing, dispatch, handling or verification", get("stage")),
+                    format!(
+                        "stage {:?} must be filing, dispatch, handling or verification",
+                        get("stage")
+                    ),
                 );
             };
             let limit = get("amount")
@@ -885,14 +893,25 @@ pub fn read_sla(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Vec<Sl
     out
 }
 
-pub fn read_case_rules(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Vec<CaseRuleRecord> {
+pub fn read_case_rules(
+    path: &Path,
+    cat: &Catalogue,
+    problems: &mut Problems,
+) -> Vec<CaseRuleRecord> {
     let ds = Dataset::CaseRules;
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     read_csv(
         path,
         ds,
-        &["kind", "class", "duplicate_radius_m", "duplicates", "auto_file", "auto_dispatch"],
+        &[
+            "kind",
+            "class",
+            "duplicate_radius_m",
+            "duplicates",
+            "auto_file",
+            "auto_dispatch",
+        ],
         problems,
         |at, get, problems| {
             let Some((kind, class)) = kind_and_class(get, cat, ds, &at, problems) else {
@@ -904,19 +923,39 @@ pub fn read_case_rules(path: &Path, cat: &Catalogue, problems: &mut Problems) ->
                 .ok()
                 .filter(|r| (0.0..=5_000.0).contains(r))
             else {
-                return problems.error(ds, at, "bad_value", format!("duplicate_radius_m {radius:?} must be metres between 0 and 5000"));
+                return problems.error(
+                    ds,
+                    at,
+                    "bad_value",
+                    format!("duplicate_radius_m {radius:?} must be metres between 0 and 5000"),
+                );
             };
             let duplicates = get("duplicates");
             if !matches!(duplicates.as_str(), "attach" | "suggest") {
-                return problems.error(ds, at, "bad_value", format!("duplicates {duplicates:?} must be attach or suggest"));
+                return problems.error(
+                    ds,
+                    at,
+                    "bad_value",
+                    format!("duplicates {duplicates:?} must be attach or suggest"),
+                );
             }
             let (Some(auto_file), Some(auto_dispatch)) =
                 (yes_no(&get("auto_file")), yes_no(&get("auto_dispatch")))
             else {
-                return problems.error(ds, at, "bad_value", "auto_file and auto_dispatch must be yes or no");
+                return problems.error(
+                    ds,
+                    at,
+                    "bad_value",
+                    "auto_file and auto_dispatch must be yes or no",
+                );
             };
             if auto_dispatch && !auto_file {
-                return problems.error(ds, at, "bad_value", "auto_dispatch needs auto_file: a case is filed before it is dispatched");
+                return problems.error(
+                    ds,
+                    at,
+                    "bad_value",
+                    "auto_dispatch needs auto_file: a case is filed before it is dispatched",
+                );
             }
             let key = format!("{kind}/{class}");
             if check_unique(&mut seen, &key, &at, ds, problems) {

@@ -49,12 +49,11 @@ pub async fn load(pool: &PgPool) -> Result<CaseConfig, sqlx::Error> {
             classes.insert((kind, code), ClassInfo { name, name_en });
         }
     }
-    let departments: HashMap<String, String> =
-        sqlx::query_as("SELECT code, name FROM departments")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .collect();
+    let departments: HashMap<String, String> = sqlx::query_as("SELECT code, name FROM departments")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .collect();
     let routing = sqlx::query_as::<_, (String, String, String, String)>(
         "SELECT kind, class, area, department FROM routing_rules",
     )

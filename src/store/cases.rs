@@ -500,13 +500,12 @@ pub async fn submit_report(
 
     if let (DuplicatePolicy::Attach, Some((case_id, case_no))) = (rule.duplicates, nearby.first()) {
         let report_id = insert_report(&mut tx, *case_id, user, intake, now, true).await?;
-        let state: String = sqlx::query_scalar(
-            "UPDATE cases SET updated_at = $2 WHERE id = $1 RETURNING state",
-        )
-        .bind(case_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        let state: String =
+            sqlx::query_scalar("UPDATE cases SET updated_at = $2 WHERE id = $1 RETURNING state")
+                .bind(case_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
         let state = CaseState::parse(&state).unwrap_or(CaseState::Reported);
         append_event(
             &mut tx,
@@ -576,7 +575,10 @@ pub async fn submit_report(
 
     if rule.auto_file {
         let system = Actor::system();
-        let file = ActionInput::new(Action::File, "auto-filed: unambiguous class (case_rules.csv)");
+        let file = ActionInput::new(
+            Action::File,
+            "auto-filed: unambiguous class (case_rules.csv)",
+        );
         apply(&mut tx, &case, &system, &file, cfg, now).await?;
         if rule.auto_dispatch && case.department.is_some() {
             let filed = fetch_case_by_id(&mut tx, case_id).await?;
@@ -706,7 +708,9 @@ fn valid_hours(hours: Option<i64>) -> Result<i64, CaseError> {
         Some(h) if (1..=MAX_EXTENSION_HOURS).contains(&h) => Ok(h),
         _ => Err(invalid(
             "invalid_hours",
-            format!("hours must be a whole number of working hours from 1 to {MAX_EXTENSION_HOURS}"),
+            format!(
+                "hours must be a whole number of working hours from 1 to {MAX_EXTENSION_HOURS}"
+            ),
         )),
     }
 }
@@ -738,7 +742,10 @@ async fn apply(
         ));
     }
     if input.note.chars().count() > 4000 {
-        return Err(invalid("note_too_long", "note is limited to 4,000 characters"));
+        return Err(invalid(
+            "note_too_long",
+            "note is limited to 4,000 characters",
+        ));
     }
 
     let mut department = case.department.clone();
@@ -851,12 +858,17 @@ async fn apply(
             suspended_at = None;
         }
         Action::Merge => {
-            let into = input
-                .into
-                .as_deref()
-                .ok_or_else(|| invalid("into_required", "merge needs into: the case number it duplicates"))?;
+            let into = input.into.as_deref().ok_or_else(|| {
+                invalid(
+                    "into_required",
+                    "merge needs into: the case number it duplicates",
+                )
+            })?;
             if into == case.case_no {
-                return Err(invalid("invalid_merge", "a case cannot be merged into itself"));
+                return Err(invalid(
+                    "invalid_merge",
+                    "a case cannot be merged into itself",
+                ));
             }
             let target = fetch_case(conn, into, true)
                 .await?
@@ -1125,7 +1137,11 @@ pub async fn duplicates(pool: &PgPool, case_id: i64) -> Result<Vec<DuplicateRef>
                 photos,
             },
         )
-        .chain(merged.into_iter().map(|case_no| DuplicateRef::Case { case_no }))
+        .chain(
+            merged
+                .into_iter()
+                .map(|case_no| DuplicateRef::Case { case_no }),
+        )
         .collect())
 }
 

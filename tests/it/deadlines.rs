@@ -32,7 +32,11 @@ async fn app_at(t: DateTime<Utc>) -> (TestApp, Staff, Vec<(f64, f64)>) {
     let db = TestDb::new(Template::SampleCity).await.unwrap();
     let app = TestApp::spawn_with(db, Clock::fixed(t)).await.unwrap();
     let staff = Staff::new(&app).await;
-    let points = grid_points(&app.db, 10).await.into_iter().map(|(_, x, y)| (x, y)).collect();
+    let points = grid_points(&app.db, 10)
+        .await
+        .into_iter()
+        .map(|(_, x, y)| (x, y))
+        .collect();
     (app, staff, points)
 }
 
@@ -40,17 +44,31 @@ async fn app_at(t: DateTime<Utc>) -> (TestApp, Staff, Vec<(f64, f64)>) {
 /// dispatches it at the clock's time; the dispatched case.
 async fn dispatched_case(app: &TestApp, u: &Staff, at: (f64, f64), key: &str) -> Value {
     let (s, b) = app
-        .post("/api/v1/reports", &u.inspector, &event_report(key, "0102", at.0, at.1))
+        .post(
+            "/api/v1/reports",
+            &u.inspector,
+            &event_report(key, "0102", at.0, at.1),
+        )
         .await;
     assert_eq!(s, 201, "{b}");
     let (no, v) = case_of(&b);
     let v = must(app, &u.operator, &no, "file", v, json!({})).await;
-    let (_, b) = app.act(&u.dispatcher, &no, "dispatch", v, json!({"department": DEPT})).await;
+    let (_, b) = app
+        .act(
+            &u.dispatcher,
+            &no,
+            "dispatch",
+            v,
+            json!({"department": DEPT}),
+        )
+        .await;
     b["case"].clone()
 }
 
 async fn get_case(app: &TestApp, u: &Staff, no: &str) -> Value {
-    let (s, b) = app.get_as(&format!("/api/v1/cases/{no}"), &u.operator).await;
+    let (s, b) = app
+        .get_as(&format!("/api/v1/cases/{no}"), &u.operator)
+        .await;
     assert_eq!(s, 200);
     b
 }
@@ -60,35 +78,73 @@ async fn handling_deadlines_skip_weekends_and_holidays_and_move_with_extensions(
     // Friday 2026-11-20 16:30: 1 h on Friday, 3 h on Monday → Monday 11:30.
     let (app, u, p) = app_at(bj(2026, 11, 20, 16, 0)).await;
     let (s, b) = app
-        .post("/api/v1/reports", &u.inspector, &event_report("w", "0102", p[0].0, p[0].1))
+        .post(
+            "/api/v1/reports",
+            &u.inspector,
+            &event_report("w", "0102", p[0].0, p[0].1),
+        )
         .await;
     assert_eq!(s, 201);
     let case = &b["case"];
     assert!(case["case_no"].as_str().unwrap().starts_with("20261120-"));
-    assert_eq!(due(case, "filing"), bj(2026, 11, 20, 16, 30), "30 wall-clock minutes");
+    assert_eq!(
+        due(case, "filing"),
+        bj(2026, 11, 20, 16, 30),
+        "30 wall-clock minutes"
+    );
     app.clock.set(bj(2026, 11, 20, 16, 10));
     let (no, v) = case_of(&b);
     let v = must(&app, &u.operator, &no, "file", v, json!({})).await;
     app.clock.set(bj(2026, 11, 20, 16, 30));
-    let (_, b) = app.act(&u.dispatcher, &no, "dispatch", v, json!({"department": DEPT})).await;
+    let (_, b) = app
+        .act(
+            &u.dispatcher,
+            &no,
+            "dispatch",
+            v,
+            json!({"department": DEPT}),
+        )
+        .await;
     let case = &b["case"];
-    assert_eq!(case["deadlines"]["filing"]["done_at"], bj(2026, 11, 20, 16, 10).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    assert_eq!(
+        case["deadlines"]["filing"]["done_at"],
+        bj(2026, 11, 20, 16, 10).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
     assert_eq!(due(case, "dispatch"), bj(2026, 11, 20, 16, 40));
-    assert_eq!(case["deadlines"]["dispatch"]["light"], "green", "done after 20 of 30 minutes");
+    assert_eq!(
+        case["deadlines"]["dispatch"]["light"], "green",
+        "done after 20 of 30 minutes"
+    );
     let handling = due(case, "handling");
     assert_eq!(handling, bj(2026, 11, 23, 11, 30));
     assert_eq!(case["deadlines"]["handling"]["light"], "green");
 
     // Monday 11:00: 3.5 of 4 working hours used → yellow.
     app.clock.set(bj(2026, 11, 23, 11, 0));
-    assert_eq!(get_case(&app, &u, &no).await["deadlines"]["handling"]["light"], "yellow");
+    assert_eq!(
+        get_case(&app, &u, &no).await["deadlines"]["handling"]["light"],
+        "yellow"
+    );
     // Two more working hours approved: 11:30 → 12:00, 14:00 → 15:30.
     let v = case["version"].as_i64().unwrap();
-    let v = must(&app, &u.department, &no, "request_extension", v, json!({"hours": 2, "note": "需要吊车"})).await;
-    let (s, b) = app.act(&u.dispatcher, &no, "approve_extension", v, json!({})).await;
+    let v = must(
+        &app,
+        &u.department,
+        &no,
+        "request_extension",
+        v,
+        json!({"hours": 2, "note": "需要吊车"}),
+    )
+    .await;
+    let (s, b) = app
+        .act(&u.dispatcher, &no, "approve_extension", v, json!({}))
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(due(&b["case"], "handling"), bj(2026, 11, 23, 15, 30));
-    assert_eq!(b["case"]["deadlines"]["handling"]["light"], "green", "3.5 of 6 h");
+    assert_eq!(
+        b["case"]["deadlines"]["handling"]["light"], "green",
+        "3.5 of 6 h"
+    );
     assert_eq!(b["case"]["extension_requested_hours"], Value::Null);
 
     // The National Day holiday: Wednesday 2026-09-30 16:30 → Thursday 2026-10-08 11:30.
@@ -104,7 +160,11 @@ async fn handling_deadlines_skip_weekends_and_holidays_and_move_with_extensions(
     let mut body = event_report("u", "0103", p[3].0, p[3].1);
     body["urgent"] = json!(true);
     let (_, b) = app.post("/api/v1/reports", &u.inspector, &body).await;
-    assert_eq!(due(&b["case"], "filing"), bj(2026, 11, 24, 9, 10), "urgent filing: 10 minutes");
+    assert_eq!(
+        due(&b["case"], "filing"),
+        bj(2026, 11, 24, 9, 10),
+        "urgent filing: 10 minutes"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +176,15 @@ async fn suspension_stops_the_clock_and_the_sweep_marks_overdue_once() {
     // Suspended Friday 17:00 with 3.5 working hours left.
     app.clock.set(bj(2026, 11, 20, 17, 0));
     let v = case["version"].as_i64().unwrap();
-    let v = must(&app, &u.dispatcher, &no, "suspend", v, json!({"note": "等待管线迁改"})).await;
+    let v = must(
+        &app,
+        &u.dispatcher,
+        &no,
+        "suspend",
+        v,
+        json!({"note": "等待管线迁改"}),
+    )
+    .await;
     // Monday 13:00, past the old deadline: still green, never marked overdue.
     app.clock.set(bj(2026, 11, 23, 13, 0));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -154,7 +222,9 @@ async fn suspension_stops_the_clock_and_the_sweep_marks_overdue_once() {
     assert_eq!(listed["total"], 1);
     // Handled late: the stage keeps its red light; verification starts.
     let v = case["version"].as_i64().unwrap();
-    let (_, b) = app.act(&u.department, &no, "handle", v, json!({"note": "done"})).await;
+    let (_, b) = app
+        .act(&u.department, &no, "handle", v, json!({"note": "done"}))
+        .await;
     assert_eq!(b["case"]["deadlines"]["handling"]["light"], "red");
     assert_eq!(due(&b["case"], "verification"), bj(2026, 11, 24, 15, 31));
 }

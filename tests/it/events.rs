@@ -17,7 +17,11 @@ async fn a_change_made_through_one_server_reaches_subscribers_of_another() {
 
     let mut on_a = app.events(&u.dispatcher).await;
     let mut water_on_b = subscribe(&format!("{}/api/v1/events", b.base), &water).await;
-    let mut dept_on_b = subscribe(&format!("{}/api/v1/events?access_token={}", b.base, u.department), "").await;
+    let mut dept_on_b = subscribe(
+        &format!("{}/api/v1/events?access_token={}", b.base, u.department),
+        "",
+    )
+    .await;
 
     // Reported through B: A's subscriber hears it.
     let p = grid_points(&app.db, 2).await;
@@ -34,15 +38,29 @@ async fn a_change_made_through_one_server_reaches_subscribers_of_another() {
     let (kind, data) = on_a.next_for(&no).await;
     assert_eq!(kind, "created");
     assert_eq!(data["state"], "reported");
-    assert_eq!((data["lon"].as_f64(), data["lat"].as_f64()), (Some(p[0].1), Some(p[0].2)));
+    assert_eq!(
+        (data["lon"].as_f64(), data["lat"].as_f64()),
+        (Some(p[0].1), Some(p[0].2))
+    );
 
     // Changed through A: B's subscriber for the department hears the dispatch.
     let v = must(&app, &u.operator, &no, "file", v, json!({})).await;
     assert_eq!(on_a.next_for(&no).await.0, "state_changed");
-    must(&app, &u.dispatcher, &no, "dispatch", v, json!({"department": DEPT})).await;
+    must(
+        &app,
+        &u.dispatcher,
+        &no,
+        "dispatch",
+        v,
+        json!({"department": DEPT}),
+    )
+    .await;
     let (kind, data) = dept_on_b.next_for(&no).await;
     assert_eq!(kind, "state_changed");
-    assert_eq!((data["from"].as_str(), data["to"].as_str()), (Some("filed"), Some("dispatched")));
+    assert_eq!(
+        (data["from"].as_str(), data["to"].as_str()),
+        (Some("filed"), Some("dispatched"))
+    );
 
     // The water company hears nothing of that case: its first event is its own.
     let resp = reqwest::Client::new()
@@ -55,7 +73,10 @@ async fn a_change_made_through_one_server_reaches_subscribers_of_another() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["case"]["department"], "water-co");
     let (kind, data) = water_on_b.next().await;
-    assert_eq!((kind.as_str(), data["case_no"].clone()), ("created", body["case"]["case_no"].clone()));
+    assert_eq!(
+        (kind.as_str(), data["case_no"].clone()),
+        ("created", body["case"]["case_no"].clone())
+    );
 
     // Kiosks do not follow events; nobody without a token does.
     let kiosk = app.user(Role::Kiosk, None).await;

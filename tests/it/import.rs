@@ -305,7 +305,10 @@ async fn each_error_kind_aborts_and_leaves_the_data_untouched() {
         Broken {
             what: "a time limit for a class not in the catalogue",
             change: |d| {
-                d.write("sla.csv", "kind,class,urgent,stage,amount,unit\nevent,0999,*,handling,2,working_hours\n");
+                d.write(
+                    "sla.csv",
+                    "kind,class,urgent,stage,amount,unit\nevent,0999,*,handling,2,working_hours\n",
+                );
             },
             file: "sla.csv",
             at: "line 2",
@@ -323,7 +326,10 @@ async fn each_error_kind_aborts_and_leaves_the_data_untouched() {
         Broken {
             what: "a calendar that is not TOML",
             change: |d| {
-                d.write("calendar.toml", "timezone = \"+08:00\"\nworking_hours = [\"08:30-12:00\"\n");
+                d.write(
+                    "calendar.toml",
+                    "timezone = \"+08:00\"\nworking_hours = [\"08:30-12:00\"\n",
+                );
             },
             file: "calendar.toml",
             at: "line 2",
@@ -332,7 +338,10 @@ async fn each_error_kind_aborts_and_leaves_the_data_untouched() {
         Broken {
             what: "a calendar with a time zone name instead of an offset",
             change: |d| {
-                d.write("calendar.toml", "timezone = \"Asia/Shanghai\"\nworking_hours = [\"08:30-12:00\"]\n");
+                d.write(
+                    "calendar.toml",
+                    "timezone = \"Asia/Shanghai\"\nworking_hours = [\"08:30-12:00\"]\n",
+                );
             },
             file: "calendar.toml",
             at: "",

@@ -35,10 +35,17 @@ async fn a_component_report_is_placed_attached_and_routed_to_the_owner() {
     let case = &body["case"];
     let case_no = case["case_no"].as_str().unwrap();
     assert_eq!(case_no.len(), 15);
-    assert!(case_no.as_bytes()[8] == b'-' && case_no.replace('-', "").bytes().all(|b| b.is_ascii_digit()));
+    assert!(
+        case_no.as_bytes()[8] == b'-'
+            && case_no.replace('-', "").bytes().all(|b| b.is_ascii_digit())
+    );
     assert_eq!(case["state"], "reported");
     assert_eq!(case["component"], code.as_str());
-    assert_eq!(case["department"], dept.as_str(), "the component's competent department");
+    assert_eq!(
+        case["department"],
+        dept.as_str(),
+        "the component's competent department"
+    );
     assert_eq!(case["channel"], "inspector");
     assert_eq!(case["class_name"], "污水井盖");
     assert_eq!(case["urgent"], true);
@@ -81,7 +88,10 @@ async fn a_component_report_is_placed_attached_and_routed_to_the_owner() {
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["case"]["component"], Value::Null);
-    assert_eq!(body["case"]["department"], "drainage-co", "routing.csv component,0102,*");
+    assert_eq!(
+        body["case"]["department"], "drainage-co",
+        "routing.csv component,0102,*"
+    );
 }
 
 #[tokio::test]
@@ -112,7 +122,11 @@ async fn retries_with_the_same_client_key_never_make_a_second_case() {
     // The key is the caller's own: another inspector's "retry-1" is a new report
     // (far away, so not a duplicate either).
     let (s, b) = app
-        .post("/api/v1/reports", &other, &event_report("retry-1", "0102", p[2].1, p[2].2))
+        .post(
+            "/api/v1/reports",
+            &other,
+            &event_report("retry-1", "0102", p[2].1, p[2].2),
+        )
         .await;
     assert_eq!(s, 201);
     assert_ne!(case_of(&b).0, case_of(&b1).0);
@@ -126,12 +140,18 @@ async fn a_nearby_report_of_an_open_case_is_attached_as_a_duplicate() {
     let operator = app.user(Role::Operator, None).await;
     let p = grid_points(&app.db, 2).await;
     let (lon, lat) = (p[0].1, p[0].2);
-    let (_, first) = app.post("/api/v1/reports", &a, &event_report("a1", "0102", lon, lat)).await;
+    let (_, first) = app
+        .post("/api/v1/reports", &a, &event_report("a1", "0102", lon, lat))
+        .await;
     let (first_no, _) = case_of(&first);
 
     // 20 m away, same class, another inspector: attached (radius 50 m).
     let (status, dup) = app
-        .post("/api/v1/reports", &b, &event_report("b1", "0102", lon, north(lat, 20.0)))
+        .post(
+            "/api/v1/reports",
+            &b,
+            &event_report("b1", "0102", lon, north(lat, 20.0)),
+        )
         .await;
     assert_eq!(status, 201, "{dup}");
     assert_eq!(dup["duplicate_of"], first_no.as_str());
@@ -146,35 +166,63 @@ async fn a_nearby_report_of_an_open_case_is_attached_as_a_duplicate() {
     );
     // Its retry answers the same way.
     let (status, again) = app
-        .post("/api/v1/reports", &b, &event_report("b1", "0102", lon, north(lat, 20.0)))
+        .post(
+            "/api/v1/reports",
+            &b,
+            &event_report("b1", "0102", lon, north(lat, 20.0)),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(again["duplicate_of"], first_no.as_str());
 
     // Another class at the same spot, or the same class 80 m away: new cases.
-    let (s, other_class) = app.post("/api/v1/reports", &b, &event_report("b2", "0104", lon, lat)).await;
+    let (s, other_class) = app
+        .post("/api/v1/reports", &b, &event_report("b2", "0104", lon, lat))
+        .await;
     assert_eq!(s, 201);
     assert_eq!(other_class["duplicate_of"], Value::Null);
     let (s, far) = app
-        .post("/api/v1/reports", &b, &event_report("b3", "0102", lon, north(lat, 80.0)))
+        .post(
+            "/api/v1/reports",
+            &b,
+            &event_report("b3", "0102", lon, north(lat, 80.0)),
+        )
         .await;
     assert_eq!(s, 201);
     assert_ne!(case_of(&far).0, first_no);
 
     // A rejected case no longer absorbs reports.
     let (s, _) = app
-        .act(&operator, &first_no, "reject", 1, json!({"note": "not in our remit"}))
+        .act(
+            &operator,
+            &first_no,
+            "reject",
+            1,
+            json!({"note": "not in our remit"}),
+        )
         .await;
     assert_eq!(s, 200);
-    let (s, fresh) = app.post("/api/v1/reports", &b, &event_report("b4", "0102", lon, lat)).await;
+    let (s, fresh) = app
+        .post("/api/v1/reports", &b, &event_report("b4", "0102", lon, lat))
+        .await;
     assert_eq!(s, 201);
     assert_ne!(case_of(&fresh).0, first_no);
 
     // Illegal structures (event 0101) only suggest: a new case naming the candidate.
     let (lon2, lat2) = (p[1].1, p[1].2);
-    let (_, s1) = app.post("/api/v1/reports", &a, &event_report("s1", "0101", lon2, lat2)).await;
+    let (_, s1) = app
+        .post(
+            "/api/v1/reports",
+            &a,
+            &event_report("s1", "0101", lon2, lat2),
+        )
+        .await;
     let (status, s2) = app
-        .post("/api/v1/reports", &b, &event_report("s2", "0101", lon2, north(lat2, 60.0)))
+        .post(
+            "/api/v1/reports",
+            &b,
+            &event_report("s2", "0101", lon2, north(lat2, 60.0)),
+        )
         .await;
     assert_eq!(status, 201);
     assert_ne!(case_of(&s2).0, case_of(&s1).0);
@@ -205,15 +253,39 @@ async fn bad_reports_get_a_specific_code_and_store_nothing() {
         (with(json!({"class": "0999"})), 422, "unknown_class"),
         (with(json!({"class": "01"})), 422, "unknown_class"),
         (with(json!({"kind": "thing"})), 422, "invalid_kind"),
-        (with(json!({"lon": 2.35, "lat": 48.85})), 422, "outside_coverage"),
+        (
+            with(json!({"lon": 2.35, "lat": 48.85})),
+            422,
+            "outside_coverage",
+        ),
         (with(json!({"lon": 200.0})), 400, "invalid_coordinates"),
         (with(json!({"lat": null})), 400, "invalid_coordinates"),
-        (with(json!({"lon": null, "lat": null})), 422, "missing_location"),
-        (with(json!({"lon": null, "lat": null, "address": "月球基地"})), 422, "address_not_found"),
-        (with(json!({"description": "长".repeat(4001)})), 422, "description_too_long"),
-        (with(json!({"photos": ["0".repeat(64)]})), 422, "unknown_photo"),
+        (
+            with(json!({"lon": null, "lat": null})),
+            422,
+            "missing_location",
+        ),
+        (
+            with(json!({"lon": null, "lat": null, "address": "月球基地"})),
+            422,
+            "address_not_found",
+        ),
+        (
+            with(json!({"description": "长".repeat(4001)})),
+            422,
+            "description_too_long",
+        ),
+        (
+            with(json!({"photos": ["0".repeat(64)]})),
+            422,
+            "unknown_photo",
+        ),
         (with(json!({"client_key": ""})), 422, "invalid_client_key"),
-        (with(json!({"description": "nul \u{0} byte"})), 422, "invalid_text"),
+        (
+            with(json!({"description": "nul \u{0} byte"})),
+            422,
+            "invalid_text",
+        ),
         (with(json!({"client_key": null})), 422, "invalid_body"),
         (with(json!({"lon": "107.1"})), 422, "invalid_body"),
         (
@@ -234,8 +306,16 @@ async fn bad_reports_get_a_specific_code_and_store_nothing() {
     ];
     for (body, status, code) in cases {
         let (s, b) = app.post("/api/v1/reports", &inspector, &body).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (status, Some(code)), "{body} → {b}");
-        assert!(b["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body} → {b}"
+        );
+        assert!(
+            b["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
     // Malformed JSON, no token, a role that does not report.
     let resp = app
@@ -250,7 +330,13 @@ async fn bad_reports_get_a_specific_code_and_store_nothing() {
     assert_eq!(resp.status().as_u16(), 400);
     let b: Value = resp.json().await.unwrap();
     assert_eq!(b["error"]["code"], "malformed_json");
-    let resp = app.client.post(app.url("/api/v1/reports")).json(&ok).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/api/v1/reports"))
+        .json(&ok)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let (s, b) = app.post("/api/v1/reports", &department, &ok).await;
     assert_eq!((s, b["error"]["code"].as_str()), (403, Some("forbidden")));
@@ -297,9 +383,14 @@ async fn a_kiosk_reports_where_it_stands_and_sees_only_progress() {
     let (case_no, _) = case_of(&b);
     assert_eq!(b["case"]["channel"], "kiosk");
     assert_eq!(b["case"]["grid"], p[0].0.as_str());
-    assert_eq!((b["case"]["lon"].as_f64(), b["case"]["lat"].as_f64()), (Some(p[0].1), Some(p[0].2)));
+    assert_eq!(
+        (b["case"]["lon"].as_f64(), b["case"]["lat"].as_f64()),
+        (Some(p[0].1), Some(p[0].2))
+    );
 
-    let (s, public) = app.get_as(&format!("/api/v1/cases/{case_no}"), &kiosk).await;
+    let (s, public) = app
+        .get_as(&format!("/api/v1/cases/{case_no}"), &kiosk)
+        .await;
     assert_eq!(s, 200);
     assert_eq!(public["state"], "reported");
     assert_eq!(public["class_name"], "暴露垃圾");
@@ -338,11 +429,11 @@ async fn routing_prefers_the_component_owner_then_the_most_specific_rule() {
     let g1 = (107.0004, 34.0002); // 610302001001001
     let g3 = (107.003, 34.0005); // 610302001002001
     let cases = [
-        ("event", "0103", g1, "dept-a"),       // major class 01 beats *
-        ("event", "0102", g1, "dept-b"),       // class 0102 beats major 01
-        ("event", "0102", g3, "dept-c"),       // same class, community beats *
-        ("event", "0104", g3, "urban-mgmt"),   // 01 at the grid beats 01 anywhere
-        ("event", "0201", g1, "urban-mgmt"),   // only * matches
+        ("event", "0103", g1, "dept-a"),     // major class 01 beats *
+        ("event", "0102", g1, "dept-b"),     // class 0102 beats major 01
+        ("event", "0102", g3, "dept-c"),     // same class, community beats *
+        ("event", "0104", g3, "urban-mgmt"), // 01 at the grid beats 01 anywhere
+        ("event", "0201", g1, "urban-mgmt"), // only * matches
         ("component", "0101", (107.0005, 34.0006), "water-co"), // the component's owner beats every rule
         ("component", "0101", g3, "urban-mgmt"), // no component within 30 m: the rule
     ];
@@ -355,7 +446,10 @@ async fn routing_prefers_the_component_owner_then_the_most_specific_rule() {
             )
             .await;
         assert_eq!(s, 201, "{b}");
-        assert_eq!(b["case"]["department"], dept, "{kind} {class} at {lon},{lat}");
+        assert_eq!(
+            b["case"]["department"], dept,
+            "{kind} {class} at {lon},{lat}"
+        );
         // Each report is its own case (different classes or places), except the
         // two 0102 events in different communities 300 m apart.
         assert_eq!(b["duplicate_of"], Value::Null, "{b}");
@@ -379,7 +473,10 @@ async fn photos_are_typed_by_content_limited_in_size_and_shown_to_staff() {
     jpeg.extend_from_slice(b"JFIF tiny");
     let resp = upload(jpeg.clone(), "image/jpeg").await.unwrap();
     assert_eq!(resp.status().as_u16(), 201);
-    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The same photo again: the same id, stored once.
     let again = upload(jpeg.clone(), "image/jpeg").await.unwrap();
     assert_eq!(again.json::<Value>().await.unwrap()["id"], id.as_str());
@@ -387,8 +484,18 @@ async fn photos_are_typed_by_content_limited_in_size_and_shown_to_staff() {
     assert!(app.media.path().join(&id[..2]).join(&id).exists());
 
     for (body, ct, status, code) in [
-        (b"GIF89a....".to_vec(), "image/gif", 415, "unsupported_media_type"),
-        (b"GIF89a....".to_vec(), "image/png", 415, "unsupported_media_type"),
+        (
+            b"GIF89a....".to_vec(),
+            "image/gif",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            b"GIF89a....".to_vec(),
+            "image/png",
+            415,
+            "unsupported_media_type",
+        ),
         (jpeg.clone(), "image/png", 415, "unsupported_media_type"),
         (
             {
@@ -409,7 +516,10 @@ async fn photos_are_typed_by_content_limited_in_size_and_shown_to_staff() {
     // Exactly 10 MB is accepted.
     let mut max = b"\x89PNG\r\n\x1a\n".to_vec();
     max.resize(10 * 1024 * 1024, 7);
-    assert_eq!(upload(max, "image/png").await.unwrap().status().as_u16(), 201);
+    assert_eq!(
+        upload(max, "image/png").await.unwrap().status().as_u16(),
+        201
+    );
 
     let resp = app
         .client
@@ -423,8 +533,13 @@ async fn photos_are_typed_by_content_limited_in_size_and_shown_to_staff() {
     assert_eq!(resp.bytes().await.unwrap().to_vec(), jpeg);
     let (s, _) = app.get_as(&format!("/api/v1/media/{id}"), &kiosk).await;
     assert_eq!(s, 403);
-    let (s, b) = app.get_as(&format!("/api/v1/media/{}", "a".repeat(64)), &inspector).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("media_not_found")));
+    let (s, b) = app
+        .get_as(&format!("/api/v1/media/{}", "a".repeat(64)), &inspector)
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (404, Some("media_not_found"))
+    );
 }
 
 #[tokio::test]
@@ -442,7 +557,10 @@ async fn street_lights_are_filed_and_dispatched_automatically() {
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["case"]["state"], "dispatched");
     assert_eq!(b["case"]["department"], dept.as_str());
-    assert_eq!((b["case"]["lon"].as_f64(), b["case"]["lat"].as_f64()), (Some(lon), Some(lat)));
+    assert_eq!(
+        (b["case"]["lon"].as_f64(), b["case"]["lat"].as_f64()),
+        (Some(lon), Some(lat))
+    );
     let actions: Vec<(&str, &str)> = b["case"]["timeline"]
         .as_array()
         .unwrap()
@@ -451,7 +569,11 @@ async fn street_lights_are_filed_and_dispatched_automatically() {
         .collect();
     assert_eq!(
         actions,
-        [("report", "inspector"), ("file", "system"), ("dispatch", "system")]
+        [
+            ("report", "inspector"),
+            ("file", "system"),
+            ("dispatch", "system")
+        ]
     );
     assert!(b["case"]["deadlines"]["handling"]["due_at"].is_string());
 }

@@ -31,7 +31,14 @@ async fn the_readme_scenario_closes_the_loop() {
         .collect();
     assert_eq!(
         timeline,
-        ["report", "file", "dispatch", "handle", "verify_pass", "close"]
+        [
+            "report",
+            "file",
+            "dispatch",
+            "handle",
+            "verify_pass",
+            "close"
+        ]
     );
     let (state, department, photos): (String, String, i64) = sqlx::query_as(
         "SELECT c.state, c.department, (SELECT count(*) FROM media)

@@ -228,7 +228,12 @@ impl TestApp {
         self.user_with(role, department, kiosk).await
     }
 
-    pub async fn user_with(&self, role: Role, department: Option<&str>, kiosk: Option<Kiosk>) -> String {
+    pub async fn user_with(
+        &self,
+        role: Role,
+        department: Option<&str>,
+        kiosk: Option<Kiosk>,
+    ) -> String {
         let (_, token) = add_user(
             &self.db.pool,
             NewUser {
@@ -269,12 +274,20 @@ impl TestApp {
     }
 
     /// Takes `action` on a case at `version`, with extra body fields.
-    pub async fn act(&self, token: &str, case_no: &str, action: &str, version: i64, extra: Value) -> (u16, Value) {
+    pub async fn act(
+        &self,
+        token: &str,
+        case_no: &str,
+        action: &str,
+        version: i64,
+        extra: Value,
+    ) -> (u16, Value) {
         let mut body = serde_json::json!({"action": action, "expected_version": version});
         if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
             b.extend(e);
         }
-        self.post(&format!("/api/v1/cases/{case_no}/actions"), token, &body).await
+        self.post(&format!("/api/v1/cases/{case_no}/actions"), token, &body)
+            .await
     }
 
     /// Uploads a tiny PNG with `seed` in it (distinct seeds → distinct photos).
@@ -405,7 +418,10 @@ pub fn mini_city() -> CityDir {
         "kind,class,area,department\nevent,*,*,urban-mgmt\ncomponent,01,610302,water-co\n",
     );
     for file in ["sla.csv", "case_rules.csv", "calendar.toml"] {
-        dir.write(file, &std::fs::read_to_string(format!("gis-data/{file}")).expect("gis-data"));
+        dir.write(
+            file,
+            &std::fs::read_to_string(format!("gis-data/{file}")).expect("gis-data"),
+        );
     }
     dir
 }
@@ -469,7 +485,10 @@ pub fn event_report(key: &str, class: &str, lon: f64, lat: f64) -> Value {
 /// The case number and version of a report/action response.
 pub fn case_of(body: &Value) -> (String, i64) {
     (
-        body["case"]["case_no"].as_str().unwrap_or_else(|| panic!("no case in {body}")).to_owned(),
+        body["case"]["case_no"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no case in {body}"))
+            .to_owned(),
         body["case"]["version"].as_i64().unwrap(),
     )
 }
@@ -587,4 +606,3 @@ impl ServerProcess {
         panic!("the second server did not become ready within a minute");
     }
 }
-

@@ -41,24 +41,53 @@ impl Staff {
 }
 
 /// Takes an action that must succeed; returns the new version.
-pub async fn must(app: &TestApp, token: &str, case_no: &str, action: &str, version: i64, extra: Value) -> i64 {
+pub async fn must(
+    app: &TestApp,
+    token: &str,
+    case_no: &str,
+    action: &str,
+    version: i64,
+    extra: Value,
+) -> i64 {
     let (s, b) = app.act(token, case_no, action, version, extra).await;
     assert_eq!(s, 200, "{action} on {case_no}: {b}");
     b["case"]["version"].as_i64().unwrap()
 }
 
 /// A new event case at `at`, driven to `state`; its number and version.
-pub async fn case_in(app: &TestApp, u: &Staff, at: (f64, f64), key: &str, state: &str) -> (String, i64) {
+pub async fn case_in(
+    app: &TestApp,
+    u: &Staff,
+    at: (f64, f64),
+    key: &str,
+    state: &str,
+) -> (String, i64) {
     let (s, b) = app
-        .post("/api/v1/reports", &u.inspector, &event_report(key, "0102", at.0, at.1))
+        .post(
+            "/api/v1/reports",
+            &u.inspector,
+            &event_report(key, "0102", at.0, at.1),
+        )
         .await;
     assert_eq!(s, 201, "{b}");
     let (no, mut v) = case_of(&b);
     let steps: &[(&str, &str, Value)] = &[
         ("filed", "operator", json!({"action": "file"})),
-        ("dispatched", "dispatcher", json!({"action": "dispatch", "department": DEPT})),
-        ("extension_requested", "department", json!({"action": "request_extension", "hours": 4})),
-        ("handled", "department", json!({"action": "handle", "note": "cleared"})),
+        (
+            "dispatched",
+            "dispatcher",
+            json!({"action": "dispatch", "department": DEPT}),
+        ),
+        (
+            "extension_requested",
+            "department",
+            json!({"action": "request_extension", "hours": 4}),
+        ),
+        (
+            "handled",
+            "department",
+            json!({"action": "handle", "note": "cleared"}),
+        ),
         ("verified", "inspector", json!({"action": "verify_pass"})),
         ("closed", "operator", json!({"action": "close"})),
     ];
@@ -82,14 +111,24 @@ pub async fn case_in(app: &TestApp, u: &Staff, at: (f64, f64), key: &str, state:
         v = must(app, u.token(role), &no, action, v, extra).await;
     }
     if state.starts_with("suspended") {
-        v = must(app, &u.dispatcher, &no, "suspend", v, json!({"note": "road works until spring"})).await;
+        v = must(
+            app,
+            &u.dispatcher,
+            &no,
+            "suspend",
+            v,
+            json!({"note": "road works until spring"}),
+        )
+        .await;
     }
     (no, v)
 }
 
 #[tokio::test]
 async fn every_action_by_its_roles_from_its_states() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     let u = Staff::new(&app).await;
     let points = grid_points(&app.db, 150).await;
     let mut next_point = points.iter().map(|(_, x, y)| (*x, *y));
@@ -101,30 +140,140 @@ async fn every_action_by_its_roles_from_its_states() {
     // Every action from every state that allows it, by every role that may
     // take it; then by one role that may not, and from one state that does not
     // allow it. (action, [(from, to)], roles, extra, a wrong role, a wrong state)
-    type Row = (&'static str, Vec<(&'static str, &'static str)>, Vec<&'static str>, Value, &'static str, &'static str);
+    type Row = (
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+        Vec<&'static str>,
+        Value,
+        &'static str,
+        &'static str,
+    );
     let table: Vec<Row> = vec![
-        ("file", vec![("reported", "filed")], vec!["operator", "admin"], json!({}), "dispatcher", "filed"),
-        ("reject", vec![("reported", "rejected")], vec!["operator", "admin"], json!({"note": "duplicate call"}), "inspector", "dispatched"),
-        ("dispatch", vec![("filed", "dispatched")], vec!["dispatcher", "admin"], json!({"department": DEPT}), "operator", "reported"),
-        ("return", vec![("dispatched", "filed")], vec!["dispatcher", "department", "admin"], json!({"note": "wrong department"}), "inspector", "handled"),
-        ("request_extension", vec![("dispatched", "dispatched")], vec!["department", "admin"], json!({"hours": 4}), "dispatcher", "handled"),
-        ("approve_extension", vec![("extension_requested", "dispatched")], vec!["dispatcher", "admin"], json!({}), "department", "filed"),
-        ("handle", vec![("dispatched", "handled")], vec!["department", "admin"], json!({"note": "cleaned up"}), "inspector", "handled"),
-        ("verify_pass", vec![("handled", "handled")], vec!["inspector", "admin"], json!({}), "department", "dispatched"),
-        ("verify_fail", vec![("handled", "dispatched")], vec!["inspector", "admin"], json!({"note": "still dirty"}), "operator", "filed"),
-        ("close", vec![("verified", "closed")], vec!["operator", "admin"], json!({}), "inspector", "dispatched"),
-        ("suspend", vec![("filed", "suspended"), ("dispatched", "suspended")], vec!["dispatcher", "admin"], json!({"note": "winter"}), "department", "reported"),
-        ("resume", vec![("suspended", "dispatched"), ("suspended_filed", "filed")], vec!["dispatcher", "admin"], json!({}), "operator", "dispatched"),
+        (
+            "file",
+            vec![("reported", "filed")],
+            vec!["operator", "admin"],
+            json!({}),
+            "dispatcher",
+            "filed",
+        ),
+        (
+            "reject",
+            vec![("reported", "rejected")],
+            vec!["operator", "admin"],
+            json!({"note": "duplicate call"}),
+            "inspector",
+            "dispatched",
+        ),
+        (
+            "dispatch",
+            vec![("filed", "dispatched")],
+            vec!["dispatcher", "admin"],
+            json!({"department": DEPT}),
+            "operator",
+            "reported",
+        ),
+        (
+            "return",
+            vec![("dispatched", "filed")],
+            vec!["dispatcher", "department", "admin"],
+            json!({"note": "wrong department"}),
+            "inspector",
+            "handled",
+        ),
+        (
+            "request_extension",
+            vec![("dispatched", "dispatched")],
+            vec!["department", "admin"],
+            json!({"hours": 4}),
+            "dispatcher",
+            "handled",
+        ),
+        (
+            "approve_extension",
+            vec![("extension_requested", "dispatched")],
+            vec!["dispatcher", "admin"],
+            json!({}),
+            "department",
+            "filed",
+        ),
+        (
+            "handle",
+            vec![("dispatched", "handled")],
+            vec!["department", "admin"],
+            json!({"note": "cleaned up"}),
+            "inspector",
+            "handled",
+        ),
+        (
+            "verify_pass",
+            vec![("handled", "handled")],
+            vec!["inspector", "admin"],
+            json!({}),
+            "department",
+            "dispatched",
+        ),
+        (
+            "verify_fail",
+            vec![("handled", "dispatched")],
+            vec!["inspector", "admin"],
+            json!({"note": "still dirty"}),
+            "operator",
+            "filed",
+        ),
+        (
+            "close",
+            vec![("verified", "closed")],
+            vec!["operator", "admin"],
+            json!({}),
+            "inspector",
+            "dispatched",
+        ),
+        (
+            "suspend",
+            vec![("filed", "suspended"), ("dispatched", "suspended")],
+            vec!["dispatcher", "admin"],
+            json!({"note": "winter"}),
+            "department",
+            "reported",
+        ),
+        (
+            "resume",
+            vec![("suspended", "dispatched"), ("suspended_filed", "filed")],
+            vec!["dispatcher", "admin"],
+            json!({}),
+            "operator",
+            "dispatched",
+        ),
         (
             "void",
-            vec![("reported", "void"), ("filed", "void"), ("dispatched", "void"), ("suspended", "void")],
+            vec![
+                ("reported", "void"),
+                ("filed", "void"),
+                ("dispatched", "void"),
+                ("suspended", "void"),
+            ],
             vec!["operator", "dispatcher", "admin"],
             json!({"note": "test report"}),
             "department",
             "closed",
         ),
-        ("urge", vec![("dispatched", "dispatched")], vec!["operator", "dispatcher", "admin"], json!({"note": "加快处置"}), "inspector", "reported"),
-        ("merge", vec![("reported", "void"), ("filed", "void")], vec!["operator", "admin"], json!({}), "dispatcher", "dispatched"),
+        (
+            "urge",
+            vec![("dispatched", "dispatched")],
+            vec!["operator", "dispatcher", "admin"],
+            json!({"note": "加快处置"}),
+            "inspector",
+            "reported",
+        ),
+        (
+            "merge",
+            vec![("reported", "void"), ("filed", "void")],
+            vec!["operator", "admin"],
+            json!({}),
+            "dispatcher",
+            "dispatched",
+        ),
     ];
     for (action, transitions, roles, extra, wrong_role, wrong_state) in table {
         for &(from, to) in &transitions {
@@ -132,13 +281,20 @@ async fn every_action_by_its_roles_from_its_states() {
                 let (no, v) = case_in(&app, &u, next_point.next().unwrap(), &key(), from).await;
                 let mut extra = extra.clone();
                 if action == "merge" {
-                    let (target, _) = case_in(&app, &u, next_point.next().unwrap(), &key(), "filed").await;
+                    let (target, _) =
+                        case_in(&app, &u, next_point.next().unwrap(), &key(), "filed").await;
                     extra["into"] = json!(target);
                 }
                 if role == &roles[0] && from == transitions[0].0 {
                     // The wrong role: 403, nothing changes.
-                    let (s, b) = app.act(u.token(wrong_role), &no, action, v, extra.clone()).await;
-                    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("forbidden")), "{wrong_role} {action}: {b}");
+                    let (s, b) = app
+                        .act(u.token(wrong_role), &no, action, v, extra.clone())
+                        .await;
+                    assert_eq!(
+                        (s, b["error"]["code"].as_str()),
+                        (403, Some("forbidden")),
+                        "{wrong_role} {action}: {b}"
+                    );
                 }
                 // A right role: done, and the timeline says so.
                 let (s, b) = app.act(u.token(role), &no, action, v, extra.clone()).await;
@@ -149,7 +305,12 @@ async fn every_action_by_its_roles_from_its_states() {
                 let timeline = case["timeline"].as_array().unwrap();
                 let (before, last) = (&timeline[timeline.len() - 2], &timeline[timeline.len() - 1]);
                 assert_eq!(
-                    (last["action"].as_str(), last["role"].as_str(), &last["from"], last["to"].as_str()),
+                    (
+                        last["action"].as_str(),
+                        last["role"].as_str(),
+                        &last["from"],
+                        last["to"].as_str()
+                    ),
                     (Some(action), Some(*role), &before["to"], Some(to)),
                     "{last}"
                 );
@@ -161,8 +322,16 @@ async fn every_action_by_its_roles_from_its_states() {
                     _ => {}
                 }
                 if action == "merge" {
-                    let (_, target) = app.get_as(&format!("/api/v1/cases/{}", extra["into"].as_str().unwrap()), &u.operator).await;
-                    assert_eq!(target["duplicates"], json!([{"type": "case", "case_no": no}]));
+                    let (_, target) = app
+                        .get_as(
+                            &format!("/api/v1/cases/{}", extra["into"].as_str().unwrap()),
+                            &u.operator,
+                        )
+                        .await;
+                    assert_eq!(
+                        target["duplicates"],
+                        json!([{"type": "case", "case_no": no}])
+                    );
                 }
             }
         }
@@ -183,41 +352,105 @@ async fn every_action_by_its_roles_from_its_states() {
     // Close before verification: 409 not_verified. Admin may do anything.
     let (no, v) = case_in(&app, &u, next_point.next().unwrap(), &key(), "handled").await;
     let (s, b) = app.act(&u.operator, &no, "close", v, json!({})).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (409, Some("not_verified")));
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (409, Some("not_verified"))
+    );
     let v = must(&app, &u.admin, &no, "verify_pass", v, json!({})).await;
     must(&app, &u.admin, &no, "close", v, json!({})).await;
 
     // Reasons are required where the loop goes backwards or stops.
     let (no, v) = case_in(&app, &u, next_point.next().unwrap(), &key(), "dispatched").await;
     let (s, b) = app.act(&u.dispatcher, &no, "return", v, json!({})).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("note_required")));
-    let (s, b) = app.act(&u.dispatcher, &no, "approve_extension", v, json!({})).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (409, Some("no_extension_requested")));
-    let (s, b) = app.act(&u.department, &no, "request_extension", v, json!({"hours": 0})).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("invalid_hours")));
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("note_required"))
+    );
+    let (s, b) = app
+        .act(&u.dispatcher, &no, "approve_extension", v, json!({}))
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (409, Some("no_extension_requested"))
+    );
+    let (s, b) = app
+        .act(
+            &u.department,
+            &no,
+            "request_extension",
+            v,
+            json!({"hours": 0}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("invalid_hours"))
+    );
     let (s, b) = app.act(&u.dispatcher, &no, "fly", v, json!({})).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unknown_action")));
-    let (s, b) = app.act(&u.dispatcher, "20990101-000001", "urge", 1, json!({})).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("case_not_found")));
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("unknown_action"))
+    );
+    let (s, b) = app
+        .act(&u.dispatcher, "20990101-000001", "urge", 1, json!({}))
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (404, Some("case_not_found"))
+    );
     let (s, _) = app.get_as("/api/v1/cases/%00", &u.dispatcher).await;
     assert_eq!(s, 404);
 
     // A returned case goes back to the centre: the department no longer holds
     // it, and the next dispatch must name one.
-    let v = must(&app, &u.department, &no, "return", v, json!({"note": "不属于本单位"})).await;
-    let (s, _) = app.get_as(&format!("/api/v1/cases/{no}"), &u.department).await;
+    let v = must(
+        &app,
+        &u.department,
+        &no,
+        "return",
+        v,
+        json!({"note": "不属于本单位"}),
+    )
+    .await;
+    let (s, _) = app
+        .get_as(&format!("/api/v1/cases/{no}"), &u.department)
+        .await;
     assert_eq!(s, 403);
     let (s, b) = app.act(&u.dispatcher, &no, "dispatch", v, json!({})).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("department_required")));
-    let (s, b) = app.act(&u.dispatcher, &no, "dispatch", v, json!({"department": "no-such-dept"})).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unknown_department")));
-    let (_, b) = app.act(&u.dispatcher, &no, "dispatch", v, json!({"department": "municipal"})).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("department_required"))
+    );
+    let (s, b) = app
+        .act(
+            &u.dispatcher,
+            &no,
+            "dispatch",
+            v,
+            json!({"department": "no-such-dept"}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("unknown_department"))
+    );
+    let (_, b) = app
+        .act(
+            &u.dispatcher,
+            &no,
+            "dispatch",
+            v,
+            json!({"department": "municipal"}),
+        )
+        .await;
     assert_eq!(b["case"]["department"], "municipal");
 }
 
 #[tokio::test]
 async fn stale_versions_conflict_and_of_two_dispatchers_one_wins() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     let u = Staff::new(&app).await;
     let second = app.user(Role::Dispatcher, None).await;
     let points = grid_points(&app.db, 6).await;
@@ -233,7 +466,9 @@ async fn stale_versions_conflict_and_of_two_dispatchers_one_wins() {
         assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
         let loser = if a.0 == 409 { &a.1 } else { &b.1 };
         assert_eq!(loser["error"]["code"], "version_conflict");
-        let (_, case) = app.get_as(&format!("/api/v1/cases/{no}"), &u.operator).await;
+        let (_, case) = app
+            .get_as(&format!("/api/v1/cases/{no}"), &u.operator)
+            .await;
         let dispatches = case["timeline"]
             .as_array()
             .unwrap()
@@ -244,43 +479,79 @@ async fn stale_versions_conflict_and_of_two_dispatchers_one_wins() {
         assert_eq!(case["version"], v + 1);
         // A stale version is refused even for an allowed action.
         let (s, b) = app.act(&u.dispatcher, &no, "urge", v, json!({})).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (409, Some("version_conflict")));
-        let (s, b) = app.act(&u.dispatcher, &no, "urge", v + 1, json!({"expected_version": null})).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (422, Some("expected_version_required")));
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (409, Some("version_conflict"))
+        );
+        let (s, b) = app
+            .act(
+                &u.dispatcher,
+                &no,
+                "urge",
+                v + 1,
+                json!({"expected_version": null}),
+            )
+            .await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (422, Some("expected_version_required"))
+        );
     }
 }
 
 #[tokio::test]
 async fn departments_see_and_touch_only_their_own_cases() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     let u = Staff::new(&app).await;
     let points = grid_points(&app.db, 3).await;
     let (mine, v) = case_in(&app, &u, (points[0].1, points[0].2), "m", "dispatched").await;
     let (reported, _) = case_in(&app, &u, (points[1].1, points[1].2), "r", "reported").await;
 
-    let (s, b) = app.get_as(&format!("/api/v1/cases/{mine}"), &u.other_department).await;
+    let (s, b) = app
+        .get_as(&format!("/api/v1/cases/{mine}"), &u.other_department)
+        .await;
     assert_eq!((s, b["error"]["code"].as_str()), (403, Some("forbidden")));
     assert!(b.get("case_no").is_none() && !b.to_string().contains("exposed garbage"));
-    let (s, _) = app.act(&u.other_department, &mine, "handle", v, json!({})).await;
+    let (s, _) = app
+        .act(&u.other_department, &mine, "handle", v, json!({}))
+        .await;
     assert_eq!(s, 403);
     let (s, b) = app.get_as("/api/v1/cases", &u.other_department).await;
     assert_eq!((s, b["total"].as_i64()), (200, Some(0)));
-    let (s, _) = app.get_as(&format!("/api/v1/cases?department={DEPT}"), &u.other_department).await;
+    let (s, _) = app
+        .get_as(
+            &format!("/api/v1/cases?department={DEPT}"),
+            &u.other_department,
+        )
+        .await;
     assert_eq!(s, 403);
 
     let (s, b) = app.get_as("/api/v1/cases", &u.department).await;
     assert_eq!(s, 200);
-    let listed: Vec<&str> = b["cases"].as_array().unwrap().iter().map(|c| c["case_no"].as_str().unwrap()).collect();
+    let listed: Vec<&str> = b["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case_no"].as_str().unwrap())
+        .collect();
     assert_eq!(listed, [mine.as_str()]);
-    let (s, _) = app.get_as(&format!("/api/v1/cases/{reported}"), &u.department).await;
+    let (s, _) = app
+        .get_as(&format!("/api/v1/cases/{reported}"), &u.department)
+        .await;
     assert_eq!(s, 403, "not yet dispatched to them");
-    let (s, b) = app.get_as("/api/v1/cases?state=reported,dispatched", &u.operator).await;
+    let (s, b) = app
+        .get_as("/api/v1/cases?state=reported,dispatched", &u.operator)
+        .await;
     assert_eq!((s, b["total"].as_i64()), (200, Some(2)));
 }
 
 #[tokio::test]
 async fn case_lists_filter_and_page() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     let u = Staff::new(&app).await;
     let points = grid_points(&app.db, 5).await;
     let mut numbers = vec![];
@@ -305,24 +576,41 @@ async fn case_lists_filter_and_page() {
     assert_eq!(count("?overdue=true").await, 0);
     assert_eq!(count("?overdue=false").await, 5);
     let grid = &points[0].0;
-    let (_, b) = app.get_as(&format!("/api/v1/cases?grid={grid}"), &u.operator).await;
+    let (_, b) = app
+        .get_as(&format!("/api/v1/cases?grid={grid}"), &u.operator)
+        .await;
     assert_eq!(b["total"], 1);
     assert_eq!(b["cases"][0]["case_no"], numbers[0].as_str());
     let district = &grid[..6];
-    let (_, b) = app.get_as(&format!("/api/v1/cases?district={district}"), &u.operator).await;
+    let (_, b) = app
+        .get_as(&format!("/api/v1/cases?district={district}"), &u.operator)
+        .await;
     let in_district = points.iter().filter(|p| p.0.starts_with(district)).count();
     assert_eq!(b["total"], in_district);
     let (x, y) = (points[1].1, points[1].2);
     let (_, b) = app
-        .get_as(&format!("/api/v1/cases?bbox={},{},{},{}", x - 1e-5, y - 1e-5, x + 1e-5, y + 1e-5), &u.operator)
+        .get_as(
+            &format!(
+                "/api/v1/cases?bbox={},{},{},{}",
+                x - 1e-5,
+                y - 1e-5,
+                x + 1e-5,
+                y + 1e-5
+            ),
+            &u.operator,
+        )
         .await;
     assert_eq!(b["total"], 1);
     assert_eq!(b["cases"][0]["case_no"], numbers[1].as_str());
-    let (_, b) = app.get_as("/api/v1/cases?since=2999-01-01T00:00:00Z", &u.operator).await;
+    let (_, b) = app
+        .get_as("/api/v1/cases?since=2999-01-01T00:00:00Z", &u.operator)
+        .await;
     assert_eq!(b["total"], 0);
     // Pages: newest first, two by two.
     let (_, p1) = app.get_as("/api/v1/cases?page_size=2", &u.operator).await;
-    let (_, p3) = app.get_as("/api/v1/cases?page_size=2&page=3", &u.operator).await;
+    let (_, p3) = app
+        .get_as("/api/v1/cases?page_size=2&page=3", &u.operator)
+        .await;
     assert_eq!(p1["cases"][0]["case_no"], numbers[4].as_str());
     assert_eq!(p3["cases"].as_array().unwrap().len(), 1);
     assert_eq!(p3["cases"][0]["case_no"], numbers[0].as_str());
@@ -342,7 +630,9 @@ async fn case_lists_filter_and_page() {
 
 #[tokio::test]
 async fn the_audit_trail_is_append_only() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap()).await.unwrap();
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
     let u = Staff::new(&app).await;
     let p = grid_points(&app.db, 1).await;
     case_in(&app, &u, (p[0].1, p[0].2), "a", "closed").await;
@@ -354,8 +644,14 @@ async fn the_audit_trail_is_append_only() {
         "DELETE FROM case_events WHERE action = 'verify_pass'",
         "TRUNCATE case_events CASCADE",
     ] {
-        let err = sqlx::query(statement).execute(&app.db.pool).await.unwrap_err();
-        assert!(err.to_string().contains("append-only"), "{statement}: {err}");
+        let err = sqlx::query(statement)
+            .execute(&app.db.pool)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("append-only"),
+            "{statement}: {err}"
+        );
     }
     assert_eq!(app.db.fingerprint("case_events").await, before);
 }
