@@ -32,6 +32,11 @@ ensure_commands() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
 }
 
+# The web map's static assets (MapLibre from the npm registry) into web-map/dist.
+build_web_map() {
+    (cd "$ROOT/web-map" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+}
+
 # Installs PostgreSQL (if absent) and PostGIS from Debian's packages.
 ensure_postgis() {
     local major

@@ -4,7 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_postgis
-ensure_commands curl:curl   # the README scenario test drives the server with curl
+# curl drives the README scenario; node, npm and Debian's chromium the web map's browser tests.
+ensure_commands curl:curl node:nodejs npm:npm chromium:chromium
+build_web_map
 if [ -z "${DATABASE_URL:-}" ]; then
     start_private_cluster test 54330 fast
 fi

@@ -33,6 +33,9 @@ enum Command {
         /// Where uploaded photos are stored (content-addressed).
         #[arg(long, env = "CITYGRID_MEDIA_DIR", default_value = "media")]
         media_dir: PathBuf,
+        /// The built web map.
+        #[arg(long, env = "CITYGRID_WEB_DIR", default_value = "web-map/dist")]
+        web_dir: PathBuf,
         /// Seconds between sweeps for overdue stages.
         #[arg(long, env = "CITYGRID_SWEEP_SECONDS", default_value_t = 30)]
         sweep_seconds: u64,
@@ -123,11 +126,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             bind,
             media_dir,
+            web_dir,
             sweep_seconds,
         } => {
             let pool = pool(cli.database_url).await?;
             let opts = citygrid::http::ServeOptions {
                 media_dir,
+                web_dir,
                 sweep_every: std::time::Duration::from_secs(sweep_seconds.max(1)),
                 ..Default::default()
             };

@@ -1,6 +1,7 @@
 //! The caller, from `Authorization: Bearer TOKEN`. Missing or unknown → 401;
 //! a role that may not do something → 403. For what browsers fetch without
-//! headers (EventSource, <img>), a GET may carry `?access_token=TOKEN` instead.
+//! headers (EventSource, <img>, map tiles), a GET may carry `?access_token=TOKEN`
+//! or the web map's `citygrid_token` cookie instead.
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -36,9 +37,6 @@ pub fn forbidden(message: impl Into<String>) -> ApiError {
 
 /// `access_token` from the query string of a GET.
 fn query_token(parts: &Parts) -> Option<String> {
-    if parts.method != axum::http::Method::GET {
-        return None;
-    }
     parts.uri.query()?.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
         (k == "access_token").then(|| v.to_owned())
@@ -49,6 +47,56 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
+/// The token the request carries: `Authorization: Bearer`, else (GET only, so
+/// that no other site can make a browser change anything) `?access_token=`
+/// or the `citygrid_token` cookie the web map sets.
+fn token_of(parts: &Parts) -> Result<Option<String>, ApiError> {
+    if let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        return header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| Some(t.to_owned()))
+            .ok_or_else(|| unauthorized("the Authorization header must be Bearer TOKEN"));
+    }
+    if parts.method != axum::http::Method::GET {
+        return Ok(None);
+    }
+    if let Some(t) = query_token(parts).filter(|t| !t.is_empty()) {
+        return Ok(Some(t));
+    }
+    let cookie = parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(TOKEN_COOKIE)
+                .and_then(|c| c.strip_prefix('='))
+        })
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    Ok(cookie)
+}
+
+/// The cookie the web map keeps the signed-in token in.
+pub const TOKEN_COOKIE: &str = "citygrid_token";
+
+/// The caller, if the request names one (a wrong token is still 401).
+pub async fn optional_caller(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
+    let Some(token) = token_of(parts)? else {
+        return Ok(None);
+    };
+    match users::by_token(&state.pool, &token).await? {
+        Some(user) => Ok(Some(user)),
+        None => Err(unauthorized("unknown or revoked token")),
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -56,23 +104,24 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = match parts.headers.get(axum::http::header::AUTHORIZATION) {
-            Some(header) => header
-                .to_str()
-                .ok()
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| unauthorized("the Authorization header must be Bearer TOKEN"))?,
-            None => query_token(parts)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| unauthorized("sign in: send Authorization: Bearer TOKEN"))?,
-        };
-        match users::by_token(&state.pool, &token).await? {
+        match optional_caller(parts, state).await? {
             Some(user) => Ok(Caller(user)),
-            None => Err(unauthorized("unknown or revoked token")),
+            None => Err(unauthorized("sign in: send Authorization: Bearer TOKEN")),
         }
+    }
+}
+
+/// An optional caller: anonymous requests get `None`, wrong tokens 401.
+pub struct MaybeCaller(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeCaller(optional_caller(parts, state).await?))
     }
 }
 

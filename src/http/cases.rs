@@ -150,6 +150,7 @@ async fn case_view(
         "deadlines": deadlines,
         "duplicate_of": c.duplicate_of_no,
         "rework_count": c.rework_count,
+        "verified": c.verified,
         "extension_requested_hours": c.extension_requested_hours,
         "suspended_from": c.suspended_from,
         "version": c.version,

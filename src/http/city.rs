@@ -16,6 +16,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/locate", get(locate))
         .route("/api/v1/services/nearby", get(services_nearby))
+        .route("/api/v1/classes", get(classes))
+        .route("/api/v1/departments", get(departments))
 }
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -209,4 +211,33 @@ async fn services_nearby(
         })
         .collect();
     Ok(Json(NearbyServices { services }))
+}
+
+/// The class catalogue, for pickers: `{"classes":[{"kind","code","major","major_name","name","name_en"}]}`.
+async fn classes(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT kind, code, major, major_name, name, name_en FROM classes ORDER BY kind, code",
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let classes: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(kind, code, major, major_name, name, name_en)| {
+            serde_json::json!({"kind": kind, "code": code, "major": major, "major_name": major_name, "name": name, "name_en": name_en})
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"classes": classes})))
+}
+
+/// The departments cases go to: `{"departments":[{"code","name","phone"}]}`.
+async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT code, name, phone FROM departments ORDER BY code")
+            .fetch_all(&state.pool)
+            .await?;
+    let departments: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(code, name, phone)| serde_json::json!({"code": code, "name": name, "phone": phone}))
+        .collect();
+    Ok(Json(serde_json::json!({"departments": departments})))
 }

@@ -8,6 +8,8 @@ pub mod events;
 pub mod health;
 pub mod json;
 pub mod media;
+pub mod tiles;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +36,8 @@ pub struct ServeOptions {
     pub clock: Clock,
     /// How often overdue stages are looked for.
     pub sweep_every: Duration,
+    /// The built web map (`web-map/dist`).
+    pub web_dir: PathBuf,
 }
 
 impl Default for ServeOptions {
@@ -42,6 +46,7 @@ impl Default for ServeOptions {
             media_dir: PathBuf::from("media"),
             clock: Clock::system(),
             sweep_every: Duration::from_secs(30),
+            web_dir: PathBuf::from("web-map/dist"),
         }
     }
 }
@@ -52,6 +57,7 @@ pub struct AppState {
     pub city: Arc<SharedIndex>,
     pub clock: Clock,
     pub media_dir: Arc<PathBuf>,
+    pub web_dir: Arc<PathBuf>,
     /// Committed case events, from every server on the database.
     pub notices: Notices,
 }
@@ -77,6 +83,7 @@ impl AppState {
             city,
             clock: opts.clock,
             media_dir: Arc::new(opts.media_dir),
+            web_dir: Arc::new(opts.web_dir),
             notices,
         })
     }
@@ -107,6 +114,8 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::router())
         .merge(media::router())
         .merge(events::router())
+        .merge(tiles::router())
+        .merge(web::router())
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

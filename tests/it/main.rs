@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL + PostGIS (DATABASE_URL): every
 //! test gets a fresh database cloned from a migrated template.
 
+mod browser;
 mod deadlines;
 mod events;
 mod import;
@@ -9,5 +10,6 @@ mod locate;
 mod reload;
 mod scenario;
 mod support;
+mod tiles;
 mod users;
 mod workflow;

@@ -202,6 +202,7 @@ impl TestApp {
             media_dir: media.path().to_owned(),
             clock: clock.clone(),
             sweep_every: std::time::Duration::from_millis(50),
+            ..Default::default()
         };
         let state = citygrid::http::AppState::load(db.pool.clone(), opts).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -1,0 +1,195 @@
+//! Mapbox Vector Tiles straight from PostGIS: `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
+//! with `ST_AsMVT` over `ST_TileEnvelope`. Admin areas, grids and services are
+//! public; components and cases need a staff token (departments see their own
+//! cases only). Empty tiles are 204.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+use super::auth::{MaybeCaller, forbidden};
+use super::error::{ApiError, ApiResult};
+use crate::domain::workflow::Role;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tiles/{layer}/{z}/{x}/{tile}", get(tile))
+}
+
+/// A layer: its SQL (binds $1 z, $2 x, $3 y; case layers also $4 the
+/// department to limit to and $5 the time now), the zooms it is drawn at, and
+/// whether it is for staff only.
+struct Layer {
+    name: &'static str,
+    min_zoom: u32,
+    staff_only: bool,
+    cases: bool,
+    sql: &'static str,
+}
+
+/// Polygons, simplified to a quarter pixel at the tile's zoom.
+macro_rules! area_layer {
+    ($name:literal, $table:literal, $min:expr) => {
+        Layer {
+            name: $name,
+            min_zoom: $min,
+            staff_only: false,
+            cases: false,
+            sql: concat!(
+                "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
+                 SELECT ST_AsMVT(t, '", $name, "', 4096, 'geom') FROM (
+                     SELECT a.code, a.name,
+                            ST_AsMVTGeom(ST_Transform(ST_Simplify(a.geom, 90.0 / (4096 * 2 ^ $1)), 3857), b.env, 4096, 64, true) AS geom
+                     FROM ", $table, " a, b
+                     WHERE a.geom && ST_Transform(b.env, 4326)
+                 ) t WHERE geom IS NOT NULL"
+            ),
+        }
+    };
+}
+
+const LAYERS: &[Layer] = &[
+    area_layer!("districts", "districts", 0),
+    area_layer!("streets", "streets", 9),
+    area_layer!("communities", "communities", 11),
+    Layer {
+        name: "grids",
+        min_zoom: 13,
+        staff_only: false,
+        cases: false,
+        sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env),
+              g AS (SELECT g.code, g.name, g.geom FROM grids g, b WHERE g.geom && ST_Transform(b.env, 4326))
+              SELECT ST_AsMVT(t, 'grids', 4096, 'geom') FROM (
+                  SELECT g.code, g.name,
+                         (SELECT count(*) FROM cases c WHERE c.grid = g.code
+                            AND c.state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended'))::int AS open_cases,
+                         ST_AsMVTGeom(ST_Transform(ST_Simplify(g.geom, 90.0 / (4096 * 2 ^ $1)), 3857), b.env, 4096, 64, true) AS geom
+                  FROM g, b
+              ) t WHERE geom IS NOT NULL",
+    },
+    Layer {
+        name: "components",
+        min_zoom: 16,
+        staff_only: true,
+        cases: false,
+        sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
+              SELECT ST_AsMVT(t, 'components', 4096, 'geom') FROM (
+                  SELECT c.code, c.class, c.name, c.state, c.dept_competent,
+                         ST_AsMVTGeom(ST_Transform(c.geom, 3857), b.env, 4096, 64, true) AS geom
+                  FROM components c, b WHERE c.geom && ST_Transform(b.env, 4326)
+              ) t WHERE geom IS NOT NULL",
+    },
+    Layer {
+        name: "cases",
+        min_zoom: 0,
+        staff_only: true,
+        cases: true,
+        // The light of the open stage by wall-clock share (the case itself
+        // gives the exact working-time light).
+        sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
+              SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
+                  SELECT c.case_no, c.state, c.kind, c.class, c.urgent, c.department,
+                         COALESCE((SELECT CASE WHEN $5 > s.due_at THEN 'red'
+                                               WHEN $5 >= s.started_at + (s.due_at - s.started_at) * 0.8 THEN 'yellow'
+                                               ELSE 'green' END
+                                   FROM case_stages s WHERE s.case_id = c.id AND s.done_at IS NULL
+                                   ORDER BY s.due_at LIMIT 1), 'green') AS light,
+                         ST_AsMVTGeom(ST_Transform(c.geom, 3857), b.env, 4096, 64, true) AS geom
+                  FROM cases c, b
+                  WHERE c.geom && ST_Transform(b.env, 4326)
+                    AND c.state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended')
+                    AND ($4::text IS NULL OR c.department = $4)
+              ) t WHERE geom IS NOT NULL",
+    },
+    Layer {
+        name: "services",
+        min_zoom: 12,
+        staff_only: false,
+        cases: false,
+        sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
+              SELECT ST_AsMVT(t, 'services', 4096, 'geom') FROM (
+                  SELECT s.id, s.category, s.name, s.address, s.phone, s.hours,
+                         ST_AsMVTGeom(ST_Transform(s.geom, 3857), b.env, 4096, 64, true) AS geom
+                  FROM services s, b WHERE s.geom && ST_Transform(b.env, 4326)
+              ) t WHERE geom IS NOT NULL",
+    },
+];
+
+const MAX_ZOOM: u32 = 22;
+
+fn bad_tile(message: String) -> ApiError {
+    ApiError::bad_request("invalid_tile", message)
+}
+
+async fn tile(
+    MaybeCaller(caller): MaybeCaller,
+    State(state): State<AppState>,
+    Path((layer, z, x, tile)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
+    let Some(layer) = LAYERS.iter().find(|l| l.name == layer) else {
+        let names: Vec<&str> = LAYERS.iter().map(|l| l.name).collect();
+        return Err(ApiError::not_found(
+            "unknown_layer",
+            format!("no layer {layer:?}: {}", names.join(", ")),
+        ));
+    };
+    let y = tile
+        .strip_suffix(".mvt")
+        .ok_or_else(|| bad_tile(format!("{tile:?}: tiles are Y.mvt")))?;
+    let number = |s: &str| s.parse::<u32>().ok();
+    let (Some(z), Some(x), Some(y)) = (number(&z), number(&x), number(y)) else {
+        return Err(bad_tile("z, x and y must be whole numbers".into()));
+    };
+    if z > MAX_ZOOM || x >= 1 << z || y >= 1 << z {
+        return Err(bad_tile(format!(
+            "no tile {z}/{x}/{y}: zoom 0–{MAX_ZOOM}, x and y below 2^zoom"
+        )));
+    }
+    let department = match (&caller, layer.staff_only) {
+        (_, false) => None,
+        (None, true) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                format!("the {} layer is for staff: sign in", layer.name),
+            ));
+        }
+        (Some(user), true) => match user.role {
+            Role::Kiosk => return Err(forbidden(format!("the {} layer is for staff", layer.name))),
+            Role::Department => user.department.clone(),
+            _ => None,
+        },
+    };
+    let empty = || StatusCode::NO_CONTENT.into_response();
+    if z < layer.min_zoom {
+        return Ok(empty());
+    }
+    let mut query = sqlx::query_scalar::<_, Option<Vec<u8>>>(sqlx::AssertSqlSafe(layer.sql))
+        .bind(z as i32)
+        .bind(x as i32)
+        .bind(y as i32);
+    if layer.cases {
+        query = query.bind(department).bind(state.clock.now());
+    }
+    let bytes = query.fetch_one(&state.pool).await?;
+    let bytes = bytes.unwrap_or_default();
+    if bytes.is_empty() {
+        return Ok(empty());
+    }
+    let cache = if layer.staff_only {
+        "private, max-age=5"
+    } else {
+        "public, max-age=300"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile"),
+            (header::CACHE_CONTROL, cache),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}

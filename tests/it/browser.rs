@@ -1,0 +1,70 @@
+//! The web map in real headless Chromium (`web-map/tests/browser.mjs`, driven
+//! by playwright-core) against a running `citygrid serve` on the sample city.
+//! Needs Debian's chromium and `npm ci` + `npm run build` in web-map/
+//! (scripts/test.sh does both).
+
+use citygrid::store::users::Kiosk;
+
+use crate::support::*;
+use crate::workflow::{Staff, case_in};
+
+#[tokio::test]
+async fn the_web_map_in_a_real_browser() {
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    let points = grid_points(&app.db, 3).await;
+    let (filed, _) = case_in(&app, &u, (points[0].1, points[0].2), "b1", "filed").await;
+    let component = components_of(&app.db, "0101", 1).await.remove(0);
+    let (kiosk_lon, kiosk_lat): (f64, f64) =
+        sqlx::query_as("SELECT ST_X(geom) + 0.0003, ST_Y(geom) FROM services ORDER BY id LIMIT 1")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let kiosk = app
+        .user_with(
+            Role::Kiosk,
+            None,
+            Some(Kiosk {
+                id: "kiosk-test".into(),
+                lon: kiosk_lon,
+                lat: kiosk_lat,
+            }),
+        )
+        .await;
+    let server = ServerProcess::start(&app.db).await;
+    let tokens = serde_json::json!({
+        "dispatcher": u.dispatcher, "inspector": u.inspector, "operator": u.operator, "kiosk": kiosk,
+    });
+    let artifacts = std::path::Path::new("test-artifacts/web-map");
+    let out = tokio::process::Command::new("node")
+        .arg("web-map/tests/browser.mjs")
+        .env("BASE_URL", &server.base)
+        .env("TOKENS", tokens.to_string())
+        .env("FILED_CASE", &filed)
+        .env("FILED_LON", points[0].1.to_string())
+        .env("FILED_LAT", points[0].2.to_string())
+        .env("COMPONENT_LON", component.2.to_string())
+        .env("COMPONENT_LAT", component.3.to_string())
+        .env("REPORT_LON", points[2].1.to_string())
+        .env("REPORT_LAT", points[2].2.to_string())
+        .env("ARTIFACTS", artifacts)
+        .output()
+        .await
+        .expect("run node web-map/tests/browser.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("all browser tests passed"));
+    for shot in [
+        "console.png",
+        "console-detail.png",
+        "inspector.png",
+        "kiosk.png",
+        "kiosk-lookup.png",
+    ] {
+        assert!(artifacts.join(shot).exists(), "{shot}");
+    }
+}

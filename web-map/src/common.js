@@ -1,0 +1,147 @@
+// Shared by the three pages: the signed-in token, API calls with the
+// {"error":{"code","message"}} shape, Chinese/English labels.
+
+const TOKEN_KEY = 'citygrid_token';
+
+export function token() {
+  return localStorage.getItem(TOKEN_KEY) || '';
+}
+
+/** Keeps the token for API calls (header) and map tiles (cookie, GET only). */
+export function signIn(t) {
+  localStorage.setItem(TOKEN_KEY, t);
+  document.cookie = `${TOKEN_KEY}=${encodeURIComponent(t)}; path=/; SameSite=Strict`;
+}
+
+export function signOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  document.cookie = `${TOKEN_KEY}=; path=/; max-age=0`;
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** fetch + JSON + our error shape. `body` is sent as JSON unless it is a Blob. */
+export async function api(path, { method = 'GET', body, headers = {} } = {}) {
+  const h = { ...headers };
+  const t = token();
+  if (t) h.Authorization = `Bearer ${t}`;
+  let payload;
+  if (body instanceof Blob) {
+    payload = body;
+    h['Content-Type'] = body.type;
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    h['Content-Type'] = 'application/json';
+  }
+  const resp = await fetch(path, { method, headers: h, body: payload });
+  const text = await resp.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!resp.ok) {
+    const e = (data && data.error) || {};
+    throw new ApiError(resp.status, e.code || 'http_' + resp.status, e.message || resp.statusText);
+  }
+  return data;
+}
+
+/** The photo URL an <img> can load (tokens travel in the query for GETs). */
+export function photoUrl(id) {
+  return `/api/v1/media/${id}?access_token=${encodeURIComponent(token())}`;
+}
+
+const LABELS = {
+  zh: {
+    title: '城市网格管理', console: '指挥调度台', inspector: '监督员', kiosk: '便民信息亭',
+    sign_in: '登录', sign_out: '退出', token: '令牌', cases: '案件', filters: '筛选',
+    state: '状态', class: '类别', department: '部门', district: '区', overdue: '超时', all: '全部',
+    reported: '上报', filed: '立案', rejected: '不予立案', dispatched: '已派遣', handled: '已处置',
+    closed: '结案', suspended: '挂账', void: '作废',
+    file: '立案', reject: '不予立案', dispatch: '派遣', return: '回退', request_extension: '申请延期',
+    approve_extension: '批准延期', handle: '处置反馈', verify_pass: '核查通过', verify_fail: '核查不通过',
+    close: '结案', suspend: '挂账', resume: '恢复', urge: '督办', merge: '合并',
+    report: '上报', duplicate_report: '重复上报', merged_in: '并入', overdue_event: '超时',
+    grid: '网格', community: '社区', street: '街道', component: '部件', deadlines: '时限',
+    timeline: '处理过程', photos: '照片', note: '说明', hours: '小时', send: '发送', locate: '定位',
+    kind: '种类', event: '事件', description: '描述', my_tasks: '待核查', queued: '待发送',
+    nearby: '附近服务', lookup: '案件查询', case_no: '案件编号', report_problem: '我要上报',
+    version_conflict: '案件已被他人更新，已刷新，请重试。', sent: '已发送', filing: '立案', handling: '处置',
+    verification: '核查', start: '返回首页', distance: '距离', no_cases: '暂无案件',
+  },
+  en: {
+    title: 'City grid management', console: 'Dispatch console', inspector: 'Inspector', kiosk: 'City kiosk',
+    sign_in: 'Sign in', sign_out: 'Sign out', token: 'Token', cases: 'Cases', filters: 'Filters',
+    state: 'State', class: 'Class', department: 'Department', district: 'District', overdue: 'Overdue', all: 'All',
+    reported: 'Reported', filed: 'Filed', rejected: 'Rejected', dispatched: 'Dispatched', handled: 'Handled',
+    closed: 'Closed', suspended: 'Suspended', void: 'Void',
+    file: 'File', reject: 'Reject', dispatch: 'Dispatch', return: 'Return', request_extension: 'Ask for extension',
+    approve_extension: 'Approve extension', handle: 'Report handled', verify_pass: 'Verified', verify_fail: 'Not fixed',
+    close: 'Close', suspend: 'Suspend', resume: 'Resume', urge: 'Urge', merge: 'Merge',
+    report: 'Reported', duplicate_report: 'Duplicate report', merged_in: 'Merged in', overdue_event: 'Overdue',
+    grid: 'Grid', community: 'Community', street: 'Street', component: 'Component', deadlines: 'Deadlines',
+    timeline: 'Timeline', photos: 'Photos', note: 'Note', hours: 'hours', send: 'Send', locate: 'Locate',
+    kind: 'Kind', event: 'Event', description: 'Description', my_tasks: 'To verify', queued: 'Waiting to send',
+    nearby: 'Nearby services', lookup: 'Look up a case', case_no: 'Case number', report_problem: 'Report a problem',
+    version_conflict: 'Someone else changed this case; it has been reloaded, please try again.', sent: 'Sent',
+    filing: 'Filing', handling: 'Handling', verification: 'Verification', start: 'Start', distance: 'Distance',
+    no_cases: 'No cases',
+  },
+};
+
+export function lang() {
+  return localStorage.getItem('citygrid_lang') || 'zh';
+}
+
+export function setLang(l) {
+  localStorage.setItem('citygrid_lang', l);
+}
+
+export function t(key) {
+  return LABELS[lang()][key] ?? LABELS.zh[key] ?? key;
+}
+
+/** Fills every [data-t] element with its label. */
+export function translate(root = document) {
+  document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
+  for (const el of root.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+export function when(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return d.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false });
+}
+
+/** A map style with no base map: the city's own layers are the map. */
+export function emptyStyle() {
+  return {
+    version: 8,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } }],
+  };
+}
+
+/** The URL of a vector tile layer. */
+export function tiles(layer) {
+  return `${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt`;
+}
+
+/** Where the sample city is, until the data says otherwise. */
+export const CITY_CENTER = [107.17, 34.36];

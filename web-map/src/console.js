@@ -1,0 +1,293 @@
+// The dispatch console: the city map with cases live, the case list with
+// filters, and a detail panel with the actions the signed-in role may take.
+import {
+  api, ApiError, token, signIn, signOut, t, translate, lang, setLang, el, when, photoUrl,
+  emptyStyle, tiles, CITY_CENTER,
+} from './common.js';
+
+const ROLES = {
+  file: ['operator'], reject: ['operator'], close: ['operator'], merge: ['operator'],
+  dispatch: ['dispatcher'], approve_extension: ['dispatcher'], suspend: ['dispatcher'], resume: ['dispatcher'],
+  return: ['dispatcher', 'department'], request_extension: ['department'], handle: ['department'],
+  verify_pass: ['inspector'], verify_fail: ['inspector'], void: ['operator', 'dispatcher'], urge: ['operator', 'dispatcher'],
+};
+const FROM = {
+  file: ['reported'], reject: ['reported'], dispatch: ['filed'], return: ['dispatched'],
+  request_extension: ['dispatched'], approve_extension: ['dispatched'], handle: ['dispatched'],
+  verify_pass: ['handled'], verify_fail: ['handled'], close: ['handled'], suspend: ['filed', 'dispatched'],
+  resume: ['suspended'], void: ['reported', 'filed', 'dispatched', 'suspended'], urge: ['dispatched'], merge: ['reported', 'filed'],
+};
+const OPEN = ['reported', 'filed', 'dispatched', 'handled', 'suspended'];
+
+const state = { me: null, cases: new Map(), classes: [], departments: [], selected: null, map: null };
+window.citygrid = state; // for the browser tests and the curious
+
+function allowed(action, c) {
+  const role = state.me.role;
+  if (!(role === 'admin' || ROLES[action].includes(role))) return false;
+  if (!FROM[action].includes(c.state)) return false;
+  if (action === 'approve_extension') return c.extension_requested_hours != null;
+  if (action === 'close') return c.verified;
+  if (action === 'verify_pass' || action === 'verify_fail') return !c.verified;
+  return true;
+}
+
+/** The worst light of the case's open stages, and its earliest due time. */
+function urgency(c) {
+  let light = 'green';
+  let due = Infinity;
+  for (const d of Object.values(c.deadlines || {})) {
+    if (d.done_at) continue;
+    if (d.light === 'red' || (d.light === 'yellow' && light === 'green')) light = d.light;
+    due = Math.min(due, Date.parse(d.due_at));
+  }
+  return { light, due };
+}
+
+function className(c) {
+  return (lang() === 'en' ? c.class_name_en : c.class_name) || c.class;
+}
+
+// ------------------------------------------------------------------ map
+
+function buildMap() {
+  const map = new maplibregl.Map({
+    container: 'map',
+    style: emptyStyle(),
+    center: CITY_CENTER,
+    zoom: 13.5,
+    transformRequest: (url) =>
+      url.includes('/tiles/') ? { url, headers: { Authorization: `Bearer ${token()}` } } : { url },
+  });
+  state.map = map;
+  map.addControl(new maplibregl.NavigationControl(), 'top-right');
+  map.on('load', () => {
+    for (const layer of ['districts', 'streets', 'communities', 'grids', 'components']) {
+      map.addSource(layer, { type: 'vector', tiles: [tiles(layer)], minzoom: 0, maxzoom: 18 });
+    }
+    map.addLayer({
+      id: 'grids-fill', type: 'fill', source: 'grids', 'source-layer': 'grids', minzoom: 13,
+      paint: {
+        'fill-color': ['interpolate', ['linear'], ['get', 'open_cases'], 0, '#ffffff', 1, '#fde0c5', 3, '#f59f6b', 6, '#d4322c'],
+        'fill-opacity': 0.6,
+      },
+    });
+    map.addLayer({ id: 'grids-line', type: 'line', source: 'grids', 'source-layer': 'grids', minzoom: 13, paint: { 'line-color': '#b9b2a3', 'line-width': 0.5 } });
+    map.addLayer({ id: 'communities-line', type: 'line', source: 'communities', 'source-layer': 'communities', minzoom: 11, paint: { 'line-color': '#8a7f6a', 'line-width': 1 } });
+    map.addLayer({ id: 'streets-line', type: 'line', source: 'streets', 'source-layer': 'streets', minzoom: 9, paint: { 'line-color': '#5d5346', 'line-width': 1.5 } });
+    map.addLayer({ id: 'districts-line', type: 'line', source: 'districts', 'source-layer': 'districts', paint: { 'line-color': '#1f3b57', 'line-width': 2.5 } });
+    map.addLayer({
+      id: 'components', type: 'circle', source: 'components', 'source-layer': 'components', minzoom: 16,
+      paint: { 'circle-radius': 3, 'circle-color': ['match', ['get', 'state'], 'intact', '#6b7b8c', '#d4322c'] },
+    });
+    map.addSource('cases', { type: 'geojson', data: casesGeoJson(), cluster: true, clusterMaxZoom: 14, clusterRadius: 40 });
+    map.addLayer({
+      id: 'case-clusters', type: 'circle', source: 'cases', filter: ['has', 'point_count'],
+      paint: { 'circle-color': '#1f5fa8', 'circle-radius': ['step', ['get', 'point_count'], 14, 10, 20, 50, 26], 'circle-opacity': 0.85 },
+    });
+    map.addLayer({
+      id: 'cases', type: 'circle', source: 'cases', filter: ['!', ['has', 'point_count']],
+      paint: {
+        'circle-radius': 8,
+        'circle-color': ['match', ['get', 'light'], 'red', '#d4322c', 'yellow', '#e0b000', '#2e9e44'],
+        'circle-stroke-width': ['match', ['get', 'state'], 'reported', 3, 1.5],
+        'circle-stroke-color': ['match', ['get', 'state'], 'reported', '#1f3b57', 'filed', '#555', '#fff'],
+      },
+    });
+    map.on('click', 'cases', (e) => select(e.features[0].properties.case_no));
+    map.on('click', 'case-clusters', (e) => map.easeTo({ center: e.features[0].geometry.coordinates, zoom: map.getZoom() + 2 }));
+    state.mapReady = true;
+  });
+}
+
+function casesGeoJson() {
+  return {
+    type: 'FeatureCollection',
+    features: [...state.cases.values()]
+      .filter((c) => OPEN.includes(c.state))
+      .map((c) => ({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [c.lon, c.lat] },
+        properties: { case_no: c.case_no, state: c.state, class: c.class, light: urgency(c).light },
+      })),
+  };
+}
+
+function refreshMap() {
+  const src = state.map && state.map.getSource('cases');
+  if (src) src.setData(casesGeoJson());
+}
+
+// ------------------------------------------------------------------ list
+
+function filters() {
+  const q = new URLSearchParams({ page_size: '500' });
+  const v = (id) => document.getElementById(id).value;
+  if (v('f-state')) q.set('state', v('f-state'));
+  if (v('f-class')) { const [kind, cls] = v('f-class').split(':'); q.set('kind', kind); q.set('class', cls); }
+  if (v('f-department')) q.set('department', v('f-department'));
+  if (v('f-district')) q.set('district', v('f-district'));
+  if (document.getElementById('f-overdue').checked) q.set('overdue', 'true');
+  return q;
+}
+
+async function loadCases() {
+  const q = filters();
+  const data = await api(`/api/v1/cases?${q}`);
+  state.cases = new Map(data.cases.map((c) => [c.case_no, c]));
+  document.getElementById('count').textContent = `${t('cases')}: ${data.total}`;
+  renderList();
+  refreshMap();
+}
+
+function renderList() {
+  const list = document.getElementById('cases');
+  const cases = [...state.cases.values()].sort((a, b) => urgency(a).due - urgency(b).due || (a.case_no < b.case_no ? 1 : -1));
+  list.replaceChildren(
+    ...(cases.length ? cases.map((c) =>
+      el('div', { class: 'case' + (c.case_no === state.selected ? ' selected' : ''), 'data-case': c.case_no, onclick: () => select(c.case_no) },
+        el('span', { class: `light ${urgency(c).light}` }),
+        el('div', {},
+          el('div', {}, `${c.case_no} · ${className(c)}`),
+          el('div', { class: 'muted' }, `${t(c.state)} · ${c.department_name || c.department || '—'} · ${when(c.reported_at)}`)))) : [el('div', { class: 'muted' }, t('no_cases'))]),
+  );
+}
+
+// ------------------------------------------------------------------ detail
+
+async function select(caseNo) {
+  state.selected = caseNo;
+  renderList();
+  const c = await api(`/api/v1/cases/${caseNo}`);
+  state.cases.set(caseNo, { ...state.cases.get(caseNo), ...c });
+  renderDetail(c);
+}
+
+function renderDetail(c, message) {
+  const panel = document.getElementById('detail');
+  const area = (a) => (a ? `${a.name || ''} ${a.code}` : '—');
+  const deadlines = Object.entries(c.deadlines || {}).map(([stage, d]) =>
+    el('li', {}, el('span', { class: `light ${d.light}`, style: 'display:inline-block' }), ` ${t(stage)} ≤ ${when(d.due_at)}`, d.done_at ? ` ✓ ${when(d.done_at)}` : ''));
+  const timeline = (c.timeline || []).map((e) =>
+    el('li', {}, `${when(e.at)} · ${e.actor} (${e.role}) · ${t(e.action === 'overdue' ? 'overdue_event' : e.action)}`,
+      e.from !== e.to ? ` · ${t(e.from || '')} → ${t(e.to)}` : '', e.note ? ` · ${e.note}` : '',
+      ...(e.photos || []).map((p) => el('img', { src: photoUrl(p), alt: p.slice(0, 8), class: 'thumb', style: 'max-width:60px;vertical-align:middle' }))));
+  const form = actionForm(c);
+  panel.replaceChildren(
+    el('h2', {}, `${c.case_no}`),
+    el('div', {}, `${className(c)} · ${t(c.state)}`, c.urgent ? ' · ⚠' : ''),
+    message ? el('div', { class: message.error ? 'error' : 'notice', id: 'message' }, message.text) : '',
+    el('p', {}, c.description || ''),
+    el('dl', { class: 'place' },
+      el('dt', {}, t('grid')), el('dd', {}, c.grid),
+      el('dt', {}, t('community')), el('dd', {}, area(c.community)),
+      el('dt', {}, t('street')), el('dd', {}, area(c.street)),
+      el('dt', {}, t('district')), el('dd', {}, area(c.district)),
+      el('dt', {}, t('component')), el('dd', {}, c.component || '—'),
+      el('dt', {}, t('department')), el('dd', {}, c.department_name || c.department || '—')),
+    el('div', { class: 'photos' }, ...(c.photos || []).map((p) => el('img', { src: photoUrl(p), alt: t('photos') }))),
+    el('h3', {}, t('deadlines')), el('ul', {}, ...deadlines),
+    form,
+    el('h3', {}, t('timeline')), el('ol', { class: 'timeline' }, ...timeline),
+  );
+}
+
+function actionForm(c) {
+  const actions = Object.keys(FROM).filter((a) => allowed(a, c));
+  if (!actions.length) return '';
+  const note = el('input', { id: 'a-note', placeholder: t('note') });
+  const dept = el('select', { id: 'a-department' },
+    ...state.departments.map((d) => el('option', { value: d.code, selected: d.code === c.department }, d.name)));
+  const hours = el('input', { id: 'a-hours', type: 'number', min: 1, value: c.extension_requested_hours || 4, style: 'width:70px' });
+  const into = el('input', { id: 'a-into', placeholder: t('case_no') });
+  const buttons = actions.map((a) => el('button', { 'data-action': a, onclick: () => act(c, a) }, t(a)));
+  return el('div', {},
+    el('div', { class: 'actions' }, note,
+      actions.includes('dispatch') ? dept : '',
+      actions.some((a) => a.includes('extension')) ? el('label', {}, hours, t('hours')) : '',
+      actions.includes('merge') ? into : ''),
+    el('div', { class: 'actions' }, ...buttons));
+}
+
+async function act(c, action) {
+  const body = { action, expected_version: c.version };
+  const v = (id) => document.getElementById(id)?.value;
+  if (v('a-note')) body.note = v('a-note');
+  if (action === 'dispatch') body.department = v('a-department');
+  if (action.includes('extension')) body.hours = Number(v('a-hours'));
+  if (action === 'merge') body.into = v('a-into');
+  try {
+    const res = await api(`/api/v1/cases/${c.case_no}/actions`, { method: 'POST', body });
+    state.cases.set(c.case_no, res.case);
+    renderList();
+    refreshMap();
+    renderDetail(res.case, { text: `${t(action)} ✓` });
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'version_conflict') {
+      const fresh = await api(`/api/v1/cases/${c.case_no}`);
+      state.cases.set(c.case_no, fresh);
+      renderDetail(fresh, { error: true, text: t('version_conflict') });
+    } else {
+      renderDetail(c, { error: true, text: `${e.code || ''}: ${e.message}` });
+    }
+  }
+}
+
+// ------------------------------------------------------------------ live
+
+function listen() {
+  const source = new EventSource(`/api/v1/events?access_token=${encodeURIComponent(token())}`);
+  source.addEventListener('ready', () => { state.live = true; });
+  const changed = async (ev) => {
+    const { case_no } = JSON.parse(ev.data);
+    try {
+      const c = await api(`/api/v1/cases/${case_no}`);
+      state.cases.set(case_no, c);
+      renderList();
+      refreshMap();
+      if (state.selected === case_no) renderDetail(c);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 403)) console.warn('case update', e.message);
+    }
+  };
+  for (const type of ['created', 'state_changed', 'updated', 'overdue']) source.addEventListener(type, changed);
+  source.addEventListener('resync', () => loadCases());
+}
+
+// ------------------------------------------------------------------ start
+
+function option(value, label) {
+  return el('option', { value }, label);
+}
+
+async function start() {
+  translate();
+  document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
+  document.getElementById('signout').onclick = () => { signOut(); location.reload(); };
+  const form = document.getElementById('signin');
+  form.onsubmit = (e) => { e.preventDefault(); signIn(document.getElementById('token').value.trim()); location.reload(); };
+  if (!token()) { form.hidden = false; return; }
+  try {
+    state.me = await api('/api/v1/me');
+  } catch (e) {
+    form.hidden = false;
+    document.getElementById('signin-error').textContent = e.message;
+    return;
+  }
+  document.getElementById('who').textContent = `${state.me.name} · ${state.me.role}`;
+  document.getElementById('app').hidden = false;
+  const [classes, departments] = await Promise.all([api('/api/v1/classes'), api('/api/v1/departments')]);
+  state.classes = classes.classes;
+  state.departments = departments.departments;
+  document.getElementById('f-state').replaceChildren(option('', `${t('state')}: ${t('all')}`), ...OPEN.concat(['closed', 'rejected', 'void']).map((s) => option(s, t(s))));
+  document.getElementById('f-class').replaceChildren(option('', `${t('class')}: ${t('all')}`),
+    ...state.classes.map((c) => option(`${c.kind}:${c.code}`, `${c.code} ${lang() === 'en' ? c.name_en : c.name}`)));
+  document.getElementById('f-department').replaceChildren(option('', `${t('department')}: ${t('all')}`), ...state.departments.map((d) => option(d.code, d.name)));
+  document.getElementById('f-district').replaceChildren(option('', `${t('district')}: ${t('all')}`), option('610303', '金台区'), option('610302', '渭滨区'));
+  for (const id of ['f-state', 'f-class', 'f-department', 'f-district', 'f-overdue']) document.getElementById(id).onchange = loadCases;
+  buildMap();
+  listen();
+  await loadCases();
+}
+
+start();

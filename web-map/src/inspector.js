@@ -1,0 +1,181 @@
+// The inspector's phone page: locate (GPS or tap), report with photos, and
+// verify handled cases. Reports queue in the browser with their client key
+// and are sent when the connection allows; the server answers a resent key
+// with the same case, so nothing is ever reported twice.
+import { api, ApiError, token, signIn, t, translate, lang, setLang, el, emptyStyle, tiles, CITY_CENTER } from './common.js';
+
+const QUEUE_KEY = 'citygrid_outbox';
+const state = { here: null, classes: [], map: null, marker: null, sending: false };
+window.citygrid = state;
+
+function queue() {
+  return JSON.parse(localStorage.getItem(QUEUE_KEY) || '[]');
+}
+function saveQueue(q) {
+  localStorage.setItem(QUEUE_KEY, JSON.stringify(q));
+  document.getElementById('queued').textContent = q.length;
+}
+
+function newKey() {
+  return `insp-${Date.now().toString(36)}-${crypto.getRandomValues(new Uint32Array(2)).join('')}`;
+}
+
+async function dataUrl(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
+}
+
+/** Sends what is queued, oldest first; stops at the first network failure. */
+async function flush() {
+  if (state.sending) return;
+  state.sending = true;
+  try {
+    let q = queue();
+    while (q.length) {
+      const item = q[0];
+      try {
+        // Photos first (content-addressed: sending one twice stores it once).
+        const photos = [];
+        for (const p of item.photos) {
+          const blob = await (await fetch(p)).blob();
+          photos.push((await api('/api/v1/media', { method: 'POST', body: blob })).id);
+        }
+        const res = await api('/api/v1/reports', { method: 'POST', body: { ...item.report, photos } });
+        document.getElementById('status').textContent = `${t('sent')}: ${res.case.case_no}${res.duplicate_of ? ` (= ${res.duplicate_of})` : ''}`;
+      } catch (e) {
+        if (e instanceof ApiError) {
+          // Refused for good (bad input): drop it and say why.
+          document.getElementById('status').textContent = `${e.code}: ${e.message}`;
+        } else {
+          break; // offline: keep it for later
+        }
+      }
+      q = queue().filter((x) => x.report.client_key !== item.report.client_key);
+      saveQueue(q);
+    }
+  } finally {
+    state.sending = false;
+  }
+}
+
+async function locate(lon, lat) {
+  state.here = { lon, lat };
+  if (state.marker) state.marker.setLngLat([lon, lat]);
+  else state.marker = new maplibregl.Marker().setLngLat([lon, lat]).addTo(state.map);
+  const place = document.getElementById('place');
+  try {
+    const p = await api(`/api/v1/locate?lon=${lon}&lat=${lat}`);
+    place.replaceChildren(
+      el('dt', {}, t('grid')), el('dd', { id: 'grid' }, p.grid.code),
+      el('dt', {}, t('community')), el('dd', {}, p.community.name || p.community.code),
+      el('dt', {}, t('street')), el('dd', {}, p.street.name || p.street.code),
+      el('dt', {}, t('component')), el('dd', {}, p.components.map((c) => `${c.name} ${c.distance_m} m`).slice(0, 3).join('; ') || '—'));
+    const comps = document.getElementById('component');
+    comps.replaceChildren(el('option', { value: '' }, '—'), ...p.components.map((c) => el('option', { value: c.code }, `${c.code} ${c.name} ${c.distance_m} m`)));
+  } catch (e) {
+    place.replaceChildren(el('dd', { class: 'error' }, e.message));
+  }
+}
+
+function fillClasses() {
+  const kind = document.getElementById('kind').value;
+  const search = document.getElementById('class-search').value.trim();
+  const byMajor = new Map();
+  for (const c of state.classes.filter((c) => c.kind === kind)) {
+    const label = `${c.code} ${lang() === 'en' ? c.name_en : c.name}`;
+    if (search && !label.includes(search)) continue;
+    if (!byMajor.has(c.major_name)) byMajor.set(c.major_name, []);
+    byMajor.get(c.major_name).push(el('option', { value: c.code }, label));
+  }
+  document.getElementById('class').replaceChildren(...[...byMajor].map(([major, opts]) => el('optgroup', { label: major }, ...opts)));
+}
+
+async function send() {
+  if (!state.here) { document.getElementById('status').textContent = t('locate'); return; }
+  const kind = document.getElementById('kind').value;
+  const report = {
+    client_key: newKey(),
+    kind,
+    class: document.getElementById('class').value,
+    lon: state.here.lon,
+    lat: state.here.lat,
+    description: document.getElementById('description').value,
+    urgent: document.getElementById('urgent').checked,
+  };
+  const component = document.getElementById('component').value;
+  if (kind === 'component' && component) report.component_code = component;
+  const photos = [];
+  for (const f of document.getElementById('photo').files) photos.push(await dataUrl(f));
+  saveQueue([...queue(), { report, photos }]);
+  document.getElementById('description').value = '';
+  document.getElementById('status').textContent = t('queued');
+  await flush();
+}
+
+async function loadTasks() {
+  const box = document.getElementById('tasks');
+  try {
+    const data = await api('/api/v1/cases?state=handled&page_size=50');
+    const todo = data.cases.filter((c) => !c.verified);
+    box.replaceChildren(...todo.map((c) => el('div', { class: 'case', 'data-case': c.case_no },
+      el('div', {}, `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name}`),
+      el('a', { href: `geo:${c.lat},${c.lon}` }, '🧭'),
+      el('button', { onclick: () => verify(c, 'verify_pass') }, t('verify_pass')),
+      el('button', { onclick: () => verify(c, 'verify_fail') }, t('verify_fail')))));
+  } catch (e) {
+    box.textContent = e.message;
+  }
+}
+
+async function verify(c, action) {
+  const photos = [];
+  for (const f of document.getElementById('photo').files) {
+    photos.push((await api('/api/v1/media', { method: 'POST', body: f })).id);
+  }
+  const note = document.getElementById('description').value || (action === 'verify_fail' ? t('verify_fail') : '');
+  try {
+    await api(`/api/v1/cases/${c.case_no}/actions`, { method: 'POST', body: { action, expected_version: c.version, note, photos } });
+    document.getElementById('status').textContent = `${c.case_no}: ${t(action)}`;
+  } catch (e) {
+    document.getElementById('status').textContent = `${e.code}: ${e.message}`;
+  }
+  loadTasks();
+}
+
+async function start() {
+  translate();
+  document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
+  const form = document.getElementById('signin');
+  form.onsubmit = (e) => { e.preventDefault(); signIn(document.getElementById('token').value.trim()); location.reload(); };
+  if (!token()) { form.hidden = false; return; }
+  document.getElementById('app').hidden = false;
+  const online = () => { document.getElementById('online').textContent = navigator.onLine ? '●' : '○'; if (navigator.onLine) flush(); };
+  window.addEventListener('online', online);
+  window.addEventListener('offline', online);
+  online();
+  saveQueue(queue());
+  state.classes = (await api('/api/v1/classes')).classes;
+  document.getElementById('kind').onchange = fillClasses;
+  document.getElementById('class-search').oninput = fillClasses;
+  fillClasses();
+  state.map = new maplibregl.Map({ container: 'map', style: emptyStyle(), center: CITY_CENTER, zoom: 15 });
+  state.map.on('load', () => {
+    state.map.addSource('grids', { type: 'vector', tiles: [tiles('grids')] });
+    state.map.addLayer({ id: 'grids', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': '#8a7f6a' } });
+  });
+  state.map.on('click', (e) => locate(e.lngLat.lng, e.lngLat.lat));
+  document.getElementById('gps').onclick = () =>
+    navigator.geolocation.getCurrentPosition((p) => { locate(p.coords.longitude, p.coords.latitude); state.map.setCenter([p.coords.longitude, p.coords.latitude]); },
+      (err) => { document.getElementById('status').textContent = err.message; }, { enableHighAccuracy: true });
+  document.getElementById('send').onclick = send;
+  state.locate = locate;
+  state.flush = flush;
+  loadTasks();
+  setInterval(flush, 10000);
+}
+
+start();

@@ -1,0 +1,136 @@
+// The street kiosk: nearby public services with distance and direction,
+// report a problem at the kiosk (no login: the kiosk's own token), look up a
+// case by its number. Back to the start after 60 s without a touch.
+import { api, token, signIn, t, translate, lang, setLang, el, when, emptyStyle, tiles } from './common.js';
+
+const IDLE_MS = 60_000;
+const CATEGORIES = {
+  hospital: ['医院', 'Hospital'], pharmacy: ['药店', 'Pharmacy'], toilet: ['公厕', 'Toilet'], police: ['警务', 'Police'],
+  post_office: ['邮局', 'Post office'], gov_service: ['政务大厅', 'Service hall'], bus_stop: ['公交站', 'Bus stop'],
+};
+// The common problems, with pictures.
+const COMMON = [
+  ['event', '0102', '🗑️'], ['component', '0102', '🕳️'], ['component', '0118', '💡'], ['event', '0505', '🚗'],
+  ['event', '0406', '🌊'], ['event', '0201', '📄'], ['event', '0501', '🛒'], ['event', '0107', '🚲'], ['event', '0199', '❓'],
+];
+const state = { kiosk: null, map: null, category: '', picked: null, classes: [] };
+window.citygrid = state;
+
+function label(pair) {
+  return lang() === 'en' ? pair[1] : pair[0];
+}
+
+/** Compass arrow from the kiosk towards a point. */
+function arrow(from, to) {
+  const rad = Math.PI / 180;
+  const y = Math.sin((to.lon - from.lon) * rad) * Math.cos(to.lat * rad);
+  const x = Math.cos(from.lat * rad) * Math.sin(to.lat * rad) - Math.sin(from.lat * rad) * Math.cos(to.lat * rad) * Math.cos((to.lon - from.lon) * rad);
+  const bearing = (Math.atan2(y, x) / rad + 360) % 360;
+  return ['↑', '↗', '→', '↘', '↓', '↙', '←', '↖'][Math.round(bearing / 45) % 8];
+}
+
+function show(section) {
+  for (const id of ['start', 'report', 'lookup']) document.getElementById(id).hidden = id !== section;
+}
+
+async function loadServices() {
+  const k = state.kiosk;
+  const q = new URLSearchParams({ lon: k.lon, lat: k.lat, limit: '8' });
+  if (state.category) q.set('category', state.category);
+  const data = await api(`/api/v1/services/nearby?${q}`);
+  document.getElementById('services').replaceChildren(...data.services.map((s) =>
+    el('div', { class: 'service', 'data-distance': s.distance_m },
+      el('span', { class: 'arrow' }, arrow(k, s)),
+      el('div', {}, el('div', {}, s.name), el('div', { class: 'muted' }, `${Math.round(s.distance_m)} m · ${s.address} · ${s.phone}`)))));
+  const src = state.map.getSource('services-near');
+  if (src) {
+    src.setData({ type: 'FeatureCollection', features: data.services.map((s) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: { name: s.name } })) });
+  }
+}
+
+function classButtons() {
+  const name = (kind, code) => {
+    const c = state.classes.find((c) => c.kind === kind && c.code === code);
+    return c ? (lang() === 'en' ? c.name_en : c.name) : code;
+  };
+  document.getElementById('kiosk-classes').replaceChildren(...COMMON.map(([kind, code, icon]) =>
+    el('button', { 'data-class': `${kind}:${code}`, onclick: (e) => { state.picked = { kind, class: code }; for (const b of document.querySelectorAll('#kiosk-classes button')) b.classList.toggle('primary', b === e.currentTarget); } },
+      el('span', { class: 'icon' }, icon), name(kind, code))));
+}
+
+async function sendReport() {
+  const status = document.getElementById('k-status');
+  if (!state.picked) { status.textContent = t('class'); return; }
+  try {
+    const res = await api('/api/v1/reports', {
+      method: 'POST',
+      body: { client_key: `kiosk-${Date.now()}-${Math.random().toString(36).slice(2)}`, ...state.picked, description: document.getElementById('k-description').value },
+    });
+    status.textContent = `${t('case_no')}: ${res.case.case_no}`;
+    status.dataset.caseNo = res.case.case_no;
+  } catch (e) {
+    status.textContent = e.message;
+  }
+}
+
+async function lookup() {
+  const box = document.getElementById('k-result');
+  try {
+    const c = await api(`/api/v1/cases/${encodeURIComponent(document.getElementById('k-case').value.trim())}`);
+    box.replaceChildren(el('p', {}, `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name} · ${t(c.state)}`),
+      el('ol', {}, ...c.timeline.map((s) => el('li', {}, `${when(s.at)} · ${t(s.to)}`))));
+  } catch (e) {
+    box.textContent = e.message;
+  }
+}
+
+function resetOnIdle() {
+  let timer;
+  const reset = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      show('start');
+      state.picked = null;
+      document.getElementById('k-description').value = '';
+      document.getElementById('k-status').textContent = '';
+      document.getElementById('k-result').textContent = '';
+      state.map.jumpTo({ center: [state.kiosk.lon, state.kiosk.lat], zoom: 16 });
+    }, IDLE_MS);
+  };
+  for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, reset);
+  reset();
+}
+
+async function start() {
+  translate();
+  const form = document.getElementById('signin');
+  form.onsubmit = (e) => { e.preventDefault(); signIn(document.getElementById('token').value.trim()); location.reload(); };
+  if (!token()) { form.hidden = false; return; }
+  const me = await api('/api/v1/me').catch((e) => { document.getElementById('signin-error').textContent = e.message; return null; });
+  if (!me || !me.kiosk) { form.hidden = false; return; }
+  state.kiosk = me.kiosk;
+  document.getElementById('app').hidden = false;
+  document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
+  document.getElementById('home').onclick = () => show('start');
+  document.getElementById('to-report').onclick = () => show('report');
+  document.getElementById('to-lookup').onclick = () => show('lookup');
+  document.getElementById('k-send').onclick = sendReport;
+  document.getElementById('k-find').onclick = lookup;
+  document.getElementById('categories').replaceChildren(
+    el('button', { class: 'primary', onclick: () => { state.category = ''; loadServices(); } }, t('all')),
+    ...Object.entries(CATEGORIES).map(([code, names]) => el('button', { 'data-category': code, onclick: () => { state.category = code; loadServices(); } }, label(names))));
+  state.classes = (await api('/api/v1/classes')).classes;
+  classButtons();
+  state.map = new maplibregl.Map({ container: 'map', style: emptyStyle(), center: [me.kiosk.lon, me.kiosk.lat], zoom: 16 });
+  state.map.on('load', () => {
+    state.map.addSource('grids', { type: 'vector', tiles: [tiles('grids')] });
+    state.map.addLayer({ id: 'grids', type: 'fill', source: 'grids', 'source-layer': 'grids', paint: { 'fill-color': '#fff', 'fill-outline-color': '#b9b2a3' } });
+    state.map.addSource('services-near', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    state.map.addLayer({ id: 'services-near', type: 'circle', source: 'services-near', paint: { 'circle-radius': 9, 'circle-color': '#1f5fa8' } });
+    new maplibregl.Marker({ color: '#d4322c' }).setLngLat([me.kiosk.lon, me.kiosk.lat]).addTo(state.map);
+    loadServices();
+  });
+  resetOnIdle();
+}
+
+start();

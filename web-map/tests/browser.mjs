@@ -1,0 +1,190 @@
+// Browser tests in real headless Chromium (Debian's, driven by playwright-core)
+// against a running `citygrid serve` on the sample city. Run by the Rust test
+// tests/it/browser.rs, which starts the server, makes the users and passes:
+//   BASE_URL, TOKENS (JSON: dispatcher, inspector, kiosk, operator),
+//   FILED_CASE (a case waiting for dispatch, at FILED_LON/FILED_LAT),
+//   COMPONENT_LON/COMPONENT_LAT (a component), REPORT_LON/REPORT_LAT (where the
+//   inspector reports), ARTIFACTS (where screenshots go).
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import assert from 'node:assert/strict';
+
+const env = process.env;
+const BASE = env.BASE_URL;
+const TOKENS = JSON.parse(env.TOKENS);
+const ARTIFACTS = env.ARTIFACTS;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+});
+const errors = [];
+let expectNetworkErrors = false;
+
+async function open(path, tokenName, name) {
+  const context = await browser.newContext({ viewport: path === '/inspector' ? { width: 420, height: 900 } : { width: 1400, height: 900 } });
+  const tok = TOKENS[tokenName];
+  await context.addInitScript((t) => {
+    localStorage.setItem('citygrid_token', t);
+    document.cookie = `citygrid_token=${t}; path=/`;
+  }, tok);
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    if (expectNetworkErrors && /ERR_INTERNET_DISCONNECTED|Failed to fetch|ERR_FAILED|net::/.test(text)) return;
+    errors.push(`${name}: ${text}`);
+  });
+  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
+  await page.goto(BASE + path);
+  return { context, page };
+}
+
+async function mapIdle(page) {
+  await page.waitForFunction(() => {
+    const m = window.citygrid && window.citygrid.map;
+    return m && m.isStyleLoaded() && m.loaded() && m.areTilesLoaded();
+  }, null, { timeout: 30000 });
+}
+
+async function rendered(page, layer) {
+  return page.evaluate((l) => window.citygrid.map.queryRenderedFeatures({ layers: [l] }).map((f) => f.properties), layer);
+}
+
+async function step(name, fn) {
+  const started = Date.now();
+  await fn();
+  console.log(`ok - ${name} (${Date.now() - started} ms)`);
+}
+
+// ---------------------------------------------------------------- console
+const consoleTab = await open('/', 'dispatcher', 'console');
+const cp = consoleTab.page;
+
+await step('the console renders grids, components and cases', async () => {
+  await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`);
+  await mapIdle(cp);
+  const grids = await rendered(cp, 'grids-fill');
+  assert.ok(grids.length > 20, `grids rendered: ${grids.length}`);
+  assert.ok(grids.every((g) => /^\d{15}$/.test(g.code)));
+  await cp.evaluate(([lon, lat]) => window.citygrid.map.jumpTo({ center: [lon, lat], zoom: 17 }), [Number(env.COMPONENT_LON), Number(env.COMPONENT_LAT)]);
+  await mapIdle(cp);
+  const components = await rendered(cp, 'components');
+  assert.ok(components.length > 0, 'components rendered at street zoom');
+  assert.ok(components.every((c) => /^\d{16}$/.test(c.code) && c.state));
+  await cp.evaluate(([lon, lat]) => window.citygrid.map.jumpTo({ center: [lon, lat], zoom: 16 }), [Number(env.FILED_LON), Number(env.FILED_LAT)]);
+  await mapIdle(cp);
+  const cases = await rendered(cp, 'cases');
+  assert.ok(cases.some((c) => c.case_no === env.FILED_CASE && c.light === 'green' && c.state === 'filed'), JSON.stringify(cases));
+  await cp.screenshot({ path: `${ARTIFACTS}/console.png` });
+});
+
+await step('an action from the console changes the case and its timeline', async () => {
+  await cp.click(`[data-case="${env.FILED_CASE}"]`);
+  await cp.waitForSelector('button[data-action="dispatch"]');
+  const suggested = await cp.$eval('#a-department', (s) => s.value);
+  assert.ok(suggested, 'the routed department is pre-selected');
+  await cp.click('button[data-action="dispatch"]');
+  await cp.waitForSelector('#message.notice');
+  const timeline = await cp.$$eval('.timeline li', (lis) => lis.map((l) => l.textContent));
+  assert.ok(timeline.some((l) => l.includes('已派遣') || l.includes('Dispatched')), timeline.join('\n'));
+  const resp = await fetch(`${BASE}/api/v1/cases/${env.FILED_CASE}`, { headers: { Authorization: `Bearer ${TOKENS.dispatcher}` } });
+  const c = await resp.json();
+  assert.equal(c.state, 'dispatched');
+  assert.equal(c.department, suggested);
+  await cp.screenshot({ path: `${ARTIFACTS}/console-detail.png` });
+});
+
+// ---------------------------------------------------------------- inspector
+const inspectorTab = await open('/inspector', 'inspector', 'inspector');
+const ip = inspectorTab.page;
+
+async function queued() {
+  return Number(await ip.$eval('#queued', (e) => e.textContent));
+}
+
+await step('a report from the inspector page appears on the open console within 2 s', async () => {
+  await ip.waitForFunction(() => window.citygrid.locate && document.querySelectorAll('#class option').length > 0);
+  await ip.evaluate(([lon, lat]) => window.citygrid.locate(lon, lat), [Number(env.REPORT_LON), Number(env.REPORT_LAT)]);
+  await ip.waitForSelector('#grid');
+  assert.match(await ip.$eval('#grid', (e) => e.textContent), /^\d{15}$/);
+  await ip.selectOption('#class', '0102');
+  await ip.fill('#description', '路边暴露垃圾 exposed garbage');
+  await ip.click('#send');
+  await ip.waitForFunction(() => /\d{8}-\d{6}/.test(document.getElementById('status').textContent));
+  const sentAt = Date.now();
+  const caseNo = (await ip.$eval('#status', (e) => e.textContent)).match(/\d{8}-\d{6}/)[0];
+  await cp.waitForSelector(`[data-case="${caseNo}"]`, { timeout: 2000 });
+  console.log(`   live in ${Date.now() - sentAt} ms`);
+  await ip.screenshot({ path: `${ARTIFACTS}/inspector.png`, fullPage: true });
+});
+
+await step('the offline queue delivers exactly once after the connection returns', async () => {
+  const count = async () => (await (await fetch(`${BASE}/api/v1/cases?page_size=1`, { headers: { Authorization: `Bearer ${TOKENS.operator}` } })).json()).total;
+  const before = await count();
+  expectNetworkErrors = true;
+  await inspectorTab.context.setOffline(true);
+  await ip.selectOption('#kind', 'event');
+  await ip.evaluate(([lon, lat]) => { window.citygrid.here = { lon, lat }; }, [Number(env.REPORT_LON) + 0.003, Number(env.REPORT_LAT)]);
+  await ip.selectOption('#class', '0501');
+  await ip.fill('#description', '离线上报 offline report');
+  await ip.click('#send');
+  await ip.waitForFunction(() => document.getElementById('queued').textContent === '1');
+  // Back online, but the first answer is lost on the way back: the server
+  // stores the report, the phone does not hear it and sends it again.
+  let lost = 0;
+  await ip.route('**/api/v1/reports', async (route) => {
+    if (lost === 0) {
+      lost += 1;
+      await route.fetch();
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
+  await inspectorTab.context.setOffline(false);
+  await ip.evaluate(() => window.citygrid.flush());
+  assert.equal(await queued(), 1, 'kept after the lost answer');
+  await ip.evaluate(() => window.citygrid.flush());
+  await ip.waitForFunction(() => document.getElementById('queued').textContent === '0');
+  expectNetworkErrors = false;
+  assert.equal(lost, 1);
+  assert.equal(await count(), before + 1, 'exactly one new case');
+});
+
+// ---------------------------------------------------------------- kiosk
+const kioskTab = await open('/kiosk', 'kiosk', 'kiosk');
+const kp = kioskTab.page;
+
+await step('the kiosk lists the nearest services in distance order', async () => {
+  await kp.waitForSelector('.service');
+  const d = await kp.$$eval('.service', (s) => s.map((e) => Number(e.dataset.distance)));
+  assert.ok(d.length >= 5, `services: ${d.length}`);
+  assert.deepEqual(d, [...d].sort((a, b) => a - b));
+  await kp.click('button[data-category="pharmacy"]');
+  await kp.waitForFunction(() => [...document.querySelectorAll('.service .muted')].length > 0);
+  await mapIdle(kp);
+  await kp.screenshot({ path: `${ARTIFACTS}/kiosk.png` });
+});
+
+await step('a kiosk report creates a case, and the kiosk can look it up', async () => {
+  await kp.click('#to-report');
+  await kp.click('button[data-class="event:0102"]');
+  await kp.fill('#k-description', '这里有垃圾');
+  await kp.click('#k-send');
+  await kp.waitForFunction(() => document.getElementById('k-status').dataset.caseNo);
+  const caseNo = await kp.$eval('#k-status', (e) => e.dataset.caseNo);
+  const c = await (await fetch(`${BASE}/api/v1/cases/${caseNo}`, { headers: { Authorization: `Bearer ${TOKENS.operator}` } })).json();
+  assert.equal(c.channel, 'kiosk');
+  await kp.click('#home');
+  await kp.click('#to-lookup');
+  await kp.fill('#k-case', caseNo);
+  await kp.click('#k-find');
+  await kp.waitForSelector('#k-result ol li');
+  await kp.screenshot({ path: `${ARTIFACTS}/kiosk-lookup.png` });
+});
+
+await browser.close();
+assert.deepEqual(errors, [], 'no console errors on any page');
+console.log('all browser tests passed');
