@@ -123,10 +123,11 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+/** A time as the city reads it (China Standard Time), whatever the device's zone. */
 export function when(iso) {
   if (!iso) return '';
   const d = new Date(iso);
-  return d.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false });
+  return d.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false, timeZone: 'Asia/Shanghai' });
 }
 
 /** A map style with no base map: the city's own layers are the map. */

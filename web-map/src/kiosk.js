@@ -116,9 +116,14 @@ async function start() {
   document.getElementById('to-lookup').onclick = () => show('lookup');
   document.getElementById('k-send').onclick = sendReport;
   document.getElementById('k-find').onclick = lookup;
+  const pick = (code) => () => {
+    state.category = code;
+    for (const b of document.querySelectorAll('#categories button')) b.classList.toggle('primary', b.dataset.category === code);
+    loadServices();
+  };
   document.getElementById('categories').replaceChildren(
-    el('button', { class: 'primary', onclick: () => { state.category = ''; loadServices(); } }, t('all')),
-    ...Object.entries(CATEGORIES).map(([code, names]) => el('button', { 'data-category': code, onclick: () => { state.category = code; loadServices(); } }, label(names))));
+    el('button', { class: 'primary', 'data-category': '', onclick: pick('') }, t('all')),
+    ...Object.entries(CATEGORIES).map(([code, names]) => el('button', { 'data-category': code, onclick: pick(code) }, label(names))));
   state.classes = (await api('/api/v1/classes')).classes;
   classButtons();
   state.map = new maplibregl.Map({ container: 'map', style: emptyStyle(), center: [me.kiosk.lon, me.kiosk.lat], zoom: 16 });
