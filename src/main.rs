@@ -36,6 +36,9 @@ enum Command {
         /// The built web map.
         #[arg(long, env = "CITYGRID_WEB_DIR", default_value = "web-map/dist")]
         web_dir: PathBuf,
+        /// A base map style URL (MapLibre style JSON) for deployments with internet.
+        #[arg(long, env = "CITYGRID_BASEMAP_STYLE")]
+        basemap_style: Option<String>,
         /// Seconds between sweeps for overdue stages.
         #[arg(long, env = "CITYGRID_SWEEP_SECONDS", default_value_t = 30)]
         sweep_seconds: u64,
@@ -127,12 +130,14 @@ async fn main() -> anyhow::Result<()> {
             bind,
             media_dir,
             web_dir,
+            basemap_style,
             sweep_seconds,
         } => {
             let pool = pool(cli.database_url).await?;
             let opts = citygrid::http::ServeOptions {
                 media_dir,
                 web_dir,
+                basemap_style,
                 sweep_every: std::time::Duration::from_secs(sweep_seconds.max(1)),
                 ..Default::default()
             };

@@ -470,6 +470,7 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
     }
     f.grid = digits("grid", 15)?;
     f.district = digits("district", 6)?;
+    f.street = digits("street", 9)?;
     f.class = digits("class", 4)?;
     if let Some(k) = get("kind") {
         f.kind = Some(

@@ -18,6 +18,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/services/nearby", get(services_nearby))
         .route("/api/v1/classes", get(classes))
         .route("/api/v1/departments", get(departments))
+        .route("/api/v1/areas", get(areas))
+        .route("/api/v1/map-config", get(map_config))
 }
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -240,4 +242,43 @@ async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json
         .map(|(code, name, phone)| serde_json::json!({"code": code, "name": name, "phone": phone}))
         .collect();
     Ok(Json(serde_json::json!({"departments": departments})))
+}
+
+/// Districts and streets with names, for filters: `{"districts":[{"code","name"}],"streets":[…]}`.
+async fn areas(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let mut out = serde_json::Map::new();
+    for table in ["districts", "streets"] {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as(sql!("SELECT code, name FROM {table} ORDER BY code"))
+                .fetch_all(&state.pool)
+                .await?;
+        let list: Vec<serde_json::Value> = rows
+            .into_iter()
+            .map(|(code, name)| serde_json::json!({"code": code, "name": name}))
+            .collect();
+        out.insert(table.to_owned(), list.into());
+    }
+    Ok(Json(out.into()))
+}
+
+/// What the web map starts from: the city's extent and centre, and the base
+/// map style when one is configured (`CITYGRID_BASEMAP_STYLE`).
+async fn map_config(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let extent: Option<(f64, f64, f64, f64)> = sqlx::query_as(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM grids) x WHERE e IS NOT NULL",
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    let (bounds, center) = match extent {
+        Some((x0, y0, x1, y1)) => (
+            serde_json::json!([x0, y0, x1, y1]),
+            serde_json::json!([(x0 + x1) / 2.0, (y0 + y1) / 2.0]),
+        ),
+        None => (serde_json::Value::Null, serde_json::Value::Null),
+    };
+    Ok(Json(serde_json::json!({
+        "bounds": bounds,
+        "center": center,
+        "basemap_style": state.basemap_style.as_deref(),
+    })))
 }

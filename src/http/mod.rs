@@ -38,6 +38,9 @@ pub struct ServeOptions {
     pub sweep_every: Duration,
     /// The built web map (`web-map/dist`).
     pub web_dir: PathBuf,
+    /// A base map style URL for deployments with internet; none: the city's
+    /// own layers are the map.
+    pub basemap_style: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -47,6 +50,7 @@ impl Default for ServeOptions {
             clock: Clock::system(),
             sweep_every: Duration::from_secs(30),
             web_dir: PathBuf::from("web-map/dist"),
+            basemap_style: None,
         }
     }
 }
@@ -58,6 +62,7 @@ pub struct AppState {
     pub clock: Clock,
     pub media_dir: Arc<PathBuf>,
     pub web_dir: Arc<PathBuf>,
+    pub basemap_style: Option<Arc<str>>,
     /// Committed case events, from every server on the database.
     pub notices: Notices,
 }
@@ -84,6 +89,7 @@ impl AppState {
             clock: opts.clock,
             media_dir: Arc::new(opts.media_dir),
             web_dir: Arc::new(opts.web_dir),
+            basemap_style: opts.basemap_style.map(Arc::from),
             notices,
         })
     }

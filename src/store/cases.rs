@@ -993,6 +993,7 @@ pub struct CaseFilter {
     pub department: Option<String>,
     pub grid: Option<String>,
     pub district: Option<String>,
+    pub street: Option<String>,
     pub kind: Option<ClassKind>,
     pub class: Option<String>,
     pub overdue: Option<bool>,
@@ -1018,6 +1019,9 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
     }
     if let Some(d) = &f.district {
         qb.push(" AND c.district = ").push_bind(d);
+    }
+    if let Some(s) = &f.street {
+        qb.push(" AND c.street = ").push_bind(s);
     }
     if let Some(k) = f.kind {
         qb.push(" AND c.kind = ").push_bind(k.as_str());

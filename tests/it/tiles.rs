@@ -356,6 +356,19 @@ async fn empty_and_bad_tiles() {
     assert_eq!(decode(&body)["districts"].len(), 2);
     let (s, _, _) = fetch(&app, &format!("/tiles/components/15/{x}/{y}.mvt"), None).await;
     assert_eq!(s, 401, "staff layers ask for a token before anything else");
+    // What the web map starts from.
+    let (s, config) = app.get("/api/v1/map-config").await;
+    assert_eq!(s, 200);
+    let b: Vec<f64> = serde_json::from_value(config["bounds"].clone()).unwrap();
+    let c: Vec<f64> = serde_json::from_value(config["center"].clone()).unwrap();
+    assert!(
+        b[0] < c[0] && c[0] < b[2] && b[1] < c[1] && c[1] < b[3],
+        "{config}"
+    );
+    assert!(config["basemap_style"].is_null());
+    let (_, areas) = app.get("/api/v1/areas").await;
+    assert_eq!(areas["districts"].as_array().unwrap().len(), 2);
+    assert_eq!(areas["streets"].as_array().unwrap().len(), 12);
     for (path, status, code) in [
         ("/tiles/roads/10/1/1.mvt", 404, "unknown_layer"),
         ("/tiles/grids/10/1/1.png", 400, "invalid_tile"),

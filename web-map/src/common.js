@@ -144,5 +144,8 @@ export function tiles(layer) {
   return `${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt`;
 }
 
-/** Where the sample city is, until the data says otherwise. */
-export const CITY_CENTER = [107.17, 34.36];
+/** Where the city is and what lies under it: `{bounds, center, basemap_style}`. */
+export async function mapConfig() {
+  const c = await api('/api/v1/map-config');
+  return { ...c, style: c.basemap_style || emptyStyle(), center: c.center || [0, 0] };
+}

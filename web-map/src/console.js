@@ -2,7 +2,7 @@
 // filters, and a detail panel with the actions the signed-in role may take.
 import {
   api, ApiError, token, signIn, signOut, t, translate, lang, setLang, el, when, photoUrl,
-  emptyStyle, tiles, CITY_CENTER,
+  tiles, mapConfig,
 } from './common.js';
 
 const ROLES = {
@@ -50,11 +50,11 @@ function className(c) {
 
 // ------------------------------------------------------------------ map
 
-function buildMap() {
+function buildMap(config) {
   const map = new maplibregl.Map({
     container: 'map',
-    style: emptyStyle(),
-    center: CITY_CENTER,
+    style: config.style,
+    center: config.center,
     zoom: 13.5,
     transformRequest: (url) =>
       url.includes('/tiles/') ? { url, headers: { Authorization: `Bearer ${token()}` } } : { url },
@@ -127,6 +127,7 @@ function filters() {
   if (v('f-class')) { const [kind, cls] = v('f-class').split(':'); q.set('kind', kind); q.set('class', cls); }
   if (v('f-department')) q.set('department', v('f-department'));
   if (v('f-district')) q.set('district', v('f-district'));
+  if (v('f-street')) q.set('street', v('f-street'));
   if (document.getElementById('f-overdue').checked) q.set('overdue', 'true');
   return q;
 }
@@ -276,16 +277,19 @@ async function start() {
   }
   document.getElementById('who').textContent = `${state.me.name} · ${state.me.role}`;
   document.getElementById('app').hidden = false;
-  const [classes, departments] = await Promise.all([api('/api/v1/classes'), api('/api/v1/departments')]);
+  const [classes, departments, areas, config] = await Promise.all([
+    api('/api/v1/classes'), api('/api/v1/departments'), api('/api/v1/areas'), mapConfig(),
+  ]);
   state.classes = classes.classes;
   state.departments = departments.departments;
   document.getElementById('f-state').replaceChildren(option('', `${t('state')}: ${t('all')}`), ...OPEN.concat(['closed', 'rejected', 'void']).map((s) => option(s, t(s))));
   document.getElementById('f-class').replaceChildren(option('', `${t('class')}: ${t('all')}`),
     ...state.classes.map((c) => option(`${c.kind}:${c.code}`, `${c.code} ${lang() === 'en' ? c.name_en : c.name}`)));
   document.getElementById('f-department').replaceChildren(option('', `${t('department')}: ${t('all')}`), ...state.departments.map((d) => option(d.code, d.name)));
-  document.getElementById('f-district').replaceChildren(option('', `${t('district')}: ${t('all')}`), option('610303', '金台区'), option('610302', '渭滨区'));
-  for (const id of ['f-state', 'f-class', 'f-department', 'f-district', 'f-overdue']) document.getElementById(id).onchange = loadCases;
-  buildMap();
+  document.getElementById('f-district').replaceChildren(option('', `${t('district')}: ${t('all')}`), ...areas.districts.map((d) => option(d.code, d.name)));
+  document.getElementById('f-street').replaceChildren(option('', `${t('street')}: ${t('all')}`), ...areas.streets.map((s) => option(s.code, s.name)));
+  for (const id of ['f-state', 'f-class', 'f-department', 'f-district', 'f-street', 'f-overdue']) document.getElementById(id).onchange = loadCases;
+  buildMap(config);
   listen();
   await loadCases();
 }

@@ -2,10 +2,10 @@
 // verify handled cases. Reports queue in the browser with their client key
 // and are sent when the connection allows; the server answers a resent key
 // with the same case, so nothing is ever reported twice.
-import { api, ApiError, token, signIn, t, translate, lang, setLang, el, emptyStyle, tiles, CITY_CENTER } from './common.js';
+import { api, ApiError, token, signIn, t, translate, lang, setLang, el, tiles, mapConfig } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
-const state = { here: null, classes: [], map: null, marker: null, sending: false };
+const state = { here: null, classes: [], map: null, marker: null, sending: null };
 window.citygrid = state;
 
 function queue() {
@@ -29,36 +29,34 @@ async function dataUrl(file) {
   });
 }
 
-/** Sends what is queued, oldest first; stops at the first network failure. */
-async function flush() {
-  if (state.sending) return;
-  state.sending = true;
-  try {
-    let q = queue();
-    while (q.length) {
-      const item = q[0];
-      try {
-        // Photos first (content-addressed: sending one twice stores it once).
-        const photos = [];
-        for (const p of item.photos) {
-          const blob = await (await fetch(p)).blob();
-          photos.push((await api('/api/v1/media', { method: 'POST', body: blob })).id);
-        }
-        const res = await api('/api/v1/reports', { method: 'POST', body: { ...item.report, photos } });
-        document.getElementById('status').textContent = `${t('sent')}: ${res.case.case_no}${res.duplicate_of ? ` (= ${res.duplicate_of})` : ''}`;
-      } catch (e) {
-        if (e instanceof ApiError) {
-          // Refused for good (bad input): drop it and say why.
-          document.getElementById('status').textContent = `${e.code}: ${e.message}`;
-        } else {
-          break; // offline: keep it for later
-        }
+/** Sends what is queued, oldest first; stops at the first network failure.
+ *  A flush while one runs waits for that one. */
+function flush() {
+  if (!state.sending) state.sending = sendQueued().finally(() => { state.sending = null; });
+  return state.sending;
+}
+
+async function sendQueued() {
+  let q = queue();
+  while (q.length) {
+    const item = q[0];
+    try {
+      // Photos first (content-addressed: sending one twice stores it once).
+      const photos = [];
+      for (const p of item.photos) {
+        const blob = await (await fetch(p)).blob();
+        photos.push((await api('/api/v1/media', { method: 'POST', body: blob })).id);
       }
-      q = queue().filter((x) => x.report.client_key !== item.report.client_key);
-      saveQueue(q);
+      const res = await api('/api/v1/reports', { method: 'POST', body: { ...item.report, photos } });
+      document.getElementById('status').textContent = `${t('sent')}: ${res.case.case_no}${res.duplicate_of ? ` (= ${res.duplicate_of})` : ''}`;
+    } catch (e) {
+      const refused = e instanceof ApiError && e.status >= 400 && e.status < 500 && ![401, 408, 429].includes(e.status);
+      if (!refused) break; // offline, or the server is busy: keep it for later
+      // Refused for good (bad input): drop it and say why.
+      document.getElementById('status').textContent = `${e.code}: ${e.message}`;
     }
-  } finally {
-    state.sending = false;
+    q = queue().filter((x) => x.report.client_key !== item.report.client_key);
+    saveQueue(q);
   }
 }
 
@@ -162,7 +160,8 @@ async function start() {
   document.getElementById('kind').onchange = fillClasses;
   document.getElementById('class-search').oninput = fillClasses;
   fillClasses();
-  state.map = new maplibregl.Map({ container: 'map', style: emptyStyle(), center: CITY_CENTER, zoom: 15 });
+  const config = await mapConfig();
+  state.map = new maplibregl.Map({ container: 'map', style: config.style, center: config.center, zoom: 15 });
   state.map.on('load', () => {
     state.map.addSource('grids', { type: 'vector', tiles: [tiles('grids')] });
     state.map.addLayer({ id: 'grids', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': '#8a7f6a' } });

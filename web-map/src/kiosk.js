@@ -1,7 +1,7 @@
 // The street kiosk: nearby public services with distance and direction,
 // report a problem at the kiosk (no login: the kiosk's own token), look up a
 // case by its number. Back to the start after 60 s without a touch.
-import { api, token, signIn, t, translate, lang, setLang, el, when, emptyStyle, tiles } from './common.js';
+import { api, token, signIn, t, translate, lang, setLang, el, when, tiles, mapConfig } from './common.js';
 
 const IDLE_MS = 60_000;
 const CATEGORIES = {
@@ -126,7 +126,8 @@ async function start() {
     ...Object.entries(CATEGORIES).map(([code, names]) => el('button', { 'data-category': code, onclick: pick(code) }, label(names))));
   state.classes = (await api('/api/v1/classes')).classes;
   classButtons();
-  state.map = new maplibregl.Map({ container: 'map', style: emptyStyle(), center: [me.kiosk.lon, me.kiosk.lat], zoom: 16 });
+  const config = await mapConfig();
+  state.map = new maplibregl.Map({ container: 'map', style: config.style, center: [me.kiosk.lon, me.kiosk.lat], zoom: 16 });
   state.map.on('load', () => {
     state.map.addSource('grids', { type: 'vector', tiles: [tiles('grids')] });
     state.map.addLayer({ id: 'grids', type: 'fill', source: 'grids', 'source-layer': 'grids', paint: { 'fill-color': '#fff', 'fill-outline-color': '#b9b2a3' } });

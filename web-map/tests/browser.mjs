@@ -80,6 +80,21 @@ await step('the console renders grids, components and cases', async () => {
   await cp.screenshot({ path: `${ARTIFACTS}/console.png` });
 });
 
+await step('filters narrow the case list', async () => {
+  const c = await (await fetch(`${BASE}/api/v1/cases/${env.FILED_CASE}`, { headers: { Authorization: `Bearer ${TOKENS.dispatcher}` } })).json();
+  const other = await cp.$$eval('#f-street option', (os) => os.map((o) => o.value).filter(Boolean));
+  const elsewhere = other.find((s) => s !== c.street.code);
+  await cp.selectOption('#f-street', elsewhere);
+  await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`, { state: 'detached' });
+  await cp.selectOption('#f-street', c.street.code);
+  await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`);
+  await cp.selectOption('#f-state', 'dispatched');
+  await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`, { state: 'detached' });
+  await cp.selectOption('#f-state', '');
+  await cp.selectOption('#f-street', '');
+  await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`);
+});
+
 await step('an action from the console changes the case and its timeline', async () => {
   await cp.click(`[data-case="${env.FILED_CASE}"]`);
   await cp.waitForSelector('button[data-action="dispatch"]');
