@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use futures_util::StreamExt;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -32,6 +34,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/reports", post(report))
         .route("/api/v1/cases", get(list))
+        .route("/api/v1/cases.geojson", get(export_geojson))
+        .route("/api/v1/cases.csv", get(export_csv))
         .route("/api/v1/cases/{case_no}", get(detail))
         .route("/api/v1/cases/{case_no}/actions", post(act))
 }
@@ -534,7 +538,8 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
     Ok(f)
 }
 
-async fn list(caller: Caller, State(state): State<AppState>, q: Params) -> ApiResult<Json<Value>> {
+/// The caller's filter: staff only, departments held to their own cases.
+fn scoped_filter(caller: &Caller, q: Params) -> ApiResult<CaseFilter> {
     caller.require(STAFF, "list cases")?;
     let p = q
         .map(|Query(p)| p)
@@ -547,6 +552,11 @@ async fn list(caller: Caller, State(state): State<AppState>, q: Params) -> ApiRe
         }
         f.department = own;
     }
+    Ok(f)
+}
+
+async fn list(caller: Caller, State(state): State<AppState>, q: Params) -> ApiResult<Json<Value>> {
+    let f = scoped_filter(&caller, q)?;
     let now = state.clock.now();
     let (found, total) = cases::list_cases(&state.pool, &f, now).await?;
     let cfg = case_config::load(&state.pool).await?;
@@ -643,4 +653,156 @@ async fn act(
     )
     .await?;
     Ok(Json(json!({"case": full_case(&state, &cfg, &case).await?})))
+}
+
+// ---------------------------------------------------------------- exports
+
+/// A streamed body: `head`, each case through `row`, then `tail`.
+fn export_body(
+    state: &AppState,
+    f: CaseFilter,
+    head: String,
+    tail: &'static str,
+    row: fn(&CaseRecord, &CaseConfig, bool) -> Vec<u8>,
+    cfg: CaseConfig,
+) -> axum::body::Body {
+    let rx = cases::export_cases(state.pool.clone(), f, state.clock.now());
+    let cfg = std::sync::Arc::new(cfg);
+    let rows = futures_util::stream::unfold((Some(rx), true), move |(rx, first)| {
+        let cfg = cfg.clone();
+        async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(Ok(c)) => Some((
+                    Ok::<_, std::io::Error>(row(&c, &cfg, first)),
+                    (Some(rx), false),
+                )),
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "case export failed midway");
+                    Some((Err(std::io::Error::other(e)), (None, false)))
+                }
+                None => None,
+            }
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok(head.into_bytes()) })
+        .chain(rows)
+        .chain(futures_util::stream::once(async move {
+            Ok(tail.as_bytes().to_vec())
+        }));
+    axum::body::Body::from_stream(body)
+}
+
+fn export_properties(c: &CaseRecord, cfg: &CaseConfig) -> Value {
+    let class = cfg.class(c.kind(), &c.class);
+    json!({
+        "case_no": c.case_no, "state": c.state, "kind": c.kind, "class": c.class,
+        "class_name": class.map(|k| k.name.as_str()), "urgent": c.urgent, "channel": c.channel,
+        "grid": c.grid, "community": c.community, "street": c.street, "district": c.district,
+        "component": c.component, "department": c.department, "reported_at": c.reported_at,
+        "updated_at": c.updated_at, "duplicate_of": c.duplicate_of_no, "rework_count": c.rework_count,
+        "description": c.description,
+    })
+}
+
+/// `GET /api/v1/cases.geojson`: the matching cases as one FeatureCollection.
+async fn export_geojson(
+    caller: Caller,
+    State(state): State<AppState>,
+    q: Params,
+) -> ApiResult<Response> {
+    let f = scoped_filter(&caller, q)?;
+    let cfg = case_config::load(&state.pool).await?;
+    let body = export_body(
+        &state,
+        f,
+        r#"{"type":"FeatureCollection","features":["#.to_owned(),
+        "]}\n",
+        |c, cfg, first| {
+            let feature = json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+                "properties": export_properties(c, cfg),
+            });
+            let mut out = if first { Vec::new() } else { b",\n".to_vec() };
+            out.extend(serde_json::to_vec(&feature).unwrap_or_default());
+            out
+        },
+        cfg,
+    );
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/geo+json")],
+        body,
+    )
+        .into_response())
+}
+
+const CSV_COLUMNS: [&str; 20] = [
+    "case_no",
+    "state",
+    "kind",
+    "class",
+    "class_name",
+    "urgent",
+    "channel",
+    "lon",
+    "lat",
+    "grid",
+    "community",
+    "street",
+    "district",
+    "component",
+    "department",
+    "reported_at",
+    "updated_at",
+    "duplicate_of",
+    "rework_count",
+    "description",
+];
+
+/// `GET /api/v1/cases.csv`: the matching cases, one per line (UTF-8).
+async fn export_csv(
+    caller: Caller,
+    State(state): State<AppState>,
+    q: Params,
+) -> ApiResult<Response> {
+    let f = scoped_filter(&caller, q)?;
+    let cfg = case_config::load(&state.pool).await?;
+    let body = export_body(
+        &state,
+        f,
+        format!("{}\n", CSV_COLUMNS.join(",")),
+        "",
+        |c, cfg, _| {
+            let p = export_properties(c, cfg);
+            let text = |k: &str| match &p[k] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                v => v.to_string(),
+            };
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let record: Vec<String> = CSV_COLUMNS
+                .iter()
+                .map(|k| match *k {
+                    "lon" => c.lon.to_string(),
+                    "lat" => c.lat.to_string(),
+                    k => text(k),
+                })
+                .collect();
+            let _ = w.write_record(&record);
+            w.into_inner().unwrap_or_default()
+        },
+        cfg,
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cases.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -1054,6 +1054,37 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
     }
 }
 
+/// Every case matching `f` (paging ignored), oldest first, as a stream fed by
+/// a task through a small channel: constant memory however many there are.
+pub fn export_cases(
+    pool: PgPool,
+    f: CaseFilter,
+    now: DateTime<Utc>,
+) -> tokio::sync::mpsc::Receiver<Result<CaseRecord, sqlx::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(async move {
+        use futures_util::TryStreamExt;
+        let mut select = QueryBuilder::new(SELECT_CASE);
+        push_filters(&mut select, &f, now);
+        select.push(" ORDER BY c.reported_at, c.id");
+        let mut rows = select.build_query_as::<CaseRecord>().fetch(&pool);
+        loop {
+            let next = rows.try_next().await;
+            let stop = !matches!(next, Ok(Some(_)));
+            let item = match next {
+                Ok(Some(c)) => Ok(c),
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            // The client went away: stop reading.
+            if tx.send(item).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// One page of cases, newest first, and how many match in all.
 pub async fn list_cases(
     pool: &PgPool,

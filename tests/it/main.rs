@@ -4,6 +4,7 @@
 mod browser;
 mod deadlines;
 mod events;
+mod exports;
 mod import;
 mod intake;
 mod locate;
