@@ -15,6 +15,7 @@ macro_rules! sql {
 pub mod bench;
 pub mod clock;
 pub mod domain;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod index;

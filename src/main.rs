@@ -53,6 +53,9 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Write the stored city data back in the import format (import → export →
+    /// import changes nothing).
+    Export { dir: PathBuf },
     /// Write the deterministic sample city in the import format.
     SampleCity {
         #[arg(long)]
@@ -143,6 +146,12 @@ async fn main() -> anyhow::Result<()> {
             };
             let state = citygrid::http::AppState::load(pool, opts).await?;
             citygrid::http::serve(state, bind).await?;
+        }
+        Command::Export { dir } => {
+            let pool = pool(cli.database_url).await?;
+            for (file, rows) in citygrid::export::export_dir(&pool, &dir).await? {
+                println!("{file:>22}  {rows:>9} rows");
+            }
         }
         Command::Import { dir, force, report } => {
             let pool = pool(cli.database_url).await?;

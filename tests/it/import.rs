@@ -454,3 +454,73 @@ async fn warnings_are_listed_and_counted_and_bad_geometry_repaired() {
     assert_eq!(db.count("grids").await, 6);
     db.drop_db().await.unwrap();
 }
+
+async fn table_fingerprints(db: &TestDb) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        out.push(format!("{t}:{}", db.fingerprint(t).await));
+    }
+    out
+}
+
+#[tokio::test]
+async fn export_then_import_changes_nothing() {
+    let db = TestDb::new(Template::SampleCity).await.unwrap();
+    let before = table_fingerprints(&db).await;
+    let dir = CityDir::new();
+    let written = citygrid::export::export_dir(&db.pool, dir.path())
+        .await
+        .unwrap();
+    let files: Vec<&str> = written.iter().map(|(f, _)| *f).collect();
+    for f in [
+        "departments.csv",
+        "classes.csv",
+        "routing.csv",
+        "sla.csv",
+        "case_rules.csv",
+        "districts.geojson",
+        "streets.geojson",
+        "communities.geojson",
+        "grids.geojson",
+        "components.geojson",
+        "services.geojson",
+        "calendar.toml",
+    ] {
+        assert!(files.contains(&f), "{f} not exported: {files:?}");
+    }
+    assert_eq!(
+        written
+            .iter()
+            .find(|(f, _)| *f == "grids.geojson")
+            .unwrap()
+            .1,
+        2_220
+    );
+
+    // Into the same database: the data sets whose files differ from the
+    // originals byte for byte reload, and every table ends up as it was.
+    let report = import(&db, &dir).await;
+    assert!(report.committed, "{:?}", report.errors);
+    assert!(
+        report.warnings.is_empty(),
+        "{:?}",
+        &report.warnings[..report.warnings.len().min(5)]
+    );
+    let loaded: Vec<&str> = report
+        .datasets
+        .iter()
+        .filter(|d| d.status == "loaded")
+        .map(|d| d.file)
+        .collect();
+    assert!(
+        loaded.contains(&"grids.geojson") && loaded.contains(&"components.geojson"),
+        "{loaded:?}"
+    );
+    assert_eq!(table_fingerprints(&db).await, before);
+
+    // Into an empty database: the same city.
+    let fresh = TestDb::new(Template::Empty).await.unwrap();
+    let report = import(&fresh, &dir).await;
+    assert!(report.committed, "{:?}", report.errors);
+    assert_eq!(table_fingerprints(&fresh).await, before);
+}

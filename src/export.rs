@@ -1,0 +1,198 @@
+//! `citygrid export DIR`: the stored city data written back in the import
+//! format, so that importing the export changes nothing. Coordinates are
+//! written from the stored doubles with the shortest text that reads back to
+//! the same double; large tables are streamed.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use futures_util::TryStreamExt;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::domain::calendar::CalendarConfig;
+use crate::index::wkb;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("writing: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Data(String),
+}
+
+/// What was written: (file, rows).
+pub type ExportReport = Vec<(&'static str, usize)>;
+
+/// A FeatureCollection written feature by feature.
+struct Collection {
+    out: BufWriter<File>,
+    n: usize,
+}
+
+impl Collection {
+    fn create(path: &Path) -> std::io::Result<Self> {
+        let mut out = BufWriter::new(File::create(path)?);
+        out.write_all(br#"{"type":"FeatureCollection","features":["#)?;
+        Ok(Self { out, n: 0 })
+    }
+    fn feature(&mut self, geometry: Value, properties: Value) -> std::io::Result<()> {
+        if self.n > 0 {
+            self.out.write_all(b",\n")?;
+        }
+        let f = json!({"type": "Feature", "geometry": geometry, "properties": properties});
+        serde_json::to_writer(&mut self.out, &f)?;
+        self.n += 1;
+        Ok(())
+    }
+    fn finish(mut self) -> std::io::Result<usize> {
+        self.out.write_all(b"]}\n")?;
+        self.out.flush()?;
+        Ok(self.n)
+    }
+}
+
+fn multipolygon(bytes: &[u8]) -> Result<Value, ExportError> {
+    let mp = wkb::decode_multipolygon(bytes).map_err(|e| ExportError::Data(e.to_string()))?;
+    let polys: Vec<Value> =
+        mp.0.iter()
+            .map(|p| {
+                let ring = |r: &geo::LineString<f64>| -> Value {
+                    r.0.iter().map(|c| json!([c.x, c.y])).collect()
+                };
+                let mut rings = vec![ring(p.exterior())];
+                rings.extend(p.interiors().iter().map(ring));
+                Value::Array(rings)
+            })
+            .collect();
+    Ok(json!({"type": "MultiPolygon", "coordinates": polys}))
+}
+
+fn csv_file(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<usize, ExportError> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| ExportError::Data(e.to_string()))?;
+    w.write_record(header)
+        .map_err(|e| ExportError::Data(e.to_string()))?;
+    for r in rows {
+        w.write_record(r)
+            .map_err(|e| ExportError::Data(e.to_string()))?;
+    }
+    w.flush()?;
+    Ok(rows.len())
+}
+
+async fn text_rows(pool: &PgPool, sql: &'static str) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(sql).fetch_all(pool).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| r.get::<Option<String>, _>(i).unwrap_or_default())
+                .collect()
+        })
+        .collect())
+}
+
+/// Writes every data set that holds rows into `dir`.
+pub async fn export_dir(pool: &PgPool, dir: &Path) -> Result<ExportReport, ExportError> {
+    std::fs::create_dir_all(dir)?;
+    let mut report = Vec::new();
+
+    let csvs: [(&'static str, &[&str], &'static str); 5] = [
+        ("departments.csv", &["code", "name", "phone"], "SELECT code, name, phone FROM departments ORDER BY code"),
+        (
+            "classes.csv",
+            &["kind", "code", "major", "major_name", "name", "name_en"],
+            "SELECT kind, code, major, major_name, name, name_en FROM classes ORDER BY kind DESC, code",
+        ),
+        (
+            "routing.csv",
+            &["kind", "class", "area", "department"],
+            "SELECT kind, class, area, department FROM routing_rules ORDER BY kind DESC, class, area",
+        ),
+        (
+            "sla.csv",
+            &["kind", "class", "urgent", "stage", "amount", "unit"],
+            "SELECT kind, class, urgent, stage, amount::text, unit FROM sla_rules ORDER BY kind, class, urgent, stage",
+        ),
+        (
+            "case_rules.csv",
+            &["kind", "class", "duplicate_radius_m", "duplicates", "auto_file", "auto_dispatch"],
+            "SELECT kind, class, duplicate_radius_m::text, duplicates,
+                    CASE WHEN auto_file THEN 'yes' ELSE 'no' END, CASE WHEN auto_dispatch THEN 'yes' ELSE 'no' END
+             FROM case_rules ORDER BY kind, class",
+        ),
+    ];
+    for (file, header, sql) in csvs {
+        let rows = text_rows(pool, sql).await?;
+        if !rows.is_empty() {
+            report.push((file, csv_file(&dir.join(file), header, &rows)?));
+        }
+    }
+
+    for (file, table) in [
+        ("districts.geojson", "districts"),
+        ("streets.geojson", "streets"),
+        ("communities.geojson", "communities"),
+        ("grids.geojson", "grids"),
+    ] {
+        let mut c = Collection::create(&dir.join(file))?;
+        let mut rows = sqlx::query_as::<_, (String, String, Vec<u8>)>(sql!(
+            "SELECT code, name, ST_AsBinary(geom) FROM {table} ORDER BY code"
+        ))
+        .fetch(pool);
+        while let Some((code, name, geom)) = rows.try_next().await? {
+            c.feature(multipolygon(&geom)?, json!({"code": code, "name": name}))?;
+        }
+        let n = c.finish()?;
+        if n == 0 {
+            std::fs::remove_file(dir.join(file))?;
+        } else {
+            report.push((file, n));
+        }
+    }
+
+    let mut c = Collection::create(&dir.join("components.geojson"))?;
+    let mut rows = sqlx::query_as::<_, (String, String, String, String, Option<String>, Option<String>, String, f64, f64)>(
+        "SELECT code, class, name, dept_competent, dept_owner, dept_maintainer, state, ST_X(geom), ST_Y(geom)
+         FROM components ORDER BY code",
+    )
+    .fetch(pool);
+    while let Some((code, class, name, competent, owner, maintainer, state, x, y)) =
+        rows.try_next().await?
+    {
+        c.feature(
+            json!({"type": "Point", "coordinates": [x, y]}),
+            json!({"code": code, "class": class, "name": name, "dept_competent": competent,
+                   "dept_owner": owner.unwrap_or_default(), "dept_maintainer": maintainer.unwrap_or_default(), "state": state}),
+        )?;
+    }
+    report.push(("components.geojson", c.finish()?));
+
+    let mut c = Collection::create(&dir.join("services.geojson"))?;
+    let mut rows = sqlx::query_as::<_, (String, String, String, String, String, String, f64, f64)>(
+        "SELECT id, category, name, address, phone, hours, ST_X(geom), ST_Y(geom) FROM services ORDER BY id",
+    )
+    .fetch(pool);
+    while let Some((id, category, name, address, phone, hours, x, y)) = rows.try_next().await? {
+        c.feature(
+            json!({"type": "Point", "coordinates": [x, y]}),
+            json!({"id": id, "category": category, "name": name, "address": address, "phone": phone, "hours": hours}),
+        )?;
+    }
+    report.push(("services.geojson", c.finish()?));
+
+    let calendar: Option<sqlx::types::Json<CalendarConfig>> =
+        sqlx::query_scalar("SELECT config FROM calendar LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+    if let Some(cal) = calendar {
+        let text = toml::to_string(&cal.0).map_err(|e| ExportError::Data(e.to_string()))?;
+        std::fs::write(dir.join("calendar.toml"), text)?;
+        report.push(("calendar.toml", 1));
+    }
+    Ok(report)
+}
