@@ -212,21 +212,21 @@ async fn load_case(state: &AppState, case_no: &str) -> ApiResult<CaseRecord> {
 
 // ---------------------------------------------------------------- intake
 
-#[derive(Debug, Deserialize)]
-struct ReportBody {
-    client_key: String,
-    kind: String,
-    class: String,
-    lon: Option<f64>,
-    lat: Option<f64>,
-    address: Option<String>,
-    component_code: Option<String>,
+#[derive(Debug, Default, Deserialize)]
+pub struct ReportBody {
+    pub client_key: String,
+    pub kind: String,
+    pub class: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+    pub component_code: Option<String>,
     #[serde(default)]
-    description: String,
+    pub description: String,
     #[serde(default)]
-    photos: Vec<String>,
+    pub photos: Vec<String>,
     #[serde(default)]
-    urgent: bool,
+    pub urgent: bool,
 }
 
 fn channel_of(role: Role) -> &'static str {
@@ -242,6 +242,36 @@ async fn report(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ReportBody>,
 ) -> ApiResult<Response> {
+    let channel = channel_of(caller.0.role);
+    let (outcome, replayed, cfg) = take_report(&state, &caller, body, channel).await?;
+    let (case_no, extra) = match &outcome {
+        Intaken::Created {
+            case_no,
+            possible_duplicates,
+        } => (case_no, json!({"possible_duplicates": possible_duplicates})),
+        Intaken::Attached { case_no } => (case_no, json!({"duplicate_of": case_no})),
+    };
+    let case = load_case(&state, case_no).await?;
+    let mut body = json!({"case": full_case(&state, &cfg, &case).await?});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    let status = if replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// Validates, places, attaches and routes a report and takes it in on
+/// `channel`: the one intake behind `/api/v1/reports` and Open311.
+pub async fn take_report(
+    state: &AppState,
+    caller: &Caller,
+    body: ReportBody,
+    channel: &'static str,
+) -> ApiResult<(Intaken, bool, CaseConfig)> {
     caller.require(
         &[Role::Inspector, Role::Kiosk, Role::Operator, Role::Admin],
         "report problems",
@@ -393,7 +423,7 @@ async fn report(
         kind,
         class,
         urgent: body.urgent,
-        channel: channel_of(user.role),
+        channel,
         lon,
         lat,
         address: body.address.unwrap_or_default().trim().to_owned(),
@@ -409,24 +439,7 @@ async fn report(
     drop(index);
     let (outcome, replayed) =
         cases::submit_report(&state.pool, user, &intake, &cfg, state.clock.now()).await?;
-    let (case_no, extra) = match &outcome {
-        Intaken::Created {
-            case_no,
-            possible_duplicates,
-        } => (case_no, json!({"possible_duplicates": possible_duplicates})),
-        Intaken::Attached { case_no } => (case_no, json!({"duplicate_of": case_no})),
-    };
-    let case = load_case(&state, case_no).await?;
-    let mut body = json!({"case": full_case(&state, &cfg, &case).await?});
-    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
-    }
-    let status = if replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((status, Json(body)).into_response())
+    Ok((outcome, replayed, cfg))
 }
 
 // ---------------------------------------------------------------- queries

@@ -8,6 +8,7 @@ pub mod events;
 pub mod health;
 pub mod json;
 pub mod media;
+pub mod open311;
 pub mod tiles;
 pub mod web;
 
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(media::router())
         .merge(events::router())
         .merge(tiles::router())
+        .merge(open311::router())
         .merge(web::router())
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {

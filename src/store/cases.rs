@@ -1001,6 +1001,8 @@ pub struct CaseFilter {
     pub bbox: Option<[f64; 4]>,
     /// Changed at or after.
     pub since: Option<DateTime<Utc>>,
+    /// Reported in [from, to].
+    pub reported_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub page: i64,
     pub page_size: i64,
 }
@@ -1051,6 +1053,12 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
     }
     if let Some(since) = f.since {
         qb.push(" AND c.updated_at >= ").push_bind(since);
+    }
+    if let Some((from, to)) = f.reported_between {
+        qb.push(" AND c.reported_at BETWEEN ")
+            .push_bind(from)
+            .push(" AND ")
+            .push_bind(to);
     }
 }
 

@@ -8,6 +8,7 @@ mod exports;
 mod import;
 mod intake;
 mod locate;
+mod open311;
 mod reload;
 mod scenario;
 mod support;

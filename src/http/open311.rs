@@ -1,0 +1,542 @@
+//! Open311 GeoReport v2 at `/open311/v2/`: discovery, services (one per
+//! component and event class: `event-0102`, `component-0101`), service
+//! definitions, requests (POST form-encoded with an `api_key` that is a
+//! citygrid token; GET with the spec's filters), request look-up and tokens.
+//! JSON or XML by the `.json` / `.xml` suffix; errors are
+//! `[{"code","description"}]` (XML `<errors>`). Public answers carry no
+//! personal data and no staff notes.
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::cases::{ReportBody, take_report};
+use super::error::ApiError;
+use crate::domain::codes::ClassKind;
+use crate::store::case_config::{self, CaseConfig};
+use crate::store::cases::{self, CaseFilter, CaseRecord, Intaken};
+use crate::store::users;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/open311/v2/{file}", get(root_get).post(requests_post))
+        .route("/open311/v2/services/{file}", get(service_definition))
+        .route("/open311/v2/requests/{file}", get(request_one))
+        .route("/open311/v2/tokens/{file}", get(token_one))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+/// An Open311 error: status and description.
+struct Open311Error(StatusCode, String, Format);
+
+impl Open311Error {
+    fn new(status: StatusCode, description: impl Into<String>, fmt: Format) -> Self {
+        Self(status, description.into(), fmt)
+    }
+    fn from_api(e: ApiError, fmt: Format) -> Self {
+        // Open311 knows 400, 403 and 404; others keep their status.
+        let status = match e.status {
+            StatusCode::UNAUTHORIZED => StatusCode::FORBIDDEN,
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            s => s,
+        };
+        Self(status, format!("{}: {}", e.code, e.message), fmt)
+    }
+}
+
+impl IntoResponse for Open311Error {
+    fn into_response(self) -> Response {
+        let Open311Error(status, description, fmt) = self;
+        let body = json!([{"code": status.as_u16(), "description": description}]);
+        (status, render(&body, fmt, "errors", "error")).into_response()
+    }
+}
+
+type Result<T> = std::result::Result<T, Open311Error>;
+
+/// `name.json` / `name.xml` → (name, format).
+fn split(file: &str) -> std::result::Result<(&str, Format), Open311Error> {
+    if let Some(n) = file.strip_suffix(".json") {
+        Ok((n, Format::Json))
+    } else if let Some(n) = file.strip_suffix(".xml") {
+        Ok((n, Format::Xml))
+    } else {
+        Err(Open311Error::new(
+            StatusCode::NOT_FOUND,
+            format!("{file}: ask for .json or .xml"),
+            Format::Json,
+        ))
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Open311's XML: a root holding one element per item; arrays inside items
+/// hold their own singular elements (`keywords` is a comma list).
+fn xml_value(name: &str, v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str(&format!("<{name}/>")),
+        Value::Object(m) => {
+            out.push_str(&format!("<{name}>"));
+            for (k, v) in m {
+                xml_value(k, v, out);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::Array(items) => {
+            out.push_str(&format!("<{name}>"));
+            let singular = match name {
+                "attributes" => "attribute",
+                "values" => "value",
+                "endpoints" => "endpoint",
+                "formats" => "format",
+                _ => "item",
+            };
+            for i in items {
+                xml_value(singular, i, out);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::String(s) => out.push_str(&format!("<{name}>{}</{name}>", escape(s))),
+        other => out.push_str(&format!("<{name}>{other}</{name}>")),
+    }
+}
+
+fn render(v: &Value, fmt: Format, root: &str, item: &str) -> Response {
+    match fmt {
+        Format::Json => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_vec(v).unwrap_or_default(),
+        )
+            .into_response(),
+        Format::Xml => {
+            let mut out = String::from(r#"<?xml version="1.0" encoding="utf-8"?>"#);
+            match v {
+                Value::Array(items) => {
+                    out.push_str(&format!("<{root}>"));
+                    for i in items {
+                        xml_value(item, i, &mut out);
+                    }
+                    out.push_str(&format!("</{root}>"));
+                }
+                other => xml_value(root, other, &mut out),
+            }
+            ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
+        }
+    }
+}
+
+fn service_code(kind: ClassKind, class: &str) -> String {
+    format!("{}-{class}", kind.as_str())
+}
+
+fn parse_service_code(code: &str) -> Option<(ClassKind, &str)> {
+    let (kind, class) = code.split_once('-')?;
+    Some((ClassKind::parse(kind)?, class))
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+async fn root_get(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let (name, fmt) = split(&file)?;
+    match name {
+        "discovery" => Ok(render(&discovery(), fmt, "discovery", "")),
+        "services" => services(&state, fmt).await,
+        "requests" => requests_get(&state, fmt, &q).await,
+        _ => Err(Open311Error::new(
+            StatusCode::NOT_FOUND,
+            format!("no resource {name}"),
+            fmt,
+        )),
+    }
+}
+
+fn discovery() -> Value {
+    json!({
+        "changeset": "2026-11-23T00:00:00Z",
+        "contact": "the city's digital urban management centre",
+        "key_service": "ask the centre for an api_key (a citygrid token)",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": "/open311/v2",
+            "changeset": "2026-11-23T00:00:00Z",
+            "type": "production",
+            "formats": ["application/json", "text/xml"],
+        }],
+    })
+}
+
+async fn services(state: &AppState, fmt: Format) -> Result<Response> {
+    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT kind, code, major_name, name, name_en FROM classes ORDER BY kind DESC, code",
+    )
+    .fetch_all(&state.pool)
+    .await
+    .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    let list: Vec<Value> = rows
+        .into_iter()
+        .filter_map(|(kind, code, major, name, name_en)| {
+            let k = ClassKind::parse(&kind)?;
+            Some(json!({
+                "service_code": service_code(k, &code),
+                "service_name": name,
+                "description": format!("{name} ({name_en}) — {kind} class {code}"),
+                "metadata": true,
+                "type": "realtime",
+                "keywords": format!("{kind}, {code}, {name_en}"),
+                "group": major,
+            }))
+        })
+        .collect();
+    Ok(render(&Value::Array(list), fmt, "services", "service"))
+}
+
+async fn service_definition(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response> {
+    let (code, fmt) = split(&file)?;
+    let cfg = case_config::load(&state.pool)
+        .await
+        .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    let known = parse_service_code(code).is_some_and(|(k, c)| cfg.class(k, c).is_some());
+    if !known {
+        return Err(Open311Error::new(
+            StatusCode::NOT_FOUND,
+            format!("no service {code}"),
+            fmt,
+        ));
+    }
+    let def = json!({
+        "service_code": code,
+        "attributes": [{
+            "variable": true,
+            "code": "urgent",
+            "datatype": "singlevaluelist",
+            "required": false,
+            "datatype_description": "urgent cases have shorter time limits",
+            "order": 1,
+            "description": "Is it dangerous or urgent? 是否紧急",
+            "values": [{"key": "false", "name": "normal 一般"}, {"key": "true", "name": "urgent 紧急"}],
+        }],
+    });
+    Ok(render(&def, fmt, "service_definition", ""))
+}
+
+/// A case as an Open311 service request: no people, no staff notes.
+fn request_view(c: &CaseRecord, cfg: &CaseConfig, expected: Option<DateTime<Utc>>) -> Value {
+    let open = !c.state().is_terminal();
+    let class = cfg.class(c.kind(), &c.class);
+    let mut m = Map::new();
+    m.insert("service_request_id".into(), json!(c.case_no));
+    m.insert("status".into(), json!(if open { "open" } else { "closed" }));
+    m.insert("status_notes".into(), json!(c.state));
+    m.insert("service_name".into(), json!(class.map(|k| k.name.as_str())));
+    m.insert(
+        "service_code".into(),
+        json!(service_code(c.kind(), &c.class)),
+    );
+    m.insert("description".into(), json!(c.description));
+    m.insert(
+        "agency_responsible".into(),
+        json!(c.department.as_ref().and_then(|d| cfg.departments.get(d))),
+    );
+    m.insert("service_notice".into(), json!(""));
+    m.insert("requested_datetime".into(), json!(iso(c.reported_at)));
+    m.insert("updated_datetime".into(), json!(iso(c.updated_at)));
+    m.insert("expected_datetime".into(), json!(expected.map(iso)));
+    m.insert("address".into(), json!(c.address));
+    m.insert("address_id".into(), json!(c.grid));
+    m.insert("zipcode".into(), Value::Null);
+    m.insert("lat".into(), json!(c.lat));
+    m.insert("long".into(), json!(c.lon));
+    m.insert("media_url".into(), json!(""));
+    Value::Object(m)
+}
+
+async fn views(
+    state: &AppState,
+    cfg: &CaseConfig,
+    found: &[CaseRecord],
+) -> std::result::Result<Vec<Value>, ApiError> {
+    let ids: Vec<i64> = found.iter().map(|c| c.id).collect();
+    let stages = cases::stages_of(&state.pool, &ids).await?;
+    Ok(found
+        .iter()
+        .map(|c| {
+            let expected = stages
+                .iter()
+                .find(|s| s.case_id == c.id && s.stage == "handling")
+                .map(|s| s.due_at);
+            request_view(c, cfg, expected)
+        })
+        .collect())
+}
+
+fn date(s: &str, what: &str, fmt: Format) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| {
+            Open311Error::new(
+                StatusCode::BAD_REQUEST,
+                format!("{what} must be ISO 8601 with a zone"),
+                fmt,
+            )
+        })
+}
+
+async fn requests_get(state: &AppState, fmt: Format, q: &[(String, String)]) -> Result<Response> {
+    let get = |k: &str| {
+        q.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let bad = |m: String| Open311Error::new(StatusCode::BAD_REQUEST, m, fmt);
+    let cfg = case_config::load(&state.pool)
+        .await
+        .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    let now = state.clock.now();
+    let mut found = Vec::new();
+    if let Some(ids) = get("service_request_id") {
+        for id in ids.split(',') {
+            if let Some(c) = cases::get_case(&state.pool, id.trim())
+                .await
+                .map_err(|e| Open311Error::from_api(e.into(), fmt))?
+            {
+                found.push(c);
+            }
+        }
+    } else {
+        let end = get("end_date")
+            .map(|s| date(s, "end_date", fmt))
+            .transpose()?
+            .unwrap_or(now);
+        let start = get("start_date")
+            .map(|s| date(s, "start_date", fmt))
+            .transpose()?
+            .unwrap_or(end - Duration::days(90));
+        if end < start || end - start > Duration::days(90) {
+            return Err(bad("start_date to end_date must be at most 90 days".into()));
+        }
+        let mut f = CaseFilter {
+            page: 1,
+            page_size: 1000,
+            ..Default::default()
+        };
+        if let Some(code) = get("service_code") {
+            let (kind, class) =
+                parse_service_code(code).ok_or_else(|| bad(format!("no service {code}")))?;
+            f.kind = Some(kind);
+            f.class = Some(class.to_owned());
+        }
+        if let Some(p) = get("page") {
+            f.page = p
+                .parse()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| bad("page must be 1 or more".into()))?;
+        }
+        if let Some(p) = get("page_size") {
+            f.page_size = p
+                .parse()
+                .ok()
+                .filter(|p| (1..=1000).contains(p))
+                .ok_or_else(|| bad("page_size must be 1–1000".into()))?;
+        }
+        let statuses: Vec<&str> = get("status")
+            .map(|s| s.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        if statuses.iter().any(|s| *s != "open" && *s != "closed") {
+            return Err(bad("status must be open, closed or both".into()));
+        }
+        use crate::domain::workflow::CaseState;
+        f.states = CaseState::ALL
+            .into_iter()
+            .filter(|s| {
+                statuses.is_empty()
+                    || statuses.contains(&if s.is_terminal() { "closed" } else { "open" })
+            })
+            .collect();
+        f.reported_between = Some((start, end));
+        let (page, _) = cases::list_cases(&state.pool, &f, now)
+            .await
+            .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+        found = page;
+    }
+    let list = views(state, &cfg, &found)
+        .await
+        .map_err(|e| Open311Error::from_api(e, fmt))?;
+    Ok(render(
+        &Value::Array(list),
+        fmt,
+        "service_requests",
+        "request",
+    ))
+}
+
+async fn request_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
+    let (id, fmt) = split(&file)?;
+    let cfg = case_config::load(&state.pool)
+        .await
+        .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    let Some(c) = cases::get_case(&state.pool, id)
+        .await
+        .map_err(|e| Open311Error::from_api(e.into(), fmt))?
+    else {
+        return Err(Open311Error::new(
+            StatusCode::NOT_FOUND,
+            format!("no service request {id}"),
+            fmt,
+        ));
+    };
+    let list = views(&state, &cfg, &[c])
+        .await
+        .map_err(|e| Open311Error::from_api(e, fmt))?;
+    Ok(render(
+        &Value::Array(list),
+        fmt,
+        "service_requests",
+        "request",
+    ))
+}
+
+/// Requests are taken synchronously: a token is its request's id.
+async fn token_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
+    let (token, fmt) = split(&file)?;
+    let found = cases::get_case(&state.pool, token)
+        .await
+        .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    match found {
+        Some(c) => Ok(render(
+            &json!([{"service_request_id": c.case_no, "token": token}]),
+            fmt,
+            "service_requests",
+            "request",
+        )),
+        None => Err(Open311Error::new(
+            StatusCode::NOT_FOUND,
+            format!("no token {token}"),
+            fmt,
+        )),
+    }
+}
+
+async fn requests_post(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    form: std::result::Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> Result<Response> {
+    let (name, fmt) = split(&file)?;
+    if name != "requests" {
+        return Err(Open311Error::new(
+            StatusCode::NOT_FOUND,
+            format!("cannot POST {name}"),
+            fmt,
+        ));
+    }
+    let Form(fields) =
+        form.map_err(|e| Open311Error::new(StatusCode::BAD_REQUEST, e.body_text(), fmt))?;
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let bad = |m: &str| Open311Error::new(StatusCode::BAD_REQUEST, m.to_owned(), fmt);
+    let key = get("api_key")
+        .ok_or_else(|| Open311Error::new(StatusCode::FORBIDDEN, "api_key is required", fmt))?;
+    let user = users::by_token(&state.pool, &key)
+        .await
+        .map_err(|e| Open311Error::from_api(e.into(), fmt))?
+        .ok_or_else(|| Open311Error::new(StatusCode::FORBIDDEN, "unknown api_key", fmt))?;
+    let code = get("service_code").ok_or_else(|| bad("service_code is required"))?;
+    let (kind, class) =
+        parse_service_code(&code).ok_or_else(|| bad("service_code is like event-0102"))?;
+    let number = |k: &str| -> Result<Option<f64>> {
+        get(k)
+            .map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| bad(&format!("{k} must be a number")))
+            })
+            .transpose()
+    };
+    let (lat, lon) = (number("lat")?, number("long")?);
+    let address = get("address_string");
+    if (lat.is_none() || lon.is_none()) && address.is_none() {
+        return Err(bad("send lat and long, or address_string"));
+    }
+    let urgent = get("attribute[urgent]").is_some_and(|v| v == "true");
+    let body = ReportBody {
+        client_key: get("attribute[client_key]").unwrap_or_else(|| {
+            format!(
+                "open311-{}-{}",
+                Utc::now().timestamp_micros(),
+                std::process::id()
+            )
+        }),
+        kind: kind.as_str().to_owned(),
+        class: class.to_owned(),
+        lon,
+        lat,
+        address,
+        component_code: None,
+        description: [
+            get("description"),
+            get("media_url").map(|m| format!("media: {m}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n"),
+        photos: vec![],
+        urgent,
+    };
+    let (outcome, _, _) = take_report(&state, &Caller(user), body, "open311")
+        .await
+        .map_err(|e| Open311Error::from_api(e, fmt))?;
+    let (case_no, notice) = match outcome {
+        Intaken::Created { case_no, .. } => (case_no, "received 已受理".to_owned()),
+        Intaken::Attached { case_no } => {
+            let n = format!("already reported: joined {case_no} 已有相同问题");
+            (case_no, n)
+        }
+    };
+    let body = json!([{"service_request_id": case_no, "token": case_no, "service_notice": notice, "account_id": null}]);
+    Ok((
+        StatusCode::CREATED,
+        render(&body, fmt, "service_requests", "request"),
+    )
+        .into_response())
+}
