@@ -9,6 +9,7 @@ pub mod health;
 pub mod json;
 pub mod media;
 pub mod open311;
+pub mod stats;
 pub mod tiles;
 pub mod web;
 
@@ -123,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(tiles::router())
         .merge(open311::router())
+        .merge(stats::router())
         .merge(web::router())
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {

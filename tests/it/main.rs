@@ -3,6 +3,7 @@
 
 mod browser;
 mod deadlines;
+mod evaluation;
 mod events;
 mod exports;
 mod import;

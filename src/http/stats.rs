@@ -1,0 +1,276 @@
+//! Evaluation (GB/T 30428.4 style): `GET /api/v1/stats/evaluation?from=&to=&by=`.
+//!
+//! The cases reported in [from, to) are grouped by department, district,
+//! street, community, grid or inspector (the case's first reporter), and each
+//! group gets the standard indicators:
+//! - `cases`, `reports` (every report, duplicates included), `filed` (= valid
+//!   reports: cases that were filed), `dispatched`, `handled`,
+//!   `handled_on_time` (the last handling finished by its deadline), `overdue`
+//!   (a stage ran past its deadline at some point: an `overdue` event or a
+//!   stage finished late), `closed`, `suspended`;
+//! - `due` = filed − suspended (deferred cases are not yet due);
+//!   `closure_rate` = closed ÷ due; `on_time_closure_rate` = closed with
+//!   handling on time ÷ due; `rework` (sum of reworks), `rework_rate` = cases
+//!   reworked ÷ handled; `avg_hours` per stage (finished stages, wall clock);
+//! - `score` = 100 × (w_closure × closure_rate + w_on_time ×
+//!   on_time_closure_rate + w_rework × (1 − rework_rate)), weights 0.4, 0.4,
+//!   0.2 unless `weights=closure:…,on_time:…,rework:…` says otherwise (they
+//!   must add up to 1); `grade` A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E.
+//! Rates over an empty denominator are null.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use crate::domain::workflow::Role;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/stats/evaluation", get(evaluation))
+}
+
+/// Composite weights.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    pub closure: f64,
+    pub on_time: f64,
+    pub rework: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            closure: 0.4,
+            on_time: 0.4,
+            rework: 0.2,
+        }
+    }
+}
+
+pub fn grade(score: f64) -> &'static str {
+    match score {
+        s if s >= 90.0 => "A",
+        s if s >= 75.0 => "B",
+        s if s >= 60.0 => "C",
+        s if s >= 40.0 => "D",
+        _ => "E",
+    }
+}
+
+fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(code, message)
+}
+
+fn parse_weights(s: &str) -> ApiResult<Weights> {
+    let mut w = Weights::default();
+    for part in s.split(',') {
+        let (k, v) = part.split_once(':').ok_or_else(|| {
+            bad(
+                "invalid_weights",
+                "weights=closure:0.4,on_time:0.4,rework:0.2",
+            )
+        })?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| (0.0..=1.0).contains(v))
+            .ok_or_else(|| bad("invalid_weights", format!("weight {k} must be 0–1")))?;
+        match k.trim() {
+            "closure" => w.closure = v,
+            "on_time" => w.on_time = v,
+            "rework" => w.rework = v,
+            other => return Err(bad("invalid_weights", format!("no weight {other}"))),
+        }
+    }
+    if ((w.closure + w.on_time + w.rework) - 1.0).abs() > 1e-9 {
+        return Err(bad("invalid_weights", "the weights must add up to 1"));
+    }
+    Ok(w)
+}
+
+/// Per-case facts, then one row per group. `{key}` is the grouping column.
+const EVALUATION_SQL: &str = "
+WITH c AS (
+    SELECT c.id, c.state, c.rework_count, c.{key} AS key,
+        (SELECT count(*) FROM reports r WHERE r.case_id = c.id) AS n_reports,
+        EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'file') AS was_filed,
+        EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'dispatch') AS was_dispatched,
+        EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'handle') AS was_handled,
+        EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'handling'
+                AND s.done_at IS NOT NULL AND s.done_at <= s.due_at) AS handled_on_time,
+        (EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'overdue')
+         OR EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.done_at > s.due_at)) AS was_overdue,
+        (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'filing' AND s.done_at IS NOT NULL) AS filing_h,
+        (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'dispatch' AND s.done_at IS NOT NULL) AS dispatch_h,
+        (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'handling' AND s.done_at IS NOT NULL) AS handling_h,
+        (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'verification' AND s.done_at IS NOT NULL) AS verification_h
+    FROM (SELECT c.*, (SELECT r.reported_by::text FROM reports r WHERE r.case_id = c.id AND NOT r.duplicate ORDER BY r.id LIMIT 1) AS inspector
+          FROM cases c) c
+    WHERE c.reported_at >= $1 AND c.reported_at < $2
+)
+SELECT key,
+    count(*) AS cases,
+    sum(n_reports)::bigint AS reports,
+    count(*) FILTER (WHERE was_filed) AS filed,
+    count(*) FILTER (WHERE was_dispatched) AS dispatched,
+    count(*) FILTER (WHERE was_handled) AS handled,
+    count(*) FILTER (WHERE handled_on_time) AS handled_on_time,
+    count(*) FILTER (WHERE was_overdue) AS overdue,
+    count(*) FILTER (WHERE state = 'closed') AS closed,
+    count(*) FILTER (WHERE state = 'closed' AND handled_on_time) AS closed_on_time,
+    count(*) FILTER (WHERE state = 'suspended') AS suspended,
+    count(*) FILTER (WHERE was_filed AND state <> 'suspended') AS due,
+    sum(rework_count)::bigint AS rework,
+    count(*) FILTER (WHERE rework_count > 0) AS reworked,
+    avg(filing_h)::float8 AS filing_h,
+    avg(dispatch_h)::float8 AS dispatch_h,
+    avg(handling_h)::float8 AS handling_h,
+    avg(verification_h)::float8 AS verification_h
+FROM c GROUP BY key ORDER BY key NULLS LAST";
+
+fn ratio(a: i64, b: i64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+async fn evaluation(
+    caller: Caller,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    caller.require(
+        &[
+            Role::Operator,
+            Role::Dispatcher,
+            Role::Department,
+            Role::Admin,
+        ],
+        "see the evaluation",
+    )?;
+    let time = |k: &str| -> ApiResult<Option<DateTime<Utc>>> {
+        q.get(k)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|d| d.with_timezone(&Utc))
+                    .map_err(|_| {
+                        bad(
+                            "invalid_period",
+                            format!("{k} must be ISO 8601 with a zone"),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let to = time("to")?.unwrap_or_else(|| state.clock.now());
+    let from = time("from")?.unwrap_or(to - chrono::Duration::days(30));
+    if from >= to {
+        return Err(bad("invalid_period", "from must be before to"));
+    }
+    let by = q.get("by").map(String::as_str).unwrap_or("department");
+    let key = match by {
+        "department" | "district" | "street" | "community" | "grid" | "inspector" => by,
+        other => {
+            return Err(bad(
+                "invalid_group",
+                format!("by={other:?}: department, district, street, community, grid or inspector"),
+            ));
+        }
+    };
+    if caller.0.role == Role::Department && key != "department" {
+        return Err(super::auth::forbidden(
+            "departments see their own department's row",
+        ));
+    }
+    let weights = q
+        .get("weights")
+        .map(|w| parse_weights(w))
+        .transpose()?
+        .unwrap_or_default();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(EVALUATION_SQL.replace("{key}", key)))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&state.pool)
+        .await?;
+    let names: HashMap<String, String> = match key {
+        "department" => sqlx::query_as("SELECT code, name FROM departments")
+            .fetch_all(&state.pool)
+            .await?
+            .into_iter()
+            .collect(),
+        "inspector" => sqlx::query_as("SELECT id::text, name FROM users")
+            .fetch_all(&state.pool)
+            .await?
+            .into_iter()
+            .collect(),
+        "district" | "street" | "community" => {
+            let index = state.city.get();
+            index
+                .areas
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }
+        _ => HashMap::new(),
+    };
+    let mut out = Vec::new();
+    for r in rows {
+        let key: Option<String> = r.get("key");
+        if caller.0.role == Role::Department && key != caller.0.department {
+            continue;
+        }
+        let n = |c: &str| r.get::<i64, _>(c);
+        let closure = ratio(n("closed"), n("due"));
+        let on_time = ratio(n("closed_on_time"), n("due"));
+        let rework_rate = ratio(n("reworked"), n("handled"));
+        let score = match (closure, on_time) {
+            (Some(c), Some(o)) => Some(
+                100.0
+                    * (weights.closure * c
+                        + weights.on_time * o
+                        + weights.rework * (1.0 - rework_rate.unwrap_or(0.0))),
+            ),
+            _ => None,
+        };
+        out.push(json!({
+            "key": key,
+            "name": key.as_ref().and_then(|k| names.get(k)),
+            "cases": n("cases"),
+            "reports": n("reports"),
+            "valid_reports": n("filed"),
+            "filed": n("filed"),
+            "dispatched": n("dispatched"),
+            "handled": n("handled"),
+            "handled_on_time": n("handled_on_time"),
+            "overdue": n("overdue"),
+            "closed": n("closed"),
+            "suspended": n("suspended"),
+            "due": n("due"),
+            "closure_rate": closure,
+            "on_time_closure_rate": on_time,
+            "rework": n("rework"),
+            "rework_rate": rework_rate,
+            "avg_hours": {
+                "filing": r.get::<Option<f64>, _>("filing_h"),
+                "dispatch": r.get::<Option<f64>, _>("dispatch_h"),
+                "handling": r.get::<Option<f64>, _>("handling_h"),
+                "verification": r.get::<Option<f64>, _>("verification_h"),
+            },
+            "score": score,
+            "grade": score.map(grade),
+        }));
+    }
+    Ok(Json(json!({
+        "from": from,
+        "to": to,
+        "by": by,
+        "weights": {"closure": weights.closure, "on_time": weights.on_time, "rework": weights.rework},
+        "rows": out,
+    })))
+}

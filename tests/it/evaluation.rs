@@ -1,0 +1,299 @@
+//! Evaluation indicators from a known history (times chosen on a fixed clock,
+//! a rework, an overdue stage, a suspension, a rejection, a duplicate report):
+//! every indicator checked against the value worked out by hand.
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use crate::support::*;
+use crate::workflow::{DEPT, Staff, must};
+
+fn bj(d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    FixedOffset::east_opt(8 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2026, 11, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn close_to(v: &Value, want: f64) {
+    let got = v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+    assert!((got - want).abs() < 1e-9, "{got} ≠ {want}");
+}
+
+#[tokio::test]
+async fn indicators_of_a_known_history() {
+    let db = TestDb::new(Template::SampleCity).await.unwrap();
+    let app = TestApp::spawn_with(db, Clock::fixed(bj(23, 9, 0)))
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    let second = app.user(Role::Inspector, None).await;
+    let p = grid_points(&app.db, 4).await;
+    let report = |key: &str, class: &str, i: usize| event_report(key, class, p[i].1, p[i].2);
+    let at = |d, h, m| app.clock.set(bj(d, h, m));
+
+    // Monday 09:00: four reports (A, B, C exposed garbage; D a water main).
+    let mut cases = vec![];
+    for (key, class, i) in [
+        ("a", "0102", 0),
+        ("b", "0102", 1),
+        ("c", "0102", 2),
+        ("d", "0402", 3),
+    ] {
+        let (s, b) = app
+            .post("/api/v1/reports", &u.inspector, &report(key, class, i))
+            .await;
+        assert_eq!(s, 201, "{b}");
+        cases.push(case_of(&b));
+    }
+    let [(a, va), (b, vb), (c, vc), (d, vd)] = <[_; 4]>::try_from(cases).unwrap();
+    // A duplicate of A from another inspector.
+    let (s, dup) = app
+        .post("/api/v1/reports", &second, &report("a2", "0102", 0))
+        .await;
+    assert_eq!((s, dup["duplicate_of"].as_str()), (201, Some(a.as_str())));
+
+    // In time order. C: filed 09:05, dispatched 11:05 (its dispatch stage was
+    // due 09:35: overdue), suspended 11:10. A: filed 09:10, dispatched 09:20,
+    // handled 10:20, verified 10:50, closed 11:00. D: rejected 09:20. B: filed
+    // 09:30, dispatched 09:40 (handling due Monday 15:40), handled late on
+    // Tuesday 15:00, sent back 15:10, handled again 16:10 (due Wednesday
+    // 10:10), verified 16:20, closed 16:30.
+    at(23, 9, 5);
+    let vc = must(&app, &u.operator, &c, "file", vc, json!({})).await;
+    at(23, 9, 10);
+    let va = must(&app, &u.operator, &a, "file", va, json!({})).await;
+    at(23, 9, 20);
+    let va = must(
+        &app,
+        &u.dispatcher,
+        &a,
+        "dispatch",
+        va,
+        json!({"department": DEPT}),
+    )
+    .await;
+    must(
+        &app,
+        &u.operator,
+        &d,
+        "reject",
+        vd,
+        json!({"note": "不属实"}),
+    )
+    .await;
+    at(23, 9, 30);
+    let vb = must(&app, &u.operator, &b, "file", vb, json!({})).await;
+    at(23, 9, 40);
+    let vb = must(
+        &app,
+        &u.dispatcher,
+        &b,
+        "dispatch",
+        vb,
+        json!({"department": DEPT}),
+    )
+    .await;
+    at(23, 10, 20);
+    let va = must(&app, &u.department, &a, "handle", va, json!({})).await;
+    at(23, 10, 50);
+    let va = must(&app, &u.inspector, &a, "verify_pass", va, json!({})).await;
+    at(23, 11, 0);
+    must(&app, &u.operator, &a, "close", va, json!({})).await;
+    at(23, 11, 5);
+    let vc = must(
+        &app,
+        &u.dispatcher,
+        &c,
+        "dispatch",
+        vc,
+        json!({"department": DEPT}),
+    )
+    .await;
+    at(23, 11, 10);
+    must(
+        &app,
+        &u.dispatcher,
+        &c,
+        "suspend",
+        vc,
+        json!({"note": "等待施工"}),
+    )
+    .await;
+    at(24, 15, 0);
+    // The sweep marks B's handling overdue.
+    let mut marked = false;
+    for _ in 0..100 {
+        let (_, case) = app.get_as(&format!("/api/v1/cases/{b}"), &u.operator).await;
+        if case["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "overdue")
+        {
+            marked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(marked, "the sweep marked B overdue");
+    let vb = must(&app, &u.department, &b, "handle", vb, json!({})).await;
+    at(24, 15, 10);
+    let vb = must(
+        &app,
+        &u.inspector,
+        &b,
+        "verify_fail",
+        vb,
+        json!({"note": "仍有垃圾"}),
+    )
+    .await;
+    at(24, 16, 10);
+    let vb = must(&app, &u.department, &b, "handle", vb, json!({})).await;
+    at(24, 16, 20);
+    let vb = must(&app, &u.inspector, &b, "verify_pass", vb, json!({})).await;
+    at(24, 16, 30);
+    must(&app, &u.operator, &b, "close", vb, json!({})).await;
+
+    let period = format!(
+        "from={}&to={}",
+        bj(23, 0, 0).to_rfc3339(),
+        bj(25, 0, 0).to_rfc3339()
+    )
+    .replace('+', "%2B");
+    let (s, body) = app
+        .get_as(
+            &format!("/api/v1/stats/evaluation?{period}&by=department"),
+            &u.operator,
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let rows = body["rows"].as_array().unwrap();
+    let row = |k: &str| {
+        rows.iter()
+            .find(|r| r["key"] == k)
+            .unwrap_or_else(|| panic!("no row {k}: {body}"))
+    };
+
+    let dept = row(DEPT);
+    for (field, want) in [
+        ("cases", 3),
+        ("reports", 4),
+        ("valid_reports", 3),
+        ("filed", 3),
+        ("dispatched", 3),
+        ("handled", 2),
+        ("handled_on_time", 2),
+        ("overdue", 2),
+        ("closed", 2),
+        ("suspended", 1),
+        ("due", 2),
+        ("rework", 1),
+    ] {
+        assert_eq!(dept[field], want, "{field}: {dept}");
+    }
+    close_to(&dept["closure_rate"], 1.0);
+    close_to(&dept["on_time_closure_rate"], 1.0);
+    close_to(&dept["rework_rate"], 0.5);
+    // Filing: A 10 min, B 30 min, C 5 min. Dispatch: A 10, B 10, C 120 min.
+    close_to(&dept["avg_hours"]["filing"], 15.0 / 60.0);
+    close_to(&dept["avg_hours"]["dispatch"], 140.0 / 3.0 / 60.0);
+    // Handling (the last of each): A 60 min, B 60 min (16:10 after the rework at 15:10).
+    close_to(&dept["avg_hours"]["handling"], 1.0);
+    // Verification: A 30 min, B 10 min (the last one).
+    close_to(&dept["avg_hours"]["verification"], 20.0 / 60.0);
+    // 100 × (0.4 × 1 + 0.4 × 1 + 0.2 × (1 − 0.5)) = 90: A.
+    close_to(&dept["score"], 90.0);
+    assert_eq!(dept["grade"], "A");
+    assert!(dept["name"].as_str().is_some_and(|n| !n.is_empty()));
+
+    let water = row("water-co");
+    assert_eq!(
+        (
+            water["cases"].as_i64(),
+            water["filed"].as_i64(),
+            water["due"].as_i64()
+        ),
+        (Some(1), Some(0), Some(0))
+    );
+    assert!(
+        water["closure_rate"].is_null() && water["score"].is_null(),
+        "nothing was due: no rate"
+    );
+
+    // Other weights: 100 × (0.5 × 1 + 0.2 × 1 + 0.3 × 0.5) = 85: B.
+    let (_, body) = app
+        .get_as(&format!("/api/v1/stats/evaluation?{period}&by=department&weights=closure:0.5,on_time:0.2,rework:0.3"), &u.operator)
+        .await;
+    let dept = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == DEPT)
+        .unwrap()
+        .clone();
+    close_to(&dept["score"], 85.0);
+    assert_eq!(dept["grade"], "B");
+
+    // By inspector: the first reporter of each case.
+    let (_, body) = app
+        .get_as(
+            &format!("/api/v1/stats/evaluation?{period}&by=inspector"),
+            &u.operator,
+        )
+        .await;
+    let rows = body["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{body}");
+    assert_eq!(
+        (rows[0]["cases"].as_i64(), rows[0]["valid_reports"].as_i64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(rows[0]["name"], "Inspector");
+    // By grid: one row per grid, each case in its own.
+    let (_, body) = app
+        .get_as(
+            &format!("/api/v1/stats/evaluation?{period}&by=grid"),
+            &u.operator,
+        )
+        .await;
+    assert_eq!(body["rows"].as_array().unwrap().len(), 4);
+    // A period before the history: nothing.
+    let (_, body) = app
+        .get_as(
+            "/api/v1/stats/evaluation?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+            &u.operator,
+        )
+        .await;
+    assert_eq!(body["rows"], json!([]));
+
+    // Departments see their own row only; kiosks and inspectors nothing.
+    let (s, body) = app
+        .get_as(&format!("/api/v1/stats/evaluation?{period}"), &u.department)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(body["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(body["rows"][0]["key"], DEPT);
+    let (s, _) = app
+        .get_as(
+            &format!("/api/v1/stats/evaluation?{period}&by=grid"),
+            &u.department,
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, _) = app.get_as("/api/v1/stats/evaluation", &u.inspector).await;
+    assert_eq!(s, 403);
+    for (q, code) in [
+        ("by=planet", "invalid_group"),
+        ("from=yesterday", "invalid_period"),
+        (
+            "weights=closure:0.5,on_time:0.5,rework:0.5",
+            "invalid_weights",
+        ),
+    ] {
+        let (s, b) = app
+            .get_as(&format!("/api/v1/stats/evaluation?{q}"), &u.operator)
+            .await;
+        assert_eq!((s, b["error"]["code"].as_str()), (400, Some(code)), "{q}");
+    }
+}
