@@ -33,7 +33,9 @@ use super::error::{ApiError, ApiResult};
 use crate::domain::workflow::Role;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/stats/evaluation", get(evaluation))
+    Router::new()
+        .route("/api/v1/stats/evaluation", get(evaluation))
+        .route("/api/v1/stats/hotspots", get(hotspots))
 }
 
 /// Composite weights.
@@ -272,5 +274,120 @@ async fn evaluation(
         "by": by,
         "weights": {"closure": weights.closure, "on_time": weights.on_time, "rework": weights.rework},
         "rows": out,
+    })))
+}
+
+/// The reporting period of a stats query: `from`/`to` (ISO 8601), the last
+/// 30 days by default.
+fn period(
+    state: &AppState,
+    q: &HashMap<String, String>,
+) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
+    let time = |k: &str| -> ApiResult<Option<DateTime<Utc>>> {
+        q.get(k)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|d| d.with_timezone(&Utc))
+                    .map_err(|_| {
+                        bad(
+                            "invalid_period",
+                            format!("{k} must be ISO 8601 with a zone"),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let to = time("to")?.unwrap_or_else(|| state.clock.now());
+    let from = time("from")?.unwrap_or(to - chrono::Duration::days(30));
+    if from >= to {
+        return Err(bad("invalid_period", "from must be before to"));
+    }
+    Ok((from, to))
+}
+
+/// `GET /api/v1/stats/hotspots?from=&to=&kind=&class=&resolution=`: where
+/// problems recur. A GeoJSON FeatureCollection of H3 cells (resolution 5–12,
+/// default 9, ~0.1 km²) with `count`, most first, and `grids`: the unit grids
+/// with their counts, most first.
+async fn hotspots(
+    caller: Caller,
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    caller.require(
+        &[
+            Role::Operator,
+            Role::Dispatcher,
+            Role::Inspector,
+            Role::Admin,
+        ],
+        "see hotspots",
+    )?;
+    let (from, to) = period(&state, &q)?;
+    let resolution = match q.get("resolution") {
+        None => h3o::Resolution::Nine,
+        Some(r) => r
+            .parse::<u8>()
+            .ok()
+            .filter(|r| (5..=12).contains(r))
+            .and_then(|r| h3o::Resolution::try_from(r).ok())
+            .ok_or_else(|| bad("invalid_resolution", "resolution must be 5–12"))?,
+    };
+    let class = q.get("class").filter(|c| !c.is_empty());
+    if class.is_some_and(|c| c.len() != 4 || !c.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(bad("invalid_class", "class must be 4 digits"));
+    }
+    let kind = q.get("kind").filter(|k| !k.is_empty());
+    if kind.is_some_and(|k| k != "event" && k != "component") {
+        return Err(bad("invalid_kind", "kind must be component or event"));
+    }
+    let rows: Vec<(f64, f64, String)> = sqlx::query_as(
+        "SELECT ST_X(geom), ST_Y(geom), grid FROM cases
+         WHERE reported_at >= $1 AND reported_at < $2 AND state <> 'void'
+           AND ($3::text IS NULL OR class = $3) AND ($4::text IS NULL OR kind = $4)",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(class)
+    .bind(kind)
+    .fetch_all(&state.pool)
+    .await?;
+    let mut cells: HashMap<h3o::CellIndex, i64> = HashMap::new();
+    let mut grids: HashMap<String, i64> = HashMap::new();
+    for (lon, lat, grid) in rows {
+        if let Ok(ll) = h3o::LatLng::new(lat, lon) {
+            *cells.entry(ll.to_cell(resolution)).or_default() += 1;
+        }
+        *grids.entry(grid).or_default() += 1;
+    }
+    let mut cells: Vec<_> = cells.into_iter().collect();
+    cells.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let features: Vec<Value> = cells
+        .into_iter()
+        .map(|(cell, count)| {
+            let mut ring: Vec<Value> = cell
+                .boundary()
+                .iter()
+                .map(|ll| json!([ll.lng(), ll.lat()]))
+                .collect();
+            if let Some(first) = ring.first().cloned() {
+                ring.push(first);
+            }
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {"cell": cell.to_string(), "count": count},
+            })
+        })
+        .collect();
+    let mut grids: Vec<_> = grids.into_iter().collect();
+    grids.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(Json(json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "grids": grids.into_iter().map(|(grid, count)| json!({"grid": grid, "count": count})).collect::<Vec<_>>(),
+        "from": from,
+        "to": to,
+        "resolution": u8::from(resolution),
     })))
 }

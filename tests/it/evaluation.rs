@@ -267,6 +267,49 @@ async fn indicators_of_a_known_history() {
         .await;
     assert_eq!(body["rows"], json!([]));
 
+    // Hotspots: one H3 cell per case point (they are grids apart), counted.
+    let (s, hot) = app
+        .get_as(
+            &format!("/api/v1/stats/hotspots?{period}&resolution=12"),
+            &u.operator,
+        )
+        .await;
+    assert_eq!(s, 200, "{hot}");
+    assert_eq!(hot["type"], "FeatureCollection");
+    let features = hot["features"].as_array().unwrap();
+    assert_eq!(features.len(), 4);
+    let want = h3o::LatLng::new(p[0].2, p[0].1)
+        .unwrap()
+        .to_cell(h3o::Resolution::Twelve)
+        .to_string();
+    let cell_a = features
+        .iter()
+        .find(|f| f["properties"]["cell"] == want.as_str())
+        .expect("A's cell");
+    assert_eq!(cell_a["properties"]["count"], 1);
+    let ring = cell_a["geometry"]["coordinates"][0].as_array().unwrap();
+    assert_eq!(ring.len(), 7, "a closed hexagon");
+    assert_eq!(ring[0], ring[6]);
+    assert_eq!(hot["grids"].as_array().unwrap().len(), 4);
+    // At resolution 5 the four cases share one cell; the class filter keeps
+    // the three of exposed garbage.
+    let (_, hot) = app
+        .get_as(
+            &format!("/api/v1/stats/hotspots?{period}&resolution=5&class=0102"),
+            &u.operator,
+        )
+        .await;
+    let features = hot["features"].as_array().unwrap();
+    assert_eq!(features.len(), 1, "{hot}");
+    assert_eq!(features[0]["properties"]["count"], 3);
+    let (s, b) = app
+        .get_as("/api/v1/stats/hotspots?resolution=4", &u.operator)
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("invalid_resolution"))
+    );
+
     // Departments see their own row only; kiosks and inspectors nothing.
     let (s, body) = app
         .get_as(&format!("/api/v1/stats/evaluation?{period}"), &u.department)
