@@ -1,6 +1,7 @@
 //! The web map's pages and assets, from the built `web-map/dist/` directory:
 //! `/` the dispatch console, `/inspector` the phone page, `/kiosk` the kiosk
-//! page, `/assets/…` their scripts, styles and MapLibre.
+//! page, `/stats` the evaluation page, `/assets/…` their scripts, styles and
+//! MapLibre.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
             get(|s: State<AppState>| page(s, "inspector.html")),
         )
         .route("/kiosk", get(|s: State<AppState>| page(s, "kiosk.html")))
+        .route("/stats", get(|s: State<AppState>| page(s, "stats.html")))
         .route("/assets/{*path}", get(asset))
 }
 

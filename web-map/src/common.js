@@ -71,6 +71,10 @@ const LABELS = {
     nearby: '附近服务', lookup: '案件查询', case_no: '案件编号', report_problem: '我要上报',
     version_conflict: '案件已被他人更新，已刷新，请重试。', sent: '已发送', filing: '立案', handling: '处置',
     verification: '核查', start: '返回首页', distance: '距离', no_cases: '暂无案件',
+    evaluation: '综合评价', from: '从', to: '到', show: '查询', export_table: '导出评价表',
+    export_cases_csv: '导出案件 CSV', export_cases_geojson: '导出案件 GeoJSON', cases_count: '案件数',
+    handled_on_time: '按时处置', due: '应结案', closure_rate: '结案率', on_time_closure_rate: '按时结案率',
+    reports: '上报数', rework: '返工', rework_rate: '返工率', score: '综合得分', grade: '等级',
   },
   en: {
     title: 'City grid management', console: 'Dispatch console', inspector: 'Inspector', kiosk: 'City kiosk',
@@ -89,6 +93,10 @@ const LABELS = {
     version_conflict: 'Someone else changed this case; it has been reloaded, please try again.', sent: 'Sent',
     filing: 'Filing', handling: 'Handling', verification: 'Verification', start: 'Start', distance: 'Distance',
     no_cases: 'No cases',
+    evaluation: 'Evaluation', from: 'From', to: 'To', show: 'Show', export_table: 'Export table',
+    export_cases_csv: 'Cases as CSV', export_cases_geojson: 'Cases as GeoJSON', cases_count: 'Cases',
+    handled_on_time: 'Handled on time', due: 'Due', closure_rate: 'Closure rate', on_time_closure_rate: 'On-time closure rate',
+    reports: 'Reports', rework: 'Rework', rework_rate: 'Rework rate', score: 'Score', grade: 'Grade',
   },
 };
 

@@ -200,6 +200,22 @@ await step('a kiosk report creates a case, and the kiosk can look it up', async 
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk-lookup.png` });
 });
 
+// ---------------------------------------------------------------- stats
+await step('the evaluation page shows the indicators and the hotspot map', async () => {
+  const { page } = await open('/stats', 'operator', 'stats');
+  await page.waitForFunction(() => window.citygrid.ready, null, { timeout: 30000 });
+  await page.waitForSelector('#table tr[data-key]');
+  const rows = await page.$$eval('#table tr[data-key]', (trs) => trs.map((r) => r.dataset.key));
+  assert.ok(rows.length >= 1, 'a row per department with cases');
+  await mapIdle(page);
+  const cells = await rendered(page, 'hotspots');
+  assert.ok(cells.length >= 1 && cells.every((c) => c.count >= 1), `hotspots: ${cells.length}`);
+  const href = await page.$eval('#export-csv', (a) => a.href);
+  const csv = await (await fetch(href)).text();
+  assert.match(csv, /^case_no,state,/);
+  await page.screenshot({ path: `${ARTIFACTS}/stats.png`, fullPage: true });
+});
+
 await browser.close();
 assert.deepEqual(errors, [], 'no console errors on any page');
 console.log('all browser tests passed');
