@@ -156,25 +156,7 @@ async fn evaluation(
         ],
         "see the evaluation",
     )?;
-    let time = |k: &str| -> ApiResult<Option<DateTime<Utc>>> {
-        q.get(k)
-            .map(|v| {
-                DateTime::parse_from_rfc3339(v)
-                    .map(|d| d.with_timezone(&Utc))
-                    .map_err(|_| {
-                        bad(
-                            "invalid_period",
-                            format!("{k} must be ISO 8601 with a zone"),
-                        )
-                    })
-            })
-            .transpose()
-    };
-    let to = time("to")?.unwrap_or_else(|| state.clock.now());
-    let from = time("from")?.unwrap_or(to - chrono::Duration::days(30));
-    if from >= to {
-        return Err(bad("invalid_period", "from must be before to"));
-    }
+    let (from, to) = period(&state, &q)?;
     let by = q.get("by").map(String::as_str).unwrap_or("department");
     let key = match by {
         "department" | "district" | "street" | "community" | "grid" | "inspector" => by,
