@@ -7,6 +7,10 @@ ensure_postgis
 # curl drives the README scenario; node, npm and Debian's chromium the web map's browser tests.
 ensure_commands curl:curl node:nodejs npm:npm chromium:chromium
 build_web_map
+# An independent Open311 client (PyPI) for the conformance test.
+ensure_commands python3:python3
+python3 -m pip --version >/dev/null 2>&1 || ensure_commands pip3:python3-pip
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --upgrade --target target/pydeps georeport==0.3.1
 if [ -z "${DATABASE_URL:-}" ]; then
     start_private_cluster test 54330 fast
 fi

@@ -311,3 +311,58 @@ async fn requests_are_posted_with_an_api_key_and_read_back_without_personal_data
         (200, Some(id.as_str()))
     );
 }
+
+/// An independent Open311 client from PyPI (`georeport`, installed by
+/// scripts/test.sh into target/pydeps) reads services, a definition and
+/// requests in JSON and XML.
+#[tokio::test]
+async fn an_independent_open311_client_reads_it() {
+    let db = TestDb::new(Template::SampleCity).await.unwrap();
+    let server = ServerProcess::start(&db).await;
+    let (_, key) = citygrid::store::users::add_user(
+        &db.pool,
+        citygrid::store::users::NewUser {
+            name: "Open311 app".into(),
+            role: Role::Operator,
+            department: None,
+            kiosk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let p = grid_points(&db, 1).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/open311/v2/requests.json", server.base))
+        .form(&[
+            ("api_key", key),
+            ("service_code", "event-0102".to_owned()),
+            ("lat", p[0].2.to_string()),
+            ("long", p[0].1.to_string()),
+            ("description", "垃圾".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let created: Value = resp.json().await.unwrap();
+    let id = created[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = tokio::process::Command::new("python3")
+        .arg("tests/open311/client.py")
+        .env("PYTHONPATH", "target/pydeps")
+        .env("BASE", format!("{}/open311/v2", server.base))
+        .env("REQUEST_ID", &id)
+        .env("SERVICE_CODE", "event-0102")
+        .output()
+        .await
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches("ok - georeport").count(), 2, "{stdout}");
+}
