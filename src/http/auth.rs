@@ -17,6 +17,16 @@ use crate::store::users::{self, User, role_name};
 /// An authenticated caller.
 pub struct Caller(pub User);
 
+/// Every role but the kiosk: the city's own staff (departments limited to
+/// their own cases where cases are concerned).
+pub const STAFF: &[Role] = &[
+    Role::Inspector,
+    Role::Operator,
+    Role::Dispatcher,
+    Role::Department,
+    Role::Admin,
+];
+
 impl Caller {
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role], doing: &str) -> ApiResult<()> {

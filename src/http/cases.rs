@@ -16,19 +16,20 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::{Caller, forbidden};
+use super::auth::{Caller, STAFF, forbidden};
 use super::city::check_wgs84;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use crate::domain::case_rules::Stage;
 use crate::domain::codes::{ClassCode, ClassKind, ComponentCode};
 use crate::domain::routing::route;
-use crate::domain::workflow::{Action, CaseState, Role, TransitionError};
+use crate::domain::workflow::{Action, CaseFacts, CaseState, Role, TransitionError, next_state};
 use crate::index::{COMPONENT_LIMIT, CityIndex};
 use crate::store::case_config::{self, CaseConfig};
 use crate::store::cases::{
     self, ActionInput, CaseError, CaseFilter, CaseRecord, Intake, Intaken, StageRecord,
 };
+use crate::store::users::User;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,15 +40,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases/{case_no}", get(detail))
         .route("/api/v1/cases/{case_no}/actions", post(act))
 }
-
-/// Roles that see cases in full (departments: only their own).
-const STAFF: &[Role] = &[
-    Role::Inspector,
-    Role::Operator,
-    Role::Dispatcher,
-    Role::Department,
-    Role::Admin,
-];
 
 /// A component report attaches the nearest component of its class this close.
 pub const ATTACH_RADIUS_M: f64 = 30.0;
@@ -195,10 +187,43 @@ async fn public_view(
     }))
 }
 
-async fn full_case(state: &AppState, cfg: &CaseConfig, c: &CaseRecord) -> ApiResult<Value> {
+/// The case in full, with the actions `viewer` may take on it now.
+async fn full_case(
+    state: &AppState,
+    cfg: &CaseConfig,
+    c: &CaseRecord,
+    viewer: &User,
+) -> ApiResult<Value> {
     let stages = cases::stages_of(&state.pool, &[c.id]).await?;
     let index = state.city.get();
-    case_view(state, cfg, &index, c, &stages, true).await
+    let mut v = case_view(state, cfg, &index, c, &stages, true).await?;
+    v["actions"] = json!(allowed_actions(viewer, c));
+    Ok(v)
+}
+
+/// What `user` may do to the case as it stands: their role's actions that
+/// its state allows (the same checks `cases::act` makes), so that clients
+/// need no copy of the workflow.
+fn allowed_actions(user: &User, c: &CaseRecord) -> Vec<&'static str> {
+    if user.role == Role::Department && c.department != user.department {
+        return vec![];
+    }
+    let facts = CaseFacts {
+        suspended_from: c.suspended_from.as_deref().and_then(CaseState::parse),
+        verified: c.verified,
+    };
+    Action::ALL
+        .into_iter()
+        .filter(|a| a.allowed_for(user.role))
+        .filter(|a| next_state(c.state(), facts, *a).is_ok())
+        .filter(|a| match a {
+            Action::ApproveExtension => c.extension_requested_hours.is_some(),
+            // Verified once is enough; a failed check sends it back anyway.
+            Action::VerifyPass | Action::VerifyFail => !c.verified,
+            _ => true,
+        })
+        .map(Action::as_str)
+        .collect()
 }
 
 async fn load_case(state: &AppState, case_no: &str) -> ApiResult<CaseRecord> {
@@ -252,7 +277,7 @@ async fn report(
         Intaken::Attached { case_no } => (case_no, json!({"duplicate_of": case_no})),
     };
     let case = load_case(&state, case_no).await?;
-    let mut body = json!({"case": full_case(&state, &cfg, &case).await?});
+    let mut body = json!({"case": full_case(&state, &cfg, &case, &caller.0).await?});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }
@@ -603,7 +628,7 @@ async fn detail(
         Role::Department if case.department != caller.0.department => {
             Err(forbidden("this case is not your department's"))
         }
-        _ => Ok(Json(full_case(&state, &cfg, &case).await?)),
+        _ => Ok(Json(full_case(&state, &cfg, &case, &caller.0).await?)),
     }
 }
 
@@ -665,7 +690,9 @@ async fn act(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(json!({"case": full_case(&state, &cfg, &case).await?})))
+    Ok(Json(
+        json!({"case": full_case(&state, &cfg, &case, &caller.0).await?}),
+    ))
 }
 
 // ---------------------------------------------------------------- exports

@@ -13,7 +13,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
-use super::auth::Caller;
+use super::auth::{Caller, STAFF};
 use super::error::ApiResult;
 use crate::domain::workflow::Role;
 use crate::store::notices::CaseNotice;
@@ -26,16 +26,7 @@ async fn events(
     caller: Caller,
     State(state): State<AppState>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    caller.require(
-        &[
-            Role::Inspector,
-            Role::Operator,
-            Role::Dispatcher,
-            Role::Department,
-            Role::Admin,
-        ],
-        "follow case events",
-    )?;
+    caller.require(STAFF, "follow case events")?;
     let only = match caller.0.role {
         Role::Department => caller.0.department.clone(),
         _ => None,

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
-use super::auth::Caller;
+use super::auth::{Caller, STAFF};
 use super::error::{ApiError, ApiResult};
 use crate::domain::workflow::Role;
 use crate::store::media::{self, MAX_BYTES};
@@ -20,14 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/media", post(upload))
         .route("/api/v1/media/{id}", get(download))
 }
-
-const STAFF: &[Role] = &[
-    Role::Inspector,
-    Role::Operator,
-    Role::Dispatcher,
-    Role::Department,
-    Role::Admin,
-];
 
 fn too_large() -> ApiError {
     ApiError::new(

@@ -65,6 +65,11 @@ impl IntoResponse for Open311Error {
 
 type Result<T> = std::result::Result<T, Open311Error>;
 
+/// A database failure in Open311's error shape.
+fn db(fmt: Format) -> impl Fn(sqlx::Error) -> Open311Error {
+    move |e| Open311Error::from_api(e.into(), fmt)
+}
+
 /// `name.json` / `name.xml` → (name, format).
 fn split(file: &str) -> std::result::Result<(&str, Format), Open311Error> {
     if let Some(n) = file.strip_suffix(".json") {
@@ -202,7 +207,7 @@ async fn services(state: &AppState, fmt: Format) -> Result<Response> {
     )
     .fetch_all(&state.pool)
     .await
-    .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    .map_err(db(fmt))?;
     let list: Vec<Value> = rows
         .into_iter()
         .filter_map(|(kind, code, major, name, name_en)| {
@@ -226,9 +231,7 @@ async fn service_definition(
     Path(file): Path<String>,
 ) -> Result<Response> {
     let (code, fmt) = split(&file)?;
-    let cfg = case_config::load(&state.pool)
-        .await
-        .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    let cfg = case_config::load(&state.pool).await.map_err(db(fmt))?;
     let known = parse_service_code(code).is_some_and(|(k, c)| cfg.class(k, c).is_some());
     if !known {
         return Err(Open311Error::new(
@@ -284,14 +287,16 @@ fn request_view(c: &CaseRecord, cfg: &CaseConfig, expected: Option<DateTime<Utc>
     Value::Object(m)
 }
 
-async fn views(
+/// Cases as a `service_requests` answer.
+async fn requests_reply(
     state: &AppState,
     cfg: &CaseConfig,
     found: &[CaseRecord],
-) -> std::result::Result<Vec<Value>, ApiError> {
+    fmt: Format,
+) -> Result<Response> {
     let ids: Vec<i64> = found.iter().map(|c| c.id).collect();
-    let stages = cases::stages_of(&state.pool, &ids).await?;
-    Ok(found
+    let stages = cases::stages_of(&state.pool, &ids).await.map_err(db(fmt))?;
+    let list: Vec<Value> = found
         .iter()
         .map(|c| {
             let expected = stages
@@ -300,7 +305,13 @@ async fn views(
                 .map(|s| s.due_at);
             request_view(c, cfg, expected)
         })
-        .collect())
+        .collect();
+    Ok(render(
+        &Value::Array(list),
+        fmt,
+        "service_requests",
+        "request",
+    ))
 }
 
 fn date(s: &str, what: &str, fmt: Format) -> Result<DateTime<Utc>> {
@@ -323,16 +334,14 @@ async fn requests_get(state: &AppState, fmt: Format, q: &[(String, String)]) -> 
             .filter(|v| !v.is_empty())
     };
     let bad = |m: String| Open311Error::new(StatusCode::BAD_REQUEST, m, fmt);
-    let cfg = case_config::load(&state.pool)
-        .await
-        .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    let cfg = case_config::load(&state.pool).await.map_err(db(fmt))?;
     let now = state.clock.now();
     let mut found = Vec::new();
     if let Some(ids) = get("service_request_id") {
         for id in ids.split(',') {
             if let Some(c) = cases::get_case(&state.pool, id.trim())
                 .await
-                .map_err(|e| Open311Error::from_api(e.into(), fmt))?
+                .map_err(db(fmt))?
             {
                 found.push(c);
             }
@@ -391,52 +400,29 @@ async fn requests_get(state: &AppState, fmt: Format, q: &[(String, String)]) -> 
         f.reported_between = Some((start, end));
         let (page, _) = cases::list_cases(&state.pool, &f, now)
             .await
-            .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+            .map_err(db(fmt))?;
         found = page;
     }
-    let list = views(state, &cfg, &found)
-        .await
-        .map_err(|e| Open311Error::from_api(e, fmt))?;
-    Ok(render(
-        &Value::Array(list),
-        fmt,
-        "service_requests",
-        "request",
-    ))
+    requests_reply(state, &cfg, &found, fmt).await
 }
 
 async fn request_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (id, fmt) = split(&file)?;
-    let cfg = case_config::load(&state.pool)
-        .await
-        .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
-    let Some(c) = cases::get_case(&state.pool, id)
-        .await
-        .map_err(|e| Open311Error::from_api(e.into(), fmt))?
-    else {
+    let cfg = case_config::load(&state.pool).await.map_err(db(fmt))?;
+    let Some(c) = cases::get_case(&state.pool, id).await.map_err(db(fmt))? else {
         return Err(Open311Error::new(
             StatusCode::NOT_FOUND,
             format!("no service request {id}"),
             fmt,
         ));
     };
-    let list = views(&state, &cfg, &[c])
-        .await
-        .map_err(|e| Open311Error::from_api(e, fmt))?;
-    Ok(render(
-        &Value::Array(list),
-        fmt,
-        "service_requests",
-        "request",
-    ))
+    requests_reply(&state, &cfg, &[c], fmt).await
 }
 
 /// Requests are taken synchronously: a token is its request's id.
 async fn token_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (token, fmt) = split(&file)?;
-    let found = cases::get_case(&state.pool, token)
-        .await
-        .map_err(|e| Open311Error::from_api(e.into(), fmt))?;
+    let found = cases::get_case(&state.pool, token).await.map_err(db(fmt))?;
     match found {
         Some(c) => Ok(render(
             &json!([{"service_request_id": c.case_no, "token": token}]),
@@ -479,7 +465,7 @@ async fn requests_post(
         .ok_or_else(|| Open311Error::new(StatusCode::FORBIDDEN, "api_key is required", fmt))?;
     let user = users::by_token(&state.pool, &key)
         .await
-        .map_err(|e| Open311Error::from_api(e.into(), fmt))?
+        .map_err(db(fmt))?
         .ok_or_else(|| Open311Error::new(StatusCode::FORBIDDEN, "unknown api_key", fmt))?;
     let code = get("service_code").ok_or_else(|| bad("service_code is required"))?;
     let (kind, class) =

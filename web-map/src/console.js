@@ -5,32 +5,10 @@ import {
   tiles, mapConfig,
 } from './common.js';
 
-const ROLES = {
-  file: ['operator'], reject: ['operator'], close: ['operator'], merge: ['operator'],
-  dispatch: ['dispatcher'], approve_extension: ['dispatcher'], suspend: ['dispatcher'], resume: ['dispatcher'],
-  return: ['dispatcher', 'department'], request_extension: ['department'], handle: ['department'],
-  verify_pass: ['inspector'], verify_fail: ['inspector'], void: ['operator', 'dispatcher'], urge: ['operator', 'dispatcher'],
-};
-const FROM = {
-  file: ['reported'], reject: ['reported'], dispatch: ['filed'], return: ['dispatched'],
-  request_extension: ['dispatched'], approve_extension: ['dispatched'], handle: ['dispatched'],
-  verify_pass: ['handled'], verify_fail: ['handled'], close: ['handled'], suspend: ['filed', 'dispatched'],
-  resume: ['suspended'], void: ['reported', 'filed', 'dispatched', 'suspended'], urge: ['dispatched'], merge: ['reported', 'filed'],
-};
 const OPEN = ['reported', 'filed', 'dispatched', 'handled', 'suspended'];
 
 const state = { me: null, cases: new Map(), classes: [], departments: [], selected: null, map: null };
 window.citygrid = state; // for the browser tests and the curious
-
-function allowed(action, c) {
-  const role = state.me.role;
-  if (!(role === 'admin' || ROLES[action].includes(role))) return false;
-  if (!FROM[action].includes(c.state)) return false;
-  if (action === 'approve_extension') return c.extension_requested_hours != null;
-  if (action === 'close') return c.verified;
-  if (action === 'verify_pass' || action === 'verify_fail') return !c.verified;
-  return true;
-}
 
 /** The worst light of the case's open stages, and its earliest due time. */
 function urgency(c) {
@@ -194,7 +172,8 @@ function renderDetail(c, message) {
 }
 
 function actionForm(c) {
-  const actions = Object.keys(FROM).filter((a) => allowed(a, c));
+  // The server says what this user may do now (role, department, state).
+  const actions = c.actions || [];
   if (!actions.length) return '';
   const note = el('input', { id: 'a-note', placeholder: t('note') });
   const dept = el('select', { id: 'a-department' },
