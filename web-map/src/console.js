@@ -136,13 +136,18 @@ function renderList() {
 
 async function select(caseNo) {
   state.selected = caseNo;
+  state.message = null;
   renderList();
   const c = await api(`/api/v1/cases/${caseNo}`);
   state.cases.set(caseNo, { ...state.cases.get(caseNo), ...c });
   renderDetail(c);
 }
 
+/** Shows a case; the last action's message stays while the case is open,
+ *  also when a live update redraws it. */
 function renderDetail(c, message) {
+  if (message) state.message = { caseNo: c.case_no, ...message };
+  else if (state.message && state.message.caseNo === c.case_no) message = state.message;
   const panel = document.getElementById('detail');
   const area = (a) => (a ? `${a.name || ''} ${a.code}` : '—');
   const deadlines = Object.entries(c.deadlines || {}).map(([stage, d]) =>

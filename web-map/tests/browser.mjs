@@ -101,7 +101,8 @@ await step('an action from the console changes the case and its timeline', async
   const suggested = await cp.$eval('#a-department', (s) => s.value);
   assert.ok(suggested, 'the routed department is pre-selected');
   await cp.click('button[data-action="dispatch"]');
-  await cp.waitForSelector('#message.notice');
+  const message = await cp.waitForSelector('#message');
+  assert.equal(await message.getAttribute('class'), 'notice', await message.textContent());
   const timeline = await cp.$$eval('.timeline li', (lis) => lis.map((l) => l.textContent));
   assert.ok(timeline.some((l) => l.includes('已派遣') || l.includes('Dispatched')), timeline.join('\n'));
   const resp = await fetch(`${BASE}/api/v1/cases/${env.FILED_CASE}`, { headers: { Authorization: `Bearer ${TOKENS.dispatcher}` } });
