@@ -19,4 +19,13 @@ admin="${DATABASE_URL%/*}/postgres"
 for db in $(psql "$admin" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'citygrid\_t\_%' OR datname LIKE 'citygrid\_tpl\_%'"); do
     psql "$admin" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
 done
+# Every test runs on a fixed clock (tests/it/support.rs: a Wednesday, 10:00 China
+# time). The suite must give the same answer whenever CI runs it: run the
+# server tests again at 22:00 and on a Sunday at 10:00 and 22:00.
 cargo test --locked --all-targets "$@"
+if [ $# -eq 0 ]; then
+    for now in 2026-11-25T22:00:00+08:00 2026-11-29T10:00:00+08:00 2026-11-29T22:00:00+08:00; do
+        echo "== the server tests with the clock at $now"
+        CITYGRID_TEST_NOW=$now cargo test --locked --test it -- --skip browser
+    done
+fi

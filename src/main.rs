@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use citygrid::clock::Clock;
 use citygrid::import::{ImportOptions, import_dir};
 use citygrid::sample_city::{SampleOptions, write_sample_city};
 
@@ -42,6 +43,10 @@ enum Command {
         /// Seconds between sweeps for overdue stages.
         #[arg(long, env = "CITYGRID_SWEEP_SECONDS", default_value_t = 30)]
         sweep_seconds: u64,
+        /// Run on a clock that stands still at this instant (RFC 3339): for
+        /// tests and demonstrations that need a given working day and hour.
+        #[arg(long, env = "CITYGRID_FIXED_CLOCK", hide = true)]
+        fixed_clock: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Import city data from a directory in the import format.
     Import {
@@ -135,6 +140,7 @@ async fn main() -> anyhow::Result<()> {
             web_dir,
             basemap_style,
             sweep_seconds,
+            fixed_clock,
         } => {
             let pool = pool(cli.database_url).await?;
             let opts = citygrid::http::ServeOptions {
@@ -142,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
                 web_dir,
                 basemap_style,
                 sweep_every: std::time::Duration::from_secs(sweep_seconds.max(1)),
+                clock: fixed_clock.map_or_else(Clock::system, Clock::fixed),
                 ..Default::default()
             };
             let state = citygrid::http::AppState::load(pool, opts).await?;

@@ -4,5 +4,6 @@
 pub mod calendar;
 pub mod case_rules;
 pub mod codes;
+pub mod privacy;
 pub mod routing;
 pub mod workflow;

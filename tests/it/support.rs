@@ -189,10 +189,22 @@ pub struct TestApp {
     pub media: CityDir,
 }
 
+/// The instant every test starts at: `CITYGRID_TEST_NOW` (RFC 3339), else
+/// Wednesday 2026-11-25 10:00 China Standard Time, inside working hours.
+/// scripts/test.sh runs the time-sensitive tests again at 22:00 and on a Sunday,
+/// so that the suite's answer never depends on when CI runs it.
+pub fn test_now() -> chrono::DateTime<chrono::Utc> {
+    let at = std::env::var("CITYGRID_TEST_NOW")
+        .unwrap_or_else(|_| "2026-11-25T10:00:00+08:00".to_owned());
+    chrono::DateTime::parse_from_rfc3339(&at)
+        .unwrap_or_else(|e| panic!("CITYGRID_TEST_NOW={at}: {e}"))
+        .with_timezone(&chrono::Utc)
+}
+
 impl TestApp {
-    /// On the system clock.
+    /// On a fixed clock at [`test_now`].
     pub async fn spawn(db: TestDb) -> Result<Self> {
-        Self::spawn_with(db, Clock::system()).await
+        Self::spawn_with(db, Clock::fixed(test_now())).await
     }
 
     /// On a clock the test moves; overdue stages are swept every 50 ms.
@@ -585,6 +597,7 @@ impl ServerProcess {
             .arg("--media-dir")
             .arg(media.path())
             .env("DATABASE_URL", url_for(&db.name))
+            .env("CITYGRID_FIXED_CLOCK", test_now().to_rfc3339())
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true)
