@@ -29,9 +29,9 @@ act() { # TOKEN ACTION EXTRA_JSON: acts at the current version and advances it
     VERSION=$(echo "$body" | num version)
     echo "  $2 → $(echo "$body" | str state) (version $VERSION)"
 }
-photo() { # TOKEN SEED: uploads a tiny PNG, prints its id
-    printf '\x89PNG\r\n\x1a\n%s' "$2" | curl -sS --fail-with-body -X POST "$URL/api/v1/media" \
-        -H "Authorization: Bearer $1" -H 'Content-Type: image/png' --data-binary @- | str id
+photo() { # TOKEN FILE TYPE: uploads a picture (checked by decoding it), prints its id
+    curl -sS --fail-with-body -X POST "$URL/api/v1/media" \
+        -H "Authorization: Bearer $1" -H "Content-Type: $3" --data-binary @"$2" | str id
 }
 
 COVER=$(psql "$DATABASE_URL" -tAc "SELECT code FROM components WHERE class = '0102' ORDER BY code LIMIT 1")
@@ -40,7 +40,7 @@ OPERATOR=$(token 李受理 operator)
 DISPATCHER=$(token 张派遣 dispatcher)
 
 echo "1. the inspector reports sewage manhole cover $COVER missing"
-SEEN=$(photo "$INSPECTOR" "missing-$RANDOM")
+SEEN=$(photo "$INSPECTOR" tests/fixtures/python.jpg image/jpeg)
 REPORT=$(call POST /api/v1/reports "$INSPECTOR" \
     "{\"client_key\":\"scenario-$RANDOM$RANDOM\",\"kind\":\"component\",\"class\":\"0102\",\"component_code\":\"$COVER\",\"description\":\"污水井盖丢失 sewage cover missing\",\"photos\":[\"$SEEN\"],\"urgent\":true}")
 CASE=$(echo "$REPORT" | str case_no)
@@ -51,7 +51,7 @@ echo "  case $CASE in grid $(echo "$REPORT" | str grid), routed to $DEPT"
 echo "2. the operator files it";            act "$OPERATOR" file
 echo "3. the dispatcher dispatches it";     act "$DISPATCHER" dispatch
 DEPARTMENT=$(token 排水公司 department "$DEPT")
-FIXED=$(photo "$DEPARTMENT" "fixed-$RANDOM")
+FIXED=$(photo "$DEPARTMENT" tests/fixtures/python.webp image/webp)
 echo "4. $DEPT handles it";                 act "$DEPARTMENT" handle "\"note\":\"已补装井盖 cover replaced\",\"photos\":[\"$FIXED\"]"
 echo "5. the inspector verifies it";        act "$INSPECTOR" verify_pass "\"note\":\"现场核查通过\""
 echo "6. the operator closes it";           act "$OPERATOR" close

@@ -142,7 +142,12 @@ async fn main() -> anyhow::Result<()> {
             sweep_seconds,
             fixed_clock,
         } => {
-            let pool = pool(cli.database_url).await?;
+            // Migrations run without the serving time limits; requests with them.
+            let url = cli
+                .database_url
+                .context("DATABASE_URL is not set (or pass --database-url)")?;
+            pool(Some(url.clone())).await?.close().await;
+            let pool = citygrid::store::connect_for_serving(&url, 16).await?;
             let opts = citygrid::http::ServeOptions {
                 media_dir,
                 web_dir,

@@ -72,9 +72,7 @@ fn mask_emails(chars: &[char], out: &mut [char]) {
         if c != '@' {
             continue;
         }
-        let domain_ok = chars
-            .get(at + 1)
-            .is_some_and(|c| c.is_ascii_alphanumeric());
+        let domain_ok = chars.get(at + 1).is_some_and(|c| c.is_ascii_alphanumeric());
         let mut start = at;
         while start > 0 && email_char(chars[start - 1]) {
             start -= 1;

@@ -102,7 +102,22 @@ pub async fn optional_caller(parts: &Parts, state: &AppState) -> Result<Option<U
         return Ok(None);
     };
     match users::by_token(&state.pool, &token).await? {
-        Some(user) => Ok(Some(user)),
+        Some(user) => {
+            // A kiosk is public: it serves passers-by at a bounded rate.
+            if user.role == Role::Kiosk {
+                let key = user.id.to_string();
+                if let Err(wait) = state.rates.kiosk.check(&key, std::time::Instant::now()) {
+                    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+                    return Err(ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        format!("too many requests from this kiosk; try again in {seconds} s"),
+                    )
+                    .retry_after(seconds));
+                }
+            }
+            Ok(Some(user))
+        }
         None => Err(unauthorized("unknown or revoked token")),
     }
 }

@@ -20,6 +20,7 @@ use super::auth::{Caller, STAFF, forbidden};
 use super::city::check_wgs84;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
+use super::public::public_cases;
 use crate::domain::case_rules::Stage;
 use crate::domain::codes::{ClassCode, ClassKind, ComponentCode};
 use crate::domain::routing::route;
@@ -157,34 +158,6 @@ async fn case_view(
         v["timeline"] = json!(cases::timeline(&state.pool, c.id).await?);
     }
     Ok(v)
-}
-
-/// What a kiosk shows a citizen who types in a case number: progress, no
-/// people, notes or photos.
-async fn public_view(
-    state: &AppState,
-    cfg: &CaseConfig,
-    index: &CityIndex,
-    c: &CaseRecord,
-) -> ApiResult<Value> {
-    let class = cfg.class(c.kind(), &c.class);
-    let steps: Vec<Value> = cases::timeline(&state.pool, c.id)
-        .await?
-        .into_iter()
-        .filter(|e| e.from_state.as_deref() != Some(e.to_state.as_str()))
-        .map(|e| json!({"at": e.at, "action": e.action, "to": e.to_state}))
-        .collect();
-    Ok(json!({
-        "case_no": c.case_no,
-        "state": c.state,
-        "class_name": class.map(|k| k.name.as_str()),
-        "class_name_en": class.map(|k| k.name_en.as_str()),
-        "street": index.area(&c.street),
-        "district": index.area(&c.district),
-        "reported_at": c.reported_at,
-        "updated_at": c.updated_at,
-        "timeline": steps,
-    }))
 }
 
 /// The case in full, with the actions `viewer` may take on it now.
@@ -622,8 +595,10 @@ async fn detail(
     let cfg = case_config::load(&state.pool).await?;
     match caller.0.role {
         Role::Kiosk => {
+            // A citizen at the kiosk typed the number: the public view.
             let index = state.city.get();
-            Ok(Json(public_view(&state, &cfg, &index, &case).await?))
+            let view = public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?;
+            Ok(Json(json!(view[0])))
         }
         Role::Department if case.department != caller.0.department => {
             Err(forbidden("this case is not your department's"))

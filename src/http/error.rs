@@ -11,6 +11,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds to wait before retrying (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -19,7 +21,12 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -32,7 +39,17 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        response
+            .extensions_mut()
+            .insert(super::edge::ApiErrorMarker);
+        if let Some(s) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(s),
+            );
+        }
+        response
     }
 }
 
@@ -48,8 +65,35 @@ impl From<sqlx::Error> for ApiError {
                 "another change to the same case got in the way; reload and try again",
             );
         }
+        if let sqlx::Error::Database(db) = &e
+            && db.code().as_deref() == Some("57014")
+        {
+            // statement_timeout: the database is overloaded, or the query too big.
+            tracing::warn!(error = %e, "statement timed out");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_busy",
+                "the database took too long to answer; try again shortly",
+            );
+        }
+        // Connection failures (08), the server shutting down or starting up
+        // (57P), out of connections or memory (53): the database is away.
+        let away = matches!(&e, sqlx::Error::Database(db)
+            if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c.starts_with("53")));
+        if away {
+            tracing::error!(error = %e, "database unavailable");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database cannot be reached; try again shortly",
+            );
+        }
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => {
                 tracing::error!(error = %e, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -35,23 +35,30 @@ async fn events(
     // client sees `ready` is missed.
     let rx = state.notices.subscribe();
     let ready = Event::default().event("ready").data("{}");
+    // The stream ends when the server begins to shut down (clients reconnect
+    // to another server or after the restart).
+    let stopping = state.stopping.clone();
     let stream = futures_util::stream::unfold(
-        (Some(ready), rx, only),
-        |(first, mut rx, only)| async move {
+        (Some(ready), rx, only, stopping),
+        |(first, mut rx, only, mut stopping)| async move {
             if let Some(ready) = first {
-                return Some((Ok(ready), (None, rx, only)));
+                return Some((Ok(ready), (None, rx, only, stopping)));
             }
             loop {
-                match rx.recv().await {
+                let received = tokio::select! {
+                    r = rx.recv() => r,
+                    _ = stopping.wait_for(|s| *s) => return None,
+                };
+                match received {
                     Ok(n) if visible(&n, only.as_deref()) => {
                         let event = Event::default().event(&n.event).data(&n.json);
-                        return Some((Ok(event), (None, rx, only)));
+                        return Some((Ok(event), (None, rx, only, stopping)));
                     }
                     Ok(_) => continue,
                     // Too slow to keep up: tell the client to reload.
                     Err(RecvError::Lagged(_)) => {
                         let event = Event::default().event("resync").data("{}");
-                        return Some((Ok(event), (None, rx, only)));
+                        return Some((Ok(event), (None, rx, only, stopping)));
                     }
                     Err(RecvError::Closed) => return None,
                 }

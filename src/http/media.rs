@@ -1,5 +1,6 @@
 //! `POST /api/v1/media` (a JPEG, PNG or WebP body, ≤ 10 MB → `{"id"}`) and
-//! `GET /api/v1/media/{id}` (staff only: photos show people and places).
+//! `GET /api/v1/media/{id}` (staff only: photos show people and places;
+//! departments only their own cases' photos).
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -10,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
-use super::auth::{Caller, STAFF};
+use super::auth::{Caller, STAFF, forbidden};
 use super::error::{ApiError, ApiResult};
 use crate::domain::workflow::Role;
 use crate::store::media::{self, MAX_BYTES};
@@ -81,9 +82,7 @@ async fn upload(
     let bytes = axum::body::to_bytes(req.into_body(), MAX_BYTES)
         .await
         .map_err(|_| too_large())?;
-    let Some(kind) = media::sniff(&bytes) else {
-        return Err(unsupported("the body is not a JPEG, PNG or WebP image"));
-    };
+    let kind = check_picture(bytes.clone()).await?;
     if declared.as_deref().is_some_and(|d| d != kind) {
         return Err(unsupported(format!(
             "the body is {kind} but was declared {}",
@@ -115,6 +114,33 @@ async fn upload(
         .into_response())
 }
 
+/// Decodes the upload whole, two at a time at most (the machine's cores stay
+/// free for the rest): its type, or 415 with why it is not a picture.
+async fn check_picture(bytes: axum::body::Bytes) -> ApiResult<&'static str> {
+    static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _turn = DECODING.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is stopping",
+        )
+    })?;
+    let checked = tokio::task::spawn_blocking(move || media::check_picture(&bytes))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "decoding a picture failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+        })?;
+    match checked {
+        Ok((kind, _, _)) => Ok(kind),
+        Err(e) => Err(unsupported(e.to_string())),
+    }
+}
+
 async fn download(
     caller: Caller,
     State(state): State<AppState>,
@@ -125,8 +151,23 @@ async fn download(
     if !media::is_media_id(&id) {
         return Err(not_found());
     }
-    let Some(content_type) = media::content_type(&state.pool, &id).await? else {
-        return Err(not_found());
+    // A photo shows what its case shows: departments see their own cases' photos.
+    let content_type = match (&caller.0.role, &caller.0.department) {
+        (Role::Department, Some(department)) => {
+            match media::content_type_for_department(&state.pool, &id, caller.0.id, department)
+                .await?
+            {
+                None => return Err(not_found()),
+                Some((_, false)) => {
+                    return Err(forbidden("this photo is not of your department's cases"));
+                }
+                Some((t, true)) => t,
+            }
+        }
+        (Role::Department, None) => return Err(forbidden("a department user needs a department")),
+        _ => media::content_type(&state.pool, &id)
+            .await?
+            .ok_or_else(not_found)?,
     };
     let bytes = tokio::fs::read(media::path_of(&state.media_dir, &id))
         .await

@@ -3,12 +3,16 @@
 pub mod auth;
 pub mod cases;
 pub mod city;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod health;
 pub mod json;
 pub mod media;
 pub mod open311;
+pub mod public;
+pub mod rate;
+pub mod server;
 pub mod stats;
 pub mod tiles;
 pub mod web;
@@ -19,11 +23,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use sqlx::PgPool;
+use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::index::SharedIndex;
@@ -43,6 +49,8 @@ pub struct ServeOptions {
     /// A base map style URL for deployments with internet; none: the city's
     /// own layers are the map.
     pub basemap_style: Option<String>,
+    pub connections: server::ConnectionLimits,
+    pub rate_limits: rate::RateLimits,
 }
 
 impl Default for ServeOptions {
@@ -53,6 +61,8 @@ impl Default for ServeOptions {
             sweep_every: Duration::from_secs(30),
             web_dir: PathBuf::from("web-map/dist"),
             basemap_style: None,
+            connections: Default::default(),
+            rate_limits: Default::default(),
         }
     }
 }
@@ -67,6 +77,18 @@ pub struct AppState {
     pub basemap_style: Option<Arc<str>>,
     /// Committed case events, from every server on the database.
     pub notices: Notices,
+    pub rates: Arc<Rates>,
+    pub connections: server::ConnectionLimits,
+    /// Turns true when the server begins to shut down: event streams end.
+    pub stopping: watch::Receiver<bool>,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+/// The rate limiters of callers without a staff account.
+#[derive(Debug)]
+pub struct Rates {
+    pub anonymous: rate::RateLimiter,
+    pub kiosk: rate::RateLimiter,
 }
 
 impl AppState {
@@ -85,6 +107,7 @@ impl AppState {
             opts.clock.clone(),
             opts.sweep_every,
         ));
+        let (stop, stopping) = watch::channel(false);
         Ok(Self {
             pool,
             city,
@@ -93,6 +116,13 @@ impl AppState {
             web_dir: Arc::new(opts.web_dir),
             basemap_style: opts.basemap_style.map(Arc::from),
             notices,
+            rates: Arc::new(Rates {
+                anonymous: rate::RateLimiter::new(opts.rate_limits.anonymous),
+                kiosk: rate::RateLimiter::new(opts.rate_limits.kiosk),
+            }),
+            connections: opts.connections,
+            stopping,
+            stop: Arc::new(stop),
         })
     }
 }
@@ -134,9 +164,15 @@ pub fn router(state: AppState) -> Router {
                 "method not allowed here",
             )
         })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(edge::shape_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::guard))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
+
+/// The largest JSON or form body (photos have their own limit).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 async fn log_request(req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -157,9 +193,19 @@ async fn log_request(req: Request, next: Next) -> Response {
 pub async fn serve(state: AppState, bind: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` resolves, within the state's
+/// connection limits; event streams end when it does.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let limits = state.connections.clone();
+    let stop = state.stop.clone();
+    server::serve_on(listener, router(state), limits, stop, shutdown).await
 }
 
 async fn shutdown_signal() {

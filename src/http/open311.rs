@@ -18,6 +18,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::cases::{ReportBody, take_report};
 use super::error::ApiError;
+use super::public::{PublicCase, public_cases};
 use crate::domain::codes::ClassKind;
 use crate::store::case_config::{self, CaseConfig};
 use crate::store::cases::{self, CaseFilter, CaseRecord, Intaken};
@@ -63,7 +64,22 @@ impl IntoResponse for Open311Error {
     }
 }
 
+/// An error in Open311's shape for a request to `path` (XML when it asks for
+/// `.xml`): for the errors the edge answers before any handler runs.
+pub(super) fn error_for_path(path: &str, status: StatusCode, description: String) -> Response {
+    let fmt = if path.ends_with(".xml") {
+        Format::Xml
+    } else {
+        Format::Json
+    };
+    Open311Error::new(status, description, fmt).into_response()
+}
+
 type Result<T> = std::result::Result<T, Open311Error>;
+
+/// How many ids one `requests.json?service_request_id=` may name: the spec's
+/// clients ask for a handful; more is a scan, not a look-up.
+const MAX_REQUEST_IDS: usize = 50;
 
 /// A database failure in Open311's error shape.
 fn db(fmt: Format) -> impl Fn(sqlx::Error) -> Open311Error {
@@ -256,28 +272,30 @@ async fn service_definition(
     Ok(render(&def, fmt, "service_definition", ""))
 }
 
-/// A case as an Open311 service request: no people, no staff notes.
-fn request_view(c: &CaseRecord, cfg: &CaseConfig, expected: Option<DateTime<Utc>>) -> Value {
-    let open = !c.state().is_terminal();
-    let class = cfg.class(c.kind(), &c.class);
+/// A case's public view as an Open311 service request.
+fn request_view(c: &PublicCase) -> Value {
     let mut m = Map::new();
+    let kind = ClassKind::parse(&c.kind).unwrap_or(ClassKind::Event);
     m.insert("service_request_id".into(), json!(c.case_no));
-    m.insert("status".into(), json!(if open { "open" } else { "closed" }));
-    m.insert("status_notes".into(), json!(c.state));
-    m.insert("service_name".into(), json!(class.map(|k| k.name.as_str())));
     m.insert(
-        "service_code".into(),
-        json!(service_code(c.kind(), &c.class)),
+        "status".into(),
+        json!(if c.open { "open" } else { "closed" }),
     );
-    m.insert("description".into(), json!(c.description));
     m.insert(
-        "agency_responsible".into(),
-        json!(c.department.as_ref().and_then(|d| cfg.departments.get(d))),
+        "status_notes".into(),
+        json!(format!("{} {}", c.state_name_en, c.state_name)),
     );
+    m.insert("service_name".into(), json!(c.class_name));
+    m.insert("service_code".into(), json!(service_code(kind, &c.class)));
+    m.insert(
+        "description".into(),
+        json!(c.description.as_deref().unwrap_or("")),
+    );
+    m.insert("agency_responsible".into(), json!(c.agency));
     m.insert("service_notice".into(), json!(""));
     m.insert("requested_datetime".into(), json!(iso(c.reported_at)));
     m.insert("updated_datetime".into(), json!(iso(c.updated_at)));
-    m.insert("expected_datetime".into(), json!(expected.map(iso)));
+    m.insert("expected_datetime".into(), json!(c.expected_at.map(iso)));
     m.insert("address".into(), json!(c.address));
     m.insert("address_id".into(), json!(c.grid));
     m.insert("zipcode".into(), Value::Null);
@@ -287,24 +305,19 @@ fn request_view(c: &CaseRecord, cfg: &CaseConfig, expected: Option<DateTime<Utc>
     Value::Object(m)
 }
 
-/// Cases as a `service_requests` answer.
+/// Cases as a `service_requests` answer: their public views.
 async fn requests_reply(
     state: &AppState,
     cfg: &CaseConfig,
     found: &[CaseRecord],
     fmt: Format,
 ) -> Result<Response> {
-    let ids: Vec<i64> = found.iter().map(|c| c.id).collect();
-    let stages = cases::stages_of(&state.pool, &ids).await.map_err(db(fmt))?;
-    let list: Vec<Value> = found
+    let index = state.city.get();
+    let list: Vec<Value> = public_cases(&state.pool, cfg, &index, found)
+        .await
+        .map_err(db(fmt))?
         .iter()
-        .map(|c| {
-            let expected = stages
-                .iter()
-                .find(|s| s.case_id == c.id && s.stage == "handling")
-                .map(|s| s.due_at);
-            request_view(c, cfg, expected)
-        })
+        .map(request_view)
         .collect();
     Ok(render(
         &Value::Array(list),
@@ -336,16 +349,19 @@ async fn requests_get(state: &AppState, fmt: Format, q: &[(String, String)]) -> 
     let bad = |m: String| Open311Error::new(StatusCode::BAD_REQUEST, m, fmt);
     let cfg = case_config::load(&state.pool).await.map_err(db(fmt))?;
     let now = state.clock.now();
-    let mut found = Vec::new();
-    if let Some(ids) = get("service_request_id") {
-        for id in ids.split(',') {
-            if let Some(c) = cases::get_case(&state.pool, id.trim())
-                .await
-                .map_err(db(fmt))?
-            {
-                found.push(c);
-            }
+    let found = if let Some(ids) = get("service_request_id") {
+        let ids: Vec<String> = ids
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if ids.len() > MAX_REQUEST_IDS {
+            return Err(bad(format!(
+                "at most {MAX_REQUEST_IDS} service_request_id values at once"
+            )));
         }
+        cases::get_cases(&state.pool, &ids).await.map_err(db(fmt))?
     } else {
         let end = get("end_date")
             .map(|s| date(s, "end_date", fmt))
@@ -398,11 +414,11 @@ async fn requests_get(state: &AppState, fmt: Format, q: &[(String, String)]) -> 
             })
             .collect();
         f.reported_between = Some((start, end));
-        let (page, _) = cases::list_cases(&state.pool, &f, now)
+        cases::list_cases(&state.pool, &f, now)
             .await
-            .map_err(db(fmt))?;
-        found = page;
-    }
+            .map_err(db(fmt))?
+            .0
+    };
     requests_reply(state, &cfg, &found, fmt).await
 }
 
@@ -451,8 +467,24 @@ async fn requests_post(
             fmt,
         ));
     }
-    let Form(fields) =
-        form.map_err(|e| Open311Error::new(StatusCode::BAD_REQUEST, e.body_text(), fmt))?;
+    let Form(fields) = form.map_err(|e| {
+        // 413 for a body over the limit; 400 for one that is not a form.
+        let status = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Open311Error::new(status, e.body_text(), fmt)
+    })?;
+    if fields
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(Open311Error::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_text: a field holds a NUL character",
+            fmt,
+        ));
+    }
     let get = |k: &str| {
         fields
             .iter()

@@ -147,6 +147,35 @@ pub async fn get_case(pool: &PgPool, case_no: &str) -> Result<Option<CaseRecord>
     fetch_case(&mut conn, case_no, false).await
 }
 
+/// The cases with these numbers, in number order; unknown numbers are skipped.
+pub async fn get_cases(pool: &PgPool, case_nos: &[String]) -> Result<Vec<CaseRecord>, sqlx::Error> {
+    sqlx::query_as(sql!(
+        "{SELECT_CASE} WHERE c.case_no = ANY($1) ORDER BY c.case_no"
+    ))
+    .bind(case_nos)
+    .fetch_all(pool)
+    .await
+}
+
+/// A change of state in a case's trail: what the public sees of its progress.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StateStep {
+    pub case_id: i64,
+    pub at: DateTime<Utc>,
+    pub to_state: String,
+}
+
+/// The changes of state of these cases, oldest first.
+pub async fn state_steps(pool: &PgPool, case_ids: &[i64]) -> Result<Vec<StateStep>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT case_id, at, to_state FROM case_events
+         WHERE case_id = ANY($1) AND from_state IS DISTINCT FROM to_state ORDER BY case_id, id",
+    )
+    .bind(case_ids)
+    .fetch_all(pool)
+    .await
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn append_event(
     conn: &mut PgConnection,
@@ -1069,13 +1098,29 @@ pub fn export_cases(
     f: CaseFilter,
     now: DateTime<Utc>,
 ) -> tokio::sync::mpsc::Receiver<Result<CaseRecord, sqlx::Error>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let (out, rx) = tokio::sync::mpsc::channel(256);
     tokio::spawn(async move {
         use futures_util::TryStreamExt;
         let mut select = QueryBuilder::new(SELECT_CASE);
         push_filters(&mut select, &f, now);
         select.push(" ORDER BY c.reported_at, c.id");
-        let mut rows = select.build_query_as::<CaseRecord>().fetch(&pool);
+        // A million cases take a while to stream: a longer statement limit,
+        // for this read only.
+        let mut tx = match pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let _ = out.send(Err(e)).await;
+                return;
+            }
+        };
+        if let Err(e) = sqlx::query("SET LOCAL statement_timeout = '10min'")
+            .execute(&mut *tx)
+            .await
+        {
+            let _ = out.send(Err(e)).await;
+            return;
+        }
+        let mut rows = select.build_query_as::<CaseRecord>().fetch(&mut *tx);
         loop {
             let next = rows.try_next().await;
             let stop = !matches!(next, Ok(Some(_)));
@@ -1085,7 +1130,7 @@ pub fn export_cases(
                 Err(e) => Err(e),
             };
             // The client went away: stop reading.
-            if tx.send(item).await.is_err() || stop {
+            if out.send(item).await.is_err() || stop {
                 break;
             }
         }

@@ -50,6 +50,30 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreErr
         .map_err(StoreError::Connect)
 }
 
+/// The longest a served request's statement may run: no client holds a
+/// database backend for long. Streamed exports set their own, longer limit.
+pub const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The pool a server answers requests from: statements and idle transactions
+/// are time-limited on the database side, and a request waits at most two
+/// seconds for a connection (then 503) while the database is away.
+pub async fn connect_for_serving(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(StoreError::Connect)?;
+    let options = options.options([
+        (
+            "statement_timeout",
+            STATEMENT_TIMEOUT.as_millis().to_string(),
+        ),
+        ("idle_in_transaction_session_timeout", "30000".to_owned()),
+    ]);
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect_with(options)
+        .await
+        .map_err(StoreError::Connect)
+}
+
 /// Checks the PostgreSQL and PostGIS versions (refusing clearly when PostGIS is
 /// missing), then runs the migrations.
 pub async fn prepare(pool: &PgPool) -> Result<Versions, StoreError> {

@@ -392,10 +392,15 @@ async fn a_kiosk_reports_where_it_stands_and_sees_only_progress() {
         .get_as(&format!("/api/v1/cases/{case_no}"), &kiosk)
         .await;
     assert_eq!(s, 200);
-    assert_eq!(public["state"], "reported");
+    // The public view: state in public words, no words of the reporter until
+    // the case is filed, no department before dispatch, no people.
+    assert_eq!(public["state"], "received");
+    assert_eq!(public["state_name"], "已接收");
     assert_eq!(public["class_name"], "暴露垃圾");
-    assert!(public.get("description").is_none() && public.get("department").is_none());
-    assert!(public["timeline"][0].get("actor").is_none());
+    assert!(public["description"].is_null() && public["agency"].is_null());
+    assert!(public.get("department").is_none() && public.get("timeline").is_none());
+    assert_eq!(public["steps"][0]["state"], "received");
+    assert!(public["steps"][0].get("actor").is_none());
     let (s, b) = app.get_as("/api/v1/cases", &kiosk).await;
     assert_eq!((s, b["error"]["code"].as_str()), (403, Some("forbidden")));
     let (s, _) = app.get_as("/api/v1/cases/20990101-000001", &kiosk).await;
@@ -469,8 +474,7 @@ async fn photos_are_typed_by_content_limited_in_size_and_shown_to_staff() {
             .body(body)
             .send()
     };
-    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    jpeg.extend_from_slice(b"JFIF tiny");
+    let jpeg = std::fs::read("tests/fixtures/python.jpg").unwrap();
     let resp = upload(jpeg.clone(), "image/jpeg").await.unwrap();
     assert_eq!(resp.status().as_u16(), 201);
     let id = resp.json::<Value>().await.unwrap()["id"]
@@ -497,6 +501,24 @@ async fn photos_are_typed_by_content_limited_in_size_and_shown_to_staff() {
             "unsupported_media_type",
         ),
         (jpeg.clone(), "image/png", 415, "unsupported_media_type"),
+        // A PNG's signature and nothing of a picture after it.
+        (
+            {
+                let mut fake = b"\x89PNG\r\n\x1a\n".to_vec();
+                fake.extend_from_slice(&[0; 100]);
+                fake
+            },
+            "image/png",
+            415,
+            "unsupported_media_type",
+        ),
+        // A real picture cut short.
+        (
+            jpeg[..jpeg.len() / 2].to_vec(),
+            "image/jpeg",
+            415,
+            "unsupported_media_type",
+        ),
         (
             {
                 let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -514,8 +536,7 @@ async fn photos_are_typed_by_content_limited_in_size_and_shown_to_staff() {
         assert_eq!(b["error"]["code"], code);
     }
     // Exactly 10 MB is accepted.
-    let mut max = b"\x89PNG\r\n\x1a\n".to_vec();
-    max.resize(10 * 1024 * 1024, 7);
+    let max = png_of_size(10 * 1024 * 1024);
     assert_eq!(
         upload(max, "image/png").await.unwrap().status().as_u16(),
         201

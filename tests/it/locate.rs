@@ -66,7 +66,7 @@ async fn postgis_grids(db: &TestDb, pts: &[(f64, f64)]) -> Vec<Option<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locate_agrees_with_postgis_st_covers_everywhere() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+    let app = TestApp::spawn_unlimited(TestDb::new(Template::SampleCity).await.unwrap())
         .await
         .unwrap();
     let pts = probe_points(&app.db, 10_000).await;

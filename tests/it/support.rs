@@ -209,18 +209,46 @@ impl TestApp {
 
     /// On a clock the test moves; overdue stages are swept every 50 ms.
     pub async fn spawn_with(db: TestDb, clock: Clock) -> Result<Self> {
+        Self::spawn_with_options(db, clock, Default::default()).await
+    }
+
+    /// Without rate limits: for tests that send thousands of anonymous
+    /// requests to check answers, not limits.
+    pub async fn spawn_unlimited(db: TestDb) -> Result<Self> {
+        let unlimited = citygrid::http::rate::Rate {
+            burst: f64::MAX,
+            per_second: f64::MAX,
+        };
+        let opts = citygrid::http::ServeOptions {
+            rate_limits: citygrid::http::rate::RateLimits {
+                anonymous: unlimited,
+                kiosk: unlimited,
+            },
+            ..Default::default()
+        };
+        Self::spawn_with_options(db, Clock::fixed(test_now()), opts).await
+    }
+
+    /// With other options (limits) than the defaults.
+    pub async fn spawn_with_options(
+        db: TestDb,
+        clock: Clock,
+        opts: citygrid::http::ServeOptions,
+    ) -> Result<Self> {
         let media = CityDir::new();
         let opts = citygrid::http::ServeOptions {
             media_dir: media.path().to_owned(),
             clock: clock.clone(),
             sweep_every: std::time::Duration::from_millis(50),
-            ..Default::default()
+            ..opts
         };
-        let state = citygrid::http::AppState::load(db.pool.clone(), opts).await?;
+        // The pool a server answers from, with its time limits.
+        let pool = citygrid::store::connect_for_serving(&url_for(&db.name), 8).await?;
+        let state = citygrid::http::AppState::load(pool, opts).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
-            let _ = axum::serve(listener, citygrid::http::router(state)).await;
+            let _ = citygrid::http::serve_on(listener, state, std::future::pending()).await;
         });
         Ok(Self {
             addr,
@@ -305,8 +333,7 @@ impl TestApp {
 
     /// Uploads a tiny PNG with `seed` in it (distinct seeds → distinct photos).
     pub async fn photo(&self, token: &str, seed: u8) -> String {
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        png.extend_from_slice(&[seed; 32]);
+        let png = png_picture(4, 4, seed);
         let resp = self
             .client
             .post(self.url("/api/v1/media"))
@@ -336,6 +363,37 @@ impl TestApp {
         let body = resp.json::<Value>().await.unwrap_or(Value::Null);
         (status, body)
     }
+}
+
+/// A real `w`×`h` grey PNG.
+pub fn png_picture(w: u32, h: u32, grey: u8) -> Vec<u8> {
+    png_padded(w, h, grey, 0)
+}
+
+/// A real PNG of exactly `bytes` bytes (a text chunk fills it up).
+pub fn png_of_size(bytes: usize) -> Vec<u8> {
+    let base = png_padded(8, 8, 1, 0).len();
+    let png = png_padded(8, 8, 1, bytes - base);
+    assert_eq!(png.len(), bytes);
+    png
+}
+
+fn png_padded(w: u32, h: u32, grey: u8, pad: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Grayscale);
+    if pad > 0 {
+        // A tEXt chunk: 12 bytes of framing, "pad", a NUL, then the text.
+        encoder
+            .add_text_chunk("pad".into(), "x".repeat(pad - 12 - 4))
+            .expect("text chunk");
+    }
+    let mut writer = encoder.write_header().expect("png header");
+    writer
+        .write_image_data(&vec![grey; (w * h) as usize])
+        .expect("png data");
+    writer.finish().expect("png end");
+    out
 }
 
 /// A scratch directory for city files.

@@ -398,8 +398,11 @@ async fn every_action_by_its_roles_from_its_states() {
         (s, b["error"]["code"].as_str()),
         (404, Some("case_not_found"))
     );
-    let (s, _) = app.get_as("/api/v1/cases/%00", &u.dispatcher).await;
-    assert_eq!(s, 404);
+    let (s, b) = app.get_as("/api/v1/cases/%00", &u.dispatcher).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("invalid_text"))
+    );
 
     // A returned case goes back to the centre: the department no longer holds
     // it, and the next dispatch must name one.

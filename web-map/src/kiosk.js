@@ -76,9 +76,16 @@ async function sendReport() {
 async function lookup() {
   const box = document.getElementById('k-result');
   try {
+    // The case's public view: state in public words, place, expected completion, steps.
     const c = await api(`/api/v1/cases/${encodeURIComponent(document.getElementById('k-case').value.trim())}`);
-    box.replaceChildren(el('p', {}, `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name} · ${t(c.state)}`),
-      el('ol', {}, ...c.timeline.map((s) => el('li', {}, `${when(s.at)} · ${t(s.to)}`))));
+    const en = lang() === 'en';
+    const stateOf = (s) => (en ? s.state_name_en : s.state_name);
+    box.replaceChildren(
+      el('p', {}, `${c.case_no} · ${en ? c.class_name_en : c.class_name} · ${stateOf(c)}`),
+      c.street?.name ? el('p', { class: 'muted' }, c.street.name) : null,
+      c.agency ? el('p', {}, `${t('agency')}: ${c.agency}`) : null,
+      c.expected_at ? el('p', {}, `${t('expected')}: ${when(c.expected_at)}`) : null,
+      el('ol', {}, ...c.steps.map((s) => el('li', {}, `${when(s.at)} · ${stateOf(s)}`))));
   } catch (e) {
     box.textContent = e.message;
   }
