@@ -43,6 +43,16 @@ enum Command {
         /// Seconds between sweeps for overdue stages.
         #[arg(long, env = "CITYGRID_SWEEP_SECONDS", default_value_t = 30)]
         sweep_seconds: u64,
+        /// Open connections at most (more wait in the listen queue).
+        #[arg(long, env = "CITYGRID_MAX_CONNECTIONS", default_value_t = 512)]
+        max_connections: usize,
+        /// Seconds a client has to send a request's headers; idle keep-alive
+        /// connections close after as long.
+        #[arg(long, env = "CITYGRID_HEADER_TIMEOUT", default_value_t = 10)]
+        header_timeout: u64,
+        /// Seconds in-flight requests get to finish on SIGTERM.
+        #[arg(long, env = "CITYGRID_SHUTDOWN_GRACE", default_value_t = 10)]
+        shutdown_grace: u64,
         /// Run on a clock that stands still at this instant (RFC 3339): for
         /// tests and demonstrations that need a given working day and hour.
         #[arg(long, env = "CITYGRID_FIXED_CLOCK", hide = true)]
@@ -141,6 +151,9 @@ async fn main() -> anyhow::Result<()> {
             basemap_style,
             sweep_seconds,
             fixed_clock,
+            max_connections,
+            header_timeout,
+            shutdown_grace,
         } => {
             // Migrations run without the serving time limits; requests with them.
             let url = cli
@@ -154,6 +167,11 @@ async fn main() -> anyhow::Result<()> {
                 basemap_style,
                 sweep_every: std::time::Duration::from_secs(sweep_seconds.max(1)),
                 clock: fixed_clock.map_or_else(Clock::system, Clock::fixed),
+                connections: citygrid::http::server::ConnectionLimits {
+                    max_connections,
+                    header_timeout: std::time::Duration::from_secs(header_timeout.max(1)),
+                    shutdown_grace: std::time::Duration::from_secs(shutdown_grace),
+                },
                 ..Default::default()
             };
             let state = citygrid::http::AppState::load(pool, opts).await?;

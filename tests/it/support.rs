@@ -624,6 +624,19 @@ impl EventStream {
         }
     }
 
+    /// Whether the server ends the stream within 10 s (events before the end
+    /// are skipped).
+    pub async fn ended(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None) | Err(_)) => return true,
+            }
+        }
+    }
+
     /// The next event about case `case_no`, skipping others.
     pub async fn next_for(&mut self, case_no: &str) -> (String, Value) {
         loop {
@@ -644,6 +657,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, &[]).await
+    }
+
+    /// With extra `citygrid serve` arguments.
+    pub async fn start_with(db: &TestDb, args: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -654,6 +672,7 @@ impl ServerProcess {
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .arg("--media-dir")
             .arg(media.path())
+            .args(args)
             .env("DATABASE_URL", url_for(&db.name))
             .env("CITYGRID_FIXED_CLOCK", test_now().to_rfc3339())
             .env("RUST_LOG", "warn")
