@@ -14,6 +14,8 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 if [ -z "${DATABASE_URL:-}" ]; then
     start_private_cluster test 54330 fast
 fi
+# The fault tests stop and start a cluster of their own with these binaries.
+export CITYGRID_PG_BIN="/usr/lib/postgresql/$(pg_major)/bin"
 # Each test makes its own database from a template; clear what earlier runs left.
 admin="${DATABASE_URL%/*}/postgres"
 for db in $(psql "$admin" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'citygrid\_t\_%' OR datname LIKE 'citygrid\_tpl\_%'"); do

@@ -6,6 +6,7 @@ mod deadlines;
 mod evaluation;
 mod events;
 mod exports;
+mod faults;
 mod import;
 mod intake;
 mod limits;

@@ -667,13 +667,18 @@ impl ServerProcess {
             .local_addr()
             .unwrap()
             .port();
+        Self::launch(&url_for(&db.name), port, args).await
+    }
+
+    /// `citygrid serve` on database `url` and `port`, once it is ready.
+    pub async fn launch(url: &str, port: u16, args: &[&str]) -> Self {
         let media = CityDir::new();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_citygrid"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .arg("--media-dir")
             .arg(media.path())
             .args(args)
-            .env("DATABASE_URL", url_for(&db.name))
+            .env("DATABASE_URL", url)
             .env("CITYGRID_FIXED_CLOCK", test_now().to_rfc3339())
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())

@@ -1,0 +1,416 @@
+//! Faults under load, with clients that do what the README asks of them
+//! (retry with the same `client_key` until a 2xx): `kill -9` of the server,
+//! and PostgreSQL stopped and started under it. Every acknowledged report is
+//! stored exactly once; while the database is away the answers are quick 503s
+//! that say when to retry, and the service recovers by itself.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// What the clients saw.
+#[derive(Default)]
+struct Seen {
+    acknowledged: Vec<String>,
+    unavailable: usize,
+    unavailable_without_retry_after: usize,
+    /// The longest a 503 took to come back.
+    slowest_503: Duration,
+    other_errors: Vec<String>,
+}
+
+/// `clients` concurrent clients send `per_client` reports each, each retried
+/// with its client key until a 2xx (giving up after `patience`).
+async fn load(
+    base: String,
+    token: String,
+    points: Vec<(f64, f64)>,
+    clients: usize,
+    per_client: usize,
+    patience: Duration,
+    seen: Arc<Mutex<Seen>>,
+) {
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (base, token, points, seen) =
+            (base.clone(), token.clone(), points.clone(), seen.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap();
+            for i in 0..per_client {
+                let key = format!("load-{c}-{i}");
+                let (lon, lat) = points[(c * per_client + i) % points.len()];
+                let body = json!({"client_key": key, "kind": "event", "class": "0102",
+                                  "lon": lon, "lat": lat, "description": "负载 load"});
+                let started = Instant::now();
+                loop {
+                    assert!(started.elapsed() < patience, "{key} never acknowledged");
+                    let sent = Instant::now();
+                    let resp = http
+                        .post(format!("{base}/api/v1/reports"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await;
+                    match resp {
+                        Ok(r) if r.status().is_success() => {
+                            seen.lock().unwrap().acknowledged.push(key.clone());
+                            break;
+                        }
+                        Ok(r) if r.status().as_u16() == 503 => {
+                            let mut s = seen.lock().unwrap();
+                            s.unavailable += 1;
+                            s.slowest_503 = s.slowest_503.max(sent.elapsed());
+                            if !r.headers().contains_key("retry-after") {
+                                s.unavailable_without_retry_after += 1;
+                            }
+                        }
+                        Ok(r) => {
+                            let status = r.status();
+                            let text = r.text().await.unwrap_or_default();
+                            seen.lock()
+                                .unwrap()
+                                .other_errors
+                                .push(format!("{key}: {status} {text}"));
+                            break;
+                        }
+                        // The server is gone (killed, restarting): retry.
+                        Err(_) => {}
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// Each acknowledged key is stored as exactly one report; nothing else is.
+async fn assert_stored_exactly_once(pool: &sqlx::PgPool, seen: &Seen) {
+    assert!(seen.other_errors.is_empty(), "{:?}", seen.other_errors);
+    let stored: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT client_key, count(*) FROM reports WHERE client_key LIKE 'load-%' GROUP BY client_key",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut acknowledged = seen.acknowledged.clone();
+    acknowledged.sort();
+    acknowledged.dedup();
+    assert_eq!(
+        acknowledged.len(),
+        seen.acknowledged.len(),
+        "a key acknowledged twice"
+    );
+    for (key, n) in &stored {
+        assert_eq!(*n, 1, "{key} stored {n} times");
+    }
+    let mut stored: Vec<String> = stored.into_iter().map(|(k, _)| k).collect();
+    stored.sort();
+    assert_eq!(
+        stored, acknowledged,
+        "stored and acknowledged reports differ"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_loses_no_acknowledged_report() {
+    let db = TestDb::new(Template::SampleCity).await.unwrap();
+    let (_, token) = citygrid::store::users::add_user(
+        &db.pool,
+        citygrid::store::users::NewUser {
+            name: "inspector".into(),
+            role: Role::Inspector,
+            department: None,
+            kiosk: None,
+        },
+    )
+    .await
+    .unwrap();
+    let points: Vec<(f64, f64)> = grid_points(&db, 40)
+        .await
+        .into_iter()
+        .map(|(_, x, y)| (x, y))
+        .collect();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = url_for(&db.name);
+    let mut server = ServerProcess::launch(&url, port, &[]).await;
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let clients = tokio::spawn(load(
+        server.base.clone(),
+        token,
+        points,
+        8,
+        40,
+        Duration::from_secs(90),
+        seen.clone(),
+    ));
+    // Twice, once some reports are in: kill -9, and start again.
+    for round in 1..=2 {
+        while seen.lock().unwrap().acknowledged.len() < round * 80 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server.child.start_kill().unwrap();
+        server.child.wait().await.unwrap();
+        server = ServerProcess::launch(&url, port, &[]).await;
+    }
+    clients.await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.acknowledged.len(), 320);
+    assert_stored_exactly_once(&db.pool, &seen).await;
+    drop(server);
+}
+
+/// A PostgreSQL cluster of the test's own, to stop and start.
+struct OwnCluster {
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnCluster {
+    fn bin(tool: &str) -> std::path::PathBuf {
+        // scripts/test.sh says where the server binaries are.
+        let dir = std::env::var("CITYGRID_PG_BIN")
+            .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+        std::path::Path::new(&dir).join(tool)
+    }
+
+    /// Runs a server tool as the postgres user when we are root.
+    fn run(tool: &str, args: &[&str]) {
+        let root = is_root();
+        let mut cmd = if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(Self::bin(tool));
+            c
+        } else {
+            std::process::Command::new(Self::bin(tool))
+        };
+        let out = cmd.args(args).output().expect("PostgreSQL server tools");
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn create() -> Self {
+        let dir = std::env::temp_dir().join(format!("citygrid-own-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if is_root() {
+            let ok = std::process::Command::new("chown")
+                .args(["postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let data = dir.join("data");
+        Self::run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ],
+        );
+        let c = Self { dir, port };
+        c.start();
+        c
+    }
+
+    fn start(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let data = self.dir.join("data");
+        let log = self.dir.join("log");
+        Self::run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    fn stop(&self) {
+        let data = self.dir.join("data");
+        Self::run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = std::process::Command::new(if is_root() { "runuser" } else { "true" })
+            .args(if is_root() {
+                vec!["-u", "postgres", "--"]
+            } else {
+                vec![]
+            })
+            .arg(Self::bin("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_stopped_and_started_under_load() {
+    let cluster = OwnCluster::create();
+    let admin = citygrid::store::connect(&cluster.url("postgres"), 1)
+        .await
+        .unwrap();
+    sqlx::query("CREATE DATABASE citygrid")
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let pool = citygrid::store::connect(&cluster.url("citygrid"), 4)
+        .await
+        .unwrap();
+    citygrid::store::prepare(&pool).await.unwrap();
+    let city = mini_city();
+    let report = citygrid::import::import_dir(&pool, city.path(), Default::default())
+        .await
+        .unwrap();
+    assert!(report.committed, "{:?}", report.errors);
+    let (_, token) = citygrid::store::users::add_user(
+        &pool,
+        citygrid::store::users::NewUser {
+            name: "inspector".into(),
+            role: Role::Inspector,
+            department: None,
+            kiosk: None,
+        },
+    )
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = ServerProcess::launch(&cluster.url("citygrid"), port, &[]).await;
+    // Points in the mini city's three grids.
+    let points = vec![(107.0004, 34.0002), (107.0015, 34.0005), (107.003, 34.0005)];
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let clients = tokio::spawn(load(
+        server.base.clone(),
+        token,
+        points,
+        4,
+        50,
+        Duration::from_secs(90),
+        seen.clone(),
+    ));
+    while seen.lock().unwrap().acknowledged.len() < 40 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cluster.stop();
+    // While it is down: /ready says so, quickly, with Retry-After.
+    let http = reqwest::Client::new();
+    let asked = Instant::now();
+    let ready = http
+        .get(format!("{}/ready", server.base))
+        .send()
+        .await
+        .unwrap();
+    let ready_took = asked.elapsed();
+    assert_eq!(ready.status().as_u16(), 503);
+    assert!(ready.headers().contains_key("retry-after"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let unavailable_while_down = seen.lock().unwrap().unavailable;
+    cluster.start();
+    clients.await.unwrap();
+    // Recovered without a restart.
+    let ready = http
+        .get(format!("{}/ready", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+
+    let seen = seen.lock().unwrap();
+    println!(
+        "database down ~3 s: {} answers 503 (slowest {:?}), /ready answered in {:?}; {} acknowledged",
+        seen.unavailable,
+        seen.slowest_503,
+        ready_took,
+        seen.acknowledged.len()
+    );
+    assert!(
+        unavailable_while_down > 0,
+        "no 503 while the database was down"
+    );
+    assert_eq!(seen.unavailable_without_retry_after, 0);
+    // Bounded waits: no 503 (nor /ready) waited the old 10 s pool timeout.
+    assert!(
+        seen.slowest_503 < Duration::from_secs(6),
+        "{:?}",
+        seen.slowest_503
+    );
+    assert!(ready_took < Duration::from_secs(6), "{ready_took:?}");
+    assert_eq!(seen.acknowledged.len(), 200);
+    let pool = citygrid::store::connect(&cluster.url("citygrid"), 2)
+        .await
+        .unwrap();
+    assert_stored_exactly_once(&pool, &seen).await;
+    pool.close().await;
+    drop(server);
+}
