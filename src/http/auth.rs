@@ -17,15 +17,7 @@ use crate::store::users::{self, User, role_name};
 /// An authenticated caller.
 pub struct Caller(pub User);
 
-/// Every role but the kiosk: the city's own staff (departments limited to
-/// their own cases where cases are concerned).
-pub const STAFF: &[Role] = &[
-    Role::Inspector,
-    Role::Operator,
-    Role::Dispatcher,
-    Role::Department,
-    Role::Admin,
-];
+pub use super::access::STAFF;
 
 impl Caller {
     /// 403 unless the caller has one of `roles`.
@@ -122,6 +114,14 @@ pub async fn optional_caller(parts: &Parts, state: &AppState) -> Result<Option<U
     }
 }
 
+/// The caller the access check found (`access::enforce`), else from the token.
+async fn known_caller(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
+    match parts.extensions.get::<User>() {
+        Some(user) => Ok(Some(user.clone())),
+        None => optional_caller(parts, state).await,
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -129,7 +129,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match optional_caller(parts, state).await? {
+        match known_caller(parts, state).await? {
             Some(user) => Ok(Caller(user)),
             None => Err(unauthorized("sign in: send Authorization: Bearer TOKEN")),
         }
@@ -146,7 +146,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(MaybeCaller(optional_caller(parts, state).await?))
+        Ok(MaybeCaller(known_caller(parts, state).await?))
     }
 }
 

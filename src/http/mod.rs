@@ -1,5 +1,6 @@
 //! HTTP: one router per resource, merged here, over one shared state.
 
+pub mod access;
 pub mod auth;
 pub mod cases;
 pub mod city;
@@ -156,6 +157,10 @@ pub fn router(state: AppState) -> Router {
         .merge(open311::router())
         .merge(stats::router())
         .merge(web::router())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::enforce,
+        ))
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

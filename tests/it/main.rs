@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL + PostGIS (DATABASE_URL): every
 //! test gets a fresh database cloned from a migrated template.
 
+mod access;
 mod browser;
 mod deadlines;
 mod evaluation;

@@ -1,0 +1,151 @@
+//! Who may call what: one table, every route in it, enforced before any
+//! handler runs. A route missing from the table is refused (and the
+//! authorisation test fails). Finer rules stay with the data: departments see
+//! their own cases, the kiosk a case's public view, tiles' staff layers staff.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::auth::optional_caller;
+use super::error::ApiError;
+use crate::domain::workflow::Role;
+use crate::store::users::role_name;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Access {
+    /// Anyone, signed in or not (a wrong token is still 401).
+    Anyone,
+    /// Callers signed in with one of these roles.
+    Roles(&'static [Role]),
+}
+
+use Access::{Anyone, Roles};
+use Role::{Admin, Department, Dispatcher, Inspector, Kiosk, Operator};
+
+const EVERY_ROLE: &[Role] = &[Inspector, Operator, Dispatcher, Department, Kiosk, Admin];
+/// The city's staff: every role but the kiosk.
+pub const STAFF: &[Role] = &[Inspector, Operator, Dispatcher, Department, Admin];
+
+/// Every route: method, path as routed, who may call it.
+pub const ACCESS: &[(&str, &str, Access)] = &[
+    ("GET", "/health", Anyone),
+    ("GET", "/ready", Anyone),
+    ("GET", "/api/v1/openapi.json", Anyone),
+    ("GET", "/api/v1/me", Roles(EVERY_ROLE)),
+    // The city: public facts.
+    ("GET", "/api/v1/locate", Anyone),
+    ("GET", "/api/v1/services/nearby", Anyone),
+    ("GET", "/api/v1/classes", Anyone),
+    ("GET", "/api/v1/departments", Anyone),
+    ("GET", "/api/v1/areas", Anyone),
+    ("GET", "/api/v1/map-config", Anyone),
+    // Cases.
+    (
+        "POST",
+        "/api/v1/reports",
+        Roles(&[Inspector, Kiosk, Operator, Admin]),
+    ),
+    ("GET", "/api/v1/cases", Roles(STAFF)),
+    ("GET", "/api/v1/cases.geojson", Roles(STAFF)),
+    ("GET", "/api/v1/cases.csv", Roles(STAFF)),
+    // A kiosk gets the public view; a department only its own cases.
+    ("GET", "/api/v1/cases/{case_no}", Roles(EVERY_ROLE)),
+    // Which action by which role: the workflow decides.
+    ("POST", "/api/v1/cases/{case_no}/actions", Roles(STAFF)),
+    ("GET", "/api/v1/events", Roles(STAFF)),
+    (
+        "POST",
+        "/api/v1/media",
+        Roles(&[Inspector, Operator, Department, Kiosk, Admin]),
+    ),
+    // Departments: only photos of their own cases.
+    ("GET", "/api/v1/media/{id}", Roles(STAFF)),
+    (
+        "GET",
+        "/api/v1/stats/evaluation",
+        Roles(&[Operator, Dispatcher, Department, Admin]),
+    ),
+    (
+        "GET",
+        "/api/v1/stats/hotspots",
+        Roles(&[Operator, Dispatcher, Inspector, Admin]),
+    ),
+    // Public layers for anyone; `components` and `cases` for staff.
+    ("GET", "/tiles/{layer}/{z}/{x}/{tile}", Anyone),
+    // Open311: public views; a POST carries its api_key in the form.
+    ("GET", "/open311/v2/{file}", Anyone),
+    ("POST", "/open311/v2/{file}", Anyone),
+    ("GET", "/open311/v2/services/{file}", Anyone),
+    ("GET", "/open311/v2/requests/{file}", Anyone),
+    ("GET", "/open311/v2/tokens/{file}", Anyone),
+    // The web map's pages sign in in the browser.
+    ("GET", "/", Anyone),
+    ("GET", "/inspector", Anyone),
+    ("GET", "/kiosk", Anyone),
+    ("GET", "/stats", Anyone),
+    ("GET", "/assets/{*path}", Anyone),
+];
+
+/// The rule for a routed request; HEAD follows GET.
+pub fn rule(method: &str, path: &str) -> Option<Access> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    ACCESS
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, a)| *a)
+}
+
+/// Applies [`ACCESS`]; the caller it finds is handed to the handler.
+pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(path) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
+        return next.run(req).await;
+    };
+    let Some(access) = rule(req.method().as_str(), &path) else {
+        tracing::error!(method = %req.method(), path = %path, "route without an access rule");
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no_access_rule",
+            "this route has no access rule",
+        )
+        .into_response();
+    };
+    let (mut parts, body) = req.into_parts();
+    let caller = match optional_caller(&parts, &state).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    if let Roles(roles) = access {
+        match &caller {
+            None => {
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "sign in: send Authorization: Bearer TOKEN",
+                )
+                .into_response();
+            }
+            Some(user) if !roles.contains(&user.role) => {
+                return super::auth::forbidden(format!(
+                    "a {} may not {} {path}",
+                    role_name(user.role),
+                    parts.method
+                ))
+                .into_response();
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(user) = caller {
+        parts.extensions.insert(user);
+    }
+    req = Request::from_parts(parts, body);
+    next.run(req).await
+}

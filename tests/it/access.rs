@@ -1,0 +1,246 @@
+//! The authorisation matrix: every route × every role and anonymous is
+//! allowed or denied as `citygrid::http::access::ACCESS` says, every route in
+//! the source has a rule there, and a department cannot reach another's
+//! cases by guessing numbers, filtering, exporting, photos or tiles.
+
+use citygrid::http::access::{ACCESS, Access};
+use serde_json::json;
+
+use crate::support::*;
+use crate::workflow::{DEPT, Staff, case_in};
+
+/// `(method, path)` of every `.route(…)` in `src/http/`.
+fn routes_in_source() -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("src/http").unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            // The call's arguments: up to the matching parenthesis.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .unwrap();
+            let call = &rest[..end];
+            let path = call.split('"').nth(1).unwrap().to_owned();
+            for (name, method) in [
+                ("get(", "GET"),
+                ("post(", "POST"),
+                ("put(", "PUT"),
+                ("delete(", "DELETE"),
+            ] {
+                if call.contains(name) {
+                    found.push((method.to_owned(), path.clone()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_route_has_an_access_rule() {
+    let routes = routes_in_source();
+    assert!(routes.len() >= 30, "{routes:?}");
+    for (method, path) in &routes {
+        assert!(
+            citygrid::http::access::rule(method, path).is_some(),
+            "{method} {path} has no rule in citygrid::http::access::ACCESS"
+        );
+    }
+    // And the table names no route that does not exist.
+    for (method, path, _) in ACCESS {
+        assert!(
+            routes.iter().any(|(m, p)| m == method && p == path),
+            "ACCESS names {method} {path}, which is not routed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_route_by_every_role_as_the_table_says() {
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    let kiosk = app.user(Role::Kiosk, None).await;
+    let p = grid_points(&app.db, 1).await;
+    let (case_no, _) = case_in(&app, &u, (p[0].1, p[0].2), "matrix", "dispatched").await;
+    let photo = app.photo(&u.department, 3).await;
+    let asset = std::fs::read_dir("web-map/dist/assets")
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
+    let callers: Vec<(&str, Option<Role>, Option<&str>)> = vec![
+        ("anonymous", None, None),
+        ("inspector", Some(Role::Inspector), Some(&u.inspector)),
+        ("operator", Some(Role::Operator), Some(&u.operator)),
+        ("dispatcher", Some(Role::Dispatcher), Some(&u.dispatcher)),
+        ("department", Some(Role::Department), Some(&u.department)),
+        ("kiosk", Some(Role::Kiosk), Some(&kiosk)),
+        ("admin", Some(Role::Admin), Some(&u.admin)),
+    ];
+    let mut checked = 0;
+    for &(method, route, access) in ACCESS {
+        let path = match route {
+            "/open311/v2/{file}" if method == "GET" => "/open311/v2/services.json".to_owned(),
+            "/open311/v2/{file}" => "/open311/v2/requests.json".to_owned(),
+            "/open311/v2/services/{file}" => "/open311/v2/services/event-0102.json".to_owned(),
+            "/open311/v2/requests/{file}" | "/open311/v2/tokens/{file}" => {
+                route.replace("{file}", &format!("{case_no}.json"))
+            }
+            "/tiles/{layer}/{z}/{x}/{tile}" => "/tiles/districts/0/0/0.mvt".to_owned(),
+            "/assets/{*path}" => format!("/assets/{asset}"),
+            "/api/v1/locate" => format!("/api/v1/locate?lon={}&lat={}", p[0].1, p[0].2),
+            "/api/v1/services/nearby" => {
+                format!("/api/v1/services/nearby?lon={}&lat={}", p[0].1, p[0].2)
+            }
+            r => r.replace("{case_no}", &case_no).replace("{id}", &photo),
+        };
+        for (i, (who, role, token)) in callers.iter().enumerate() {
+            let mut req = match method {
+                "GET" => app.client.get(app.url(&path)),
+                "POST" => app.client.post(app.url(&path)),
+                m => panic!("no request for {m}"),
+            };
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            req = match route {
+                "/api/v1/reports" => {
+                    req.json(&event_report(&format!("m-{i}"), "0102", p[0].1, p[0].2))
+                }
+                // An action no role may take: the route lets the caller in, the workflow says 422.
+                "/api/v1/cases/{case_no}/actions" => {
+                    req.json(&json!({"action": "noop", "expected_version": 1}))
+                }
+                "/api/v1/media" => req
+                    .header("Content-Type", "image/png")
+                    .body(png_picture(2, 2, i as u8)),
+                "/open311/v2/{file}" if method == "POST" => req.form(&[
+                    ("api_key", u.operator.as_str()),
+                    ("service_code", "event-0102"),
+                    ("lat", &p[0].2.to_string()),
+                    ("long", &p[0].1.to_string()),
+                ]),
+                _ => req,
+            };
+            let status = req.send().await.unwrap().status().as_u16();
+            let allowed = match access {
+                Access::Anyone => true,
+                Access::Roles(roles) => role.is_some_and(|r| roles.contains(&r)),
+            };
+            if allowed {
+                assert!(
+                    status != 401 && status != 403 && status < 500,
+                    "{who} {method} {path}: {status}, but the table allows it"
+                );
+            } else {
+                let want = if role.is_none() { 401 } else { 403 };
+                assert_eq!(status, want, "{who} {method} {path}: the table denies it");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ACCESS.len() * callers.len());
+}
+
+#[tokio::test]
+async fn a_department_reaches_only_its_own_cases() {
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    let p = grid_points(&app.db, 1).await;
+    let (case_no, version) = case_in(&app, &u, (p[0].1, p[0].2), "iso", "dispatched").await;
+    let photo = app.photo(&u.department, 5).await;
+    let other = &u.other_department;
+
+    // Guessing the number.
+    let (s, b) = app.get_as(&format!("/api/v1/cases/{case_no}"), other).await;
+    assert_eq!(s, 403);
+    assert!(b.get("case_no").is_none(), "{b}");
+    let (s, _) = app
+        .act(
+            other,
+            &case_no,
+            "handle",
+            version,
+            json!({"note": "mine now"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    // Filtering for it is refused; the lists and exports hold none of it.
+    let (s, _) = app
+        .get_as(&format!("/api/v1/cases?department={DEPT}"), other)
+        .await;
+    assert_eq!(s, 403);
+    let (s, b) = app.get_as("/api/v1/cases", other).await;
+    assert_eq!((s, b["total"].as_i64()), (200, Some(0)), "{b}");
+    for export in ["/api/v1/cases.csv", "/api/v1/cases.geojson"] {
+        let (s, _) = app
+            .get_as(&format!("{export}?department={DEPT}"), other)
+            .await;
+        assert_eq!(s, 403, "{export}");
+        let resp = app
+            .client
+            .get(app.url(export))
+            .bearer_auth(other)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let text = resp.text().await.unwrap();
+        assert!(!text.contains(&case_no), "{export}: {text}");
+    }
+    // Its photos.
+    let (s, _) = app.get_as(&format!("/api/v1/media/{photo}"), other).await;
+    assert_eq!(s, 403);
+    let (s, _) = app
+        .get_as(&format!("/api/v1/media/{photo}"), &u.department)
+        .await;
+    assert_eq!(s, 200);
+    // Its place on the map: the cases layer of the tile holding it.
+    let z = 15;
+    let n = f64::from(1u32 << z);
+    let x = ((p[0].1 + 180.0) / 360.0 * n).floor() as u32;
+    let lat = p[0].2.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
+        as u32;
+    let tile = |token: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .get(app.url(&format!("/tiles/cases/{z}/{x}/{y}.mvt")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (s, own) = tile(u.department.clone()).await;
+    assert_eq!(s, 200);
+    assert!(String::from_utf8_lossy(&own).contains(&case_no));
+    let (s, theirs) = tile(other.clone()).await;
+    assert!(
+        s == 204 || !String::from_utf8_lossy(&theirs).contains(&case_no),
+        "another department's tile shows {case_no}"
+    );
+}
