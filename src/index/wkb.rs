@@ -22,6 +22,11 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// Bytes left: what a count read from the input may reserve room for (a
+    /// count is not trusted: 0xFFFFFFFF rings would ask for 100 GB).
+    fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], WkbError> {
         let end = self.pos + N;
         let slice = self.buf.get(self.pos..end).ok_or(WkbError::Truncated)?;
@@ -64,7 +69,7 @@ impl Reader<'_> {
     }
     fn ring(&mut self) -> Result<LineString<f64>, WkbError> {
         let n = self.u32()? as usize;
-        let mut coords = Vec::with_capacity(n.min(1 << 20));
+        let mut coords = Vec::with_capacity(n.min(self.remaining() / 16));
         for _ in 0..n {
             let x = self.f64()?;
             let y = self.f64()?;
@@ -78,7 +83,7 @@ impl Reader<'_> {
             return Ok(Polygon::new(LineString(vec![]), vec![]));
         }
         let exterior = self.ring()?;
-        let mut holes = Vec::with_capacity(rings - 1);
+        let mut holes = Vec::with_capacity((rings - 1).min(self.remaining() / 4));
         for _ in 1..rings {
             holes.push(self.ring()?);
         }
@@ -98,7 +103,7 @@ pub fn decode_multipolygon(buf: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
         3 => Ok(MultiPolygon(vec![r.polygon_body()?])),
         6 => {
             let n = r.u32()? as usize;
-            let mut polys = Vec::with_capacity(n.min(1 << 16));
+            let mut polys = Vec::with_capacity(n.min(r.remaining() / 9));
             for _ in 0..n {
                 match r.header()? {
                     3 => polys.push(r.polygon_body()?),

@@ -598,3 +598,37 @@ async fn street_lights_are_filed_and_dispatched_automatically() {
     );
     assert!(b["case"]["deadlines"]["handling"]["due_at"].is_string());
 }
+
+/// The address matcher, fuzzed through HTTP: any text (control characters,
+/// NUL, quotes, SQL, very long) gets a 201 or a 4xx, never a 5xx.
+#[tokio::test]
+async fn any_address_text_gets_an_answer() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let app = sample_app().await;
+    let inspector = app.user(Role::Inspector, None).await;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let text = "\\PC{0,40}|[\\x00-\\x1f'\";%_\\\\]{0,20}|.{0,400}";
+    let strategy = text.prop_map(|s| s);
+    let mut tried = vec![
+        "'; DROP TABLE cases; --".to_owned(),
+        "%".to_owned(),
+        "\0".to_owned(),
+        "经二路".repeat(500),
+    ];
+    for _ in 0..200 {
+        tried.push(strategy.new_tree(&mut runner).unwrap().current());
+    }
+    for (i, address) in tried.iter().enumerate() {
+        let (s, b) = app
+            .post(
+                "/api/v1/reports",
+                &inspector,
+                &json!({"client_key": format!("addr-{i}"), "kind": "event", "class": "0102", "address": address}),
+            )
+            .await;
+        assert!(s == 201 || (400..500).contains(&s), "{address:?}: {s} {b}");
+        if s != 201 {
+            assert!(b["error"]["code"].is_string(), "{address:?}: {b}");
+        }
+    }
+}
