@@ -26,6 +26,8 @@ done
 # server tests again at 22:00 and on a Sunday at 10:00 and 22:00.
 cargo test --locked --all-targets "$@"
 if [ $# -eq 0 ]; then
+    echo "== the fuzz targets, longer: 100,000 inputs each"
+    CITYGRID_FUZZ_CASES=100000 cargo test --locked --test fuzz
     for now in 2026-11-25T22:00:00+08:00 2026-11-29T10:00:00+08:00 2026-11-29T22:00:00+08:00; do
         echo "== the server tests with the clock at $now"
         CITYGRID_TEST_NOW=$now cargo test --locked --test it -- --skip browser

@@ -50,17 +50,6 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
-/// PostgreSQL text cannot hold NUL: refuse it up front rather than fail in the store.
-fn plain_text(field: &str, values: &[&str]) -> ApiResult<()> {
-    if values.iter().any(|v| v.contains('\0')) {
-        return Err(unprocessable(
-            "invalid_text",
-            format!("{field} contains a NUL character"),
-        ));
-    }
-    Ok(())
-}
-
 impl From<CaseError> for ApiError {
     fn from(e: CaseError) -> Self {
         let message = e.to_string();
@@ -275,19 +264,6 @@ pub async fn take_report(
         "report problems",
     )?;
     let user = &caller.0;
-    plain_text(
-        "the report",
-        &[
-            &body.client_key,
-            &body.description,
-            body.address.as_deref().unwrap_or(""),
-            body.component_code.as_deref().unwrap_or(""),
-        ],
-    )?;
-    plain_text(
-        "photos",
-        &body.photos.iter().map(String::as_str).collect::<Vec<_>>(),
-    )?;
     let client_key = body.client_key.trim().to_owned();
     if client_key.is_empty() || client_key.len() > 128 {
         return Err(unprocessable(
@@ -632,19 +608,6 @@ async fn act(
             format!("{:?} is not an action: {}", body.action, names.join(", ")),
         ));
     };
-    plain_text(
-        "the action",
-        &[
-            &case_no,
-            &body.note,
-            body.department.as_deref().unwrap_or(""),
-            body.into.as_deref().unwrap_or(""),
-        ],
-    )?;
-    plain_text(
-        "photos",
-        &body.photos.iter().map(String::as_str).collect::<Vec<_>>(),
-    )?;
     let input = ActionInput {
         action,
         expected_version: body.expected_version,

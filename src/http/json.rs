@@ -1,6 +1,6 @@
 //! JSON request bodies with our error shape: malformed JSON → 400
-//! `malformed_json`, JSON of the wrong shape → 422 `invalid_body`, too large →
-//! 413 `payload_too_large`.
+//! `malformed_json`, JSON of the wrong shape → 422 `invalid_body`, a NUL in
+//! any text → 422 `invalid_text`, too large → 413 `payload_too_large`.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -10,6 +10,24 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 
 pub struct ApiJson<T>(pub T);
+
+/// Whether any string in a JSON body holds NUL, which no text column can
+/// store: checked here for every JSON body, before any handler sees it. JSON
+/// writes NUL only as an escape, so bodies without one are not parsed twice.
+fn holds_nul(bytes: &[u8]) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().any(walk),
+            serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || walk(v)),
+            _ => false,
+        }
+    }
+    let escaped = bytes
+        .windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|b| *b == b'0'));
+    escaped && serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| walk(&v))
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
@@ -26,6 +44,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::bad_request("unreadable_body", e.body_text())
             }
         })?;
+        if holds_nul(&bytes) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_text",
+                "a text in the body holds a NUL character",
+            ));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let parsed = T::deserialize(&mut de).and_then(|v| de.end().map(|_| v));
         match parsed {
