@@ -28,9 +28,10 @@ impl Default for RateLimits {
                 burst: 600.0,
                 per_second: 20.0,
             },
+            // A kiosk's map loads tiles with its token: as much room as anyone.
             kiosk: Rate {
-                burst: 300.0,
-                per_second: 10.0,
+                burst: 600.0,
+                per_second: 20.0,
             },
         }
     }

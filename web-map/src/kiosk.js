@@ -80,12 +80,13 @@ async function lookup() {
     const c = await api(`/api/v1/cases/${encodeURIComponent(document.getElementById('k-case').value.trim())}`);
     const en = lang() === 'en';
     const stateOf = (s) => (en ? s.state_name_en : s.state_name);
-    box.replaceChildren(
+    box.replaceChildren(...[
       el('p', {}, `${c.case_no} · ${en ? c.class_name_en : c.class_name} · ${stateOf(c)}`),
-      c.street?.name ? el('p', { class: 'muted' }, c.street.name) : null,
-      c.agency ? el('p', {}, `${t('agency')}: ${c.agency}`) : null,
-      c.expected_at ? el('p', {}, `${t('expected')}: ${when(c.expected_at)}`) : null,
-      el('ol', {}, ...c.steps.map((s) => el('li', {}, `${when(s.at)} · ${stateOf(s)}`))));
+      c.street?.name && el('p', { class: 'muted' }, c.street.name),
+      c.agency && el('p', {}, `${t('agency')}: ${c.agency}`),
+      c.expected_at && el('p', {}, `${t('expected')}: ${when(c.expected_at)}`),
+      el('ol', {}, ...c.steps.map((s) => el('li', {}, `${when(s.at)} · ${stateOf(s)}`))),
+    ].filter(Boolean));
   } catch (e) {
     box.textContent = e.message;
   }

@@ -198,6 +198,9 @@ await step('a kiosk report creates a case, and the kiosk can look it up', async 
   await kp.fill('#k-case', caseNo);
   await kp.click('#k-find');
   await kp.waitForSelector('#k-result ol li');
+  // The public view, in the page's words: the state as citizens read it, nothing unset.
+  const result = await kp.$eval('#k-result', (e) => e.textContent);
+  assert.ok(result.includes('已接收') && !/null|undefined/.test(result), result);
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk-lookup.png` });
 });
 
