@@ -216,11 +216,7 @@ async fn a_department_reaches_only_its_own_cases() {
     assert_eq!(s, 200);
     // Its place on the map: the cases layer of the tile holding it.
     let z = 15;
-    let n = f64::from(1u32 << z);
-    let x = ((p[0].1 + 180.0) / 360.0 * n).floor() as u32;
-    let lat = p[0].2.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
-        as u32;
+    let (x, y) = tile_of(z, p[0].1, p[0].2);
     let tile = |token: String| {
         let app = &app;
         async move {

@@ -123,27 +123,13 @@ async fn assert_stored_exactly_once(pool: &sqlx::PgPool, seen: &Seen) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_no_acknowledged_report() {
     let db = TestDb::new(Template::SampleCity).await.unwrap();
-    let (_, token) = citygrid::store::users::add_user(
-        &db.pool,
-        citygrid::store::users::NewUser {
-            name: "inspector".into(),
-            role: Role::Inspector,
-            department: None,
-            kiosk: None,
-        },
-    )
-    .await
-    .unwrap();
+    let token = add_user_to(&db.pool, "inspector", Role::Inspector).await;
     let points: Vec<(f64, f64)> = grid_points(&db, 40)
         .await
         .into_iter()
         .map(|(_, x, y)| (x, y))
         .collect();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let url = url_for(&db.name);
     let mut server = ServerProcess::launch(&url, port, &[]).await;
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -217,11 +203,7 @@ impl OwnCluster {
                 .unwrap();
             assert!(ok.success());
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let data = dir.join("data");
         Self::run(
             "initdb",
@@ -328,24 +310,10 @@ async fn the_database_stopped_and_started_under_load() {
         .await
         .unwrap();
     assert!(report.committed, "{:?}", report.errors);
-    let (_, token) = citygrid::store::users::add_user(
-        &pool,
-        citygrid::store::users::NewUser {
-            name: "inspector".into(),
-            role: Role::Inspector,
-            department: None,
-            kiosk: None,
-        },
-    )
-    .await
-    .unwrap();
+    let token = add_user_to(&pool, "inspector", Role::Inspector).await;
     pool.close().await;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let server = ServerProcess::launch(&cluster.url("citygrid"), port, &[]).await;
     // Points in the mini city's three grids.
     let points = vec![(107.0004, 34.0002), (107.0015, 34.0005), (107.003, 34.0005)];

@@ -330,17 +330,7 @@ async fn shutdown_ends_event_streams_and_exits_in_bounded_time() {
     let db = TestDb::new(Template::SampleCity).await.unwrap();
     let mut server =
         ServerProcess::start_with(&db, &["--shutdown-grace", "2", "--header-timeout", "60"]).await;
-    let (_, token) = citygrid::store::users::add_user(
-        &db.pool,
-        citygrid::store::users::NewUser {
-            name: "console".into(),
-            role: Role::Dispatcher,
-            department: None,
-            kiosk: None,
-        },
-    )
-    .await
-    .unwrap();
+    let token = add_user_to(&db.pool, "console", Role::Dispatcher).await;
     let mut events = subscribe(&format!("{}/api/v1/events", server.base), &token).await;
     let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
     let _held = half_open(addr, 3).await;

@@ -39,16 +39,6 @@ fn assert_clean(surface: &str, body: &str, also: &[&str]) {
     }
 }
 
-/// The slippy-map tile holding a point.
-fn tile_of(z: u32, lon: f64, lat: f64) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
-    let lat = lat.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
-        as u32;
-    (x, y)
-}
-
 #[tokio::test]
 async fn public_surfaces_show_the_public_view_and_nothing_more() {
     let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())

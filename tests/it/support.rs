@@ -365,6 +365,41 @@ impl TestApp {
     }
 }
 
+/// A port nobody listens on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+/// The slippy-map tile `(x, y)` holding a point at zoom `z`.
+pub fn tile_of(z: u32, lon: f64, lat: f64) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let lat = lat.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
+        as u32;
+    (x, y)
+}
+
+/// A new user of `role` straight in the store (for tests without a TestApp); the token.
+pub async fn add_user_to(pool: &PgPool, name: &str, role: Role) -> String {
+    add_user(
+        pool,
+        NewUser {
+            name: name.into(),
+            role,
+            department: None,
+            kiosk: None,
+        },
+    )
+    .await
+    .expect("add user")
+    .1
+}
+
 /// A real `w`×`h` grey PNG.
 pub fn png_picture(w: u32, h: u32, grey: u8) -> Vec<u8> {
     png_padded(w, h, grey, 0)
@@ -662,12 +697,7 @@ impl ServerProcess {
 
     /// With extra `citygrid serve` arguments.
     pub async fn start_with(db: &TestDb, args: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::launch(&url_for(&db.name), port, args).await
+        Self::launch(&url_for(&db.name), free_port(), args).await
     }
 
     /// `citygrid serve` on database `url` and `port`, once it is ready.
