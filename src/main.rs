@@ -53,6 +53,10 @@ enum Command {
         /// Seconds in-flight requests get to finish on SIGTERM.
         #[arg(long, env = "CITYGRID_SHUTDOWN_GRACE", default_value_t = 10)]
         shutdown_grace: u64,
+        /// Behind a reverse proxy: rate-limit anonymous callers by the address
+        /// the proxy appends to X-Forwarded-For.
+        #[arg(long, env = "CITYGRID_TRUST_FORWARDED_FOR")]
+        trust_forwarded_for: bool,
         /// Run on a clock that stands still at this instant (RFC 3339): for
         /// tests and demonstrations that need a given working day and hour.
         #[arg(long, env = "CITYGRID_FIXED_CLOCK", hide = true)]
@@ -154,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
             max_connections,
             header_timeout,
             shutdown_grace,
+            trust_forwarded_for,
         } => {
             // Migrations run without the serving time limits; requests with them.
             let url = cli
@@ -167,6 +172,7 @@ async fn main() -> anyhow::Result<()> {
                 basemap_style,
                 sweep_every: std::time::Duration::from_secs(sweep_seconds.max(1)),
                 clock: fixed_clock.map_or_else(Clock::system, Clock::fixed),
+                trust_forwarded_for,
                 connections: citygrid::http::server::ConnectionLimits {
                     max_connections,
                     header_timeout: std::time::Duration::from_secs(header_timeout.max(1)),

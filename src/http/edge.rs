@@ -45,7 +45,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         return error_at(&path, status, code, message);
     }
     if anonymous(&req) && rate_limited_path(&path) {
-        let key = peer_of(&req).map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string());
+        let key = client_address(&req, state.trust_forwarded_for);
         if let Err(wait) = state.rates.anonymous.check(&key, Instant::now()) {
             return too_many(&path, wait);
         }
@@ -70,6 +70,28 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             )
         }
     }
+}
+
+/// Who is calling, for the rate limit: the peer's address, or behind a
+/// trusted reverse proxy the address it appended last to `X-Forwarded-For`
+/// (earlier entries are the client's to forge).
+fn client_address(req: &Request, trust_forwarded_for: bool) -> String {
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .last()
+                .map(str::to_owned)
+        })
+        .flatten();
+    forwarded.unwrap_or_else(|| {
+        peer_of(req).map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string())
+    })
 }
 
 /// 429 with how long to wait.

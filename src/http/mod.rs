@@ -52,6 +52,9 @@ pub struct ServeOptions {
     pub basemap_style: Option<String>,
     pub connections: server::ConnectionLimits,
     pub rate_limits: rate::RateLimits,
+    /// Behind a reverse proxy: rate-limit by the address it puts last in
+    /// `X-Forwarded-For` rather than by the proxy's own.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServeOptions {
@@ -64,6 +67,7 @@ impl Default for ServeOptions {
             basemap_style: None,
             connections: Default::default(),
             rate_limits: Default::default(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -79,6 +83,7 @@ pub struct AppState {
     /// Committed case events, from every server on the database.
     pub notices: Notices,
     pub rates: Arc<Rates>,
+    pub trust_forwarded_for: bool,
     pub connections: server::ConnectionLimits,
     /// Turns true when the server begins to shut down: event streams end.
     pub stopping: watch::Receiver<bool>,
@@ -121,6 +126,7 @@ impl AppState {
                 anonymous: rate::RateLimiter::new(opts.rate_limits.anonymous),
                 kiosk: rate::RateLimiter::new(opts.rate_limits.kiosk),
             }),
+            trust_forwarded_for: opts.trust_forwarded_for,
             connections: opts.connections,
             stopping,
             stop: Arc::new(stop),

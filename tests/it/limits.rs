@@ -252,6 +252,40 @@ async fn anonymous_callers_and_kiosks_meet_rate_limits_with_retry_after() {
     assert!(resp.headers().contains_key("retry-after"));
 }
 
+#[tokio::test]
+async fn behind_a_trusted_proxy_callers_are_told_apart_by_x_forwarded_for() {
+    let opts = citygrid::http::ServeOptions {
+        rate_limits: citygrid::http::rate::RateLimits {
+            anonymous: citygrid::http::rate::Rate {
+                burst: 2.0,
+                per_second: 0.1,
+            },
+            ..Default::default()
+        },
+        trust_forwarded_for: true,
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with_options(
+        TestDb::new(Template::SampleCity).await.unwrap(),
+        Clock::fixed(test_now()),
+        opts,
+    )
+    .await
+    .unwrap();
+    let from = |client: &str| {
+        app.client
+            .get(app.url("/api/v1/classes"))
+            // A forged first entry changes nothing: the proxy's own is last.
+            .header("X-Forwarded-For", format!("6.6.6.6, {client}"))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(from("10.0.0.1").await.unwrap().status().as_u16(), 200);
+    }
+    assert_eq!(from("10.0.0.1").await.unwrap().status().as_u16(), 429);
+    assert_eq!(from("10.0.0.2").await.unwrap().status().as_u16(), 200);
+}
+
 /// Opens `n` connections that send half a request and nothing more.
 async fn half_open(addr: std::net::SocketAddr, n: usize) -> Vec<TcpStream> {
     let mut held = Vec::new();
