@@ -239,7 +239,15 @@ async fn report(
         Intaken::Attached { case_no } => (case_no, json!({"duplicate_of": case_no})),
     };
     let case = load_case(&state, case_no).await?;
-    let mut body = json!({"case": full_case(&state, &cfg, &case, &caller.0).await?});
+    // A kiosk serves passers-by: it sees the public view, even of a case its
+    // report joined.
+    let view = if caller.0.role == Role::Kiosk {
+        let index = state.city.get();
+        json!(public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?[0])
+    } else {
+        full_case(&state, &cfg, &case, &caller.0).await?
+    };
+    let mut body = json!({ "case": view });
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }

@@ -59,7 +59,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(path = %path, limit_s = limit.as_secs(), "request timed out");
-            error_at(
+            let mut r = error_at(
                 &path,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "timeout",
@@ -67,7 +67,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
                     "the request took longer than {} s; try again",
                     limit.as_secs()
                 ),
-            )
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+            r
         }
     }
 }

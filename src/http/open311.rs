@@ -389,8 +389,8 @@ async fn requests_get(state: &AppState, fmt: Format, q: &[(String, String)]) -> 
             f.page = p
                 .parse()
                 .ok()
-                .filter(|p| *p >= 1)
-                .ok_or_else(|| bad("page must be 1 or more".into()))?;
+                .filter(|p| (1..=100_000).contains(p))
+                .ok_or_else(|| bad("page must be 1–100000".into()))?;
         }
         if let Some(p) = get("page_size") {
             f.page_size = p

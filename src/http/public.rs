@@ -138,8 +138,10 @@ pub fn public_case(
         .iter()
         .find(|s| s.case_id == c.id && s.stage == "handling");
     let dispatched = handling.is_some() && state != PublicState::NotAccepted;
-    let description = (PUBLIC_CHANNELS.contains(&c.channel.as_str()) && filed(c.state()))
-        .then(|| mask_personal_data(&c.description));
+    // The reporter's own words — the description and the address they typed —
+    // only from a public channel, once filed.
+    let public_words = PUBLIC_CHANNELS.contains(&c.channel.as_str()) && filed(c.state());
+    let description = public_words.then(|| mask_personal_data(&c.description));
     let mut public_steps: Vec<PublicStep> = Vec::new();
     for s in steps.iter().filter(|s| s.case_id == c.id) {
         let Some(to) = CaseState::parse(&s.to_state) else {
@@ -183,7 +185,11 @@ pub fn public_case(
         district: index.area(&c.district),
         lon: c.lon,
         lat: c.lat,
-        address: mask_personal_data(&c.address),
+        address: if public_words {
+            mask_personal_data(&c.address)
+        } else {
+            String::new()
+        },
         description,
         merged_into: c.duplicate_of_no.clone(),
         steps: public_steps,

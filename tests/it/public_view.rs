@@ -78,7 +78,13 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
         )
         .await;
     assert_eq!(s, 201, "{b}");
-    let (kiosk_case, kv) = case_of(&b);
+    // The kiosk gets the public view (no version): staff read the version.
+    let kiosk_case = b["case"]["case_no"].as_str().unwrap().to_owned();
+    assert!(b["case"].get("version").is_none(), "{b}");
+    let (_, staff_view) = app
+        .get_as(&format!("/api/v1/cases/{kiosk_case}"), &u.operator)
+        .await;
+    let kv = staff_view["version"].as_i64().unwrap();
     let resp = app
         .client
         .post(app.url("/open311/v2/requests.json"))
