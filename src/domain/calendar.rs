@@ -238,7 +238,7 @@ impl WorkCalendar {
 }
 
 /// A stage's time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "unit", content = "amount")]
 pub enum TimeLimit {
     /// Wall-clock minutes (filing and dispatch: 10 min urgent, 30 min normal).
@@ -249,7 +249,7 @@ pub enum TimeLimit {
     WorkingDays(i64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Light {
     Green,

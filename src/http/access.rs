@@ -99,6 +99,27 @@ pub fn rule(method: &str, path: &str) -> Option<Access> {
         .map(|(_, _, a)| *a)
 }
 
+/// The route and rule for a path as the OpenAPI document writes it: a
+/// routed segment `{name}` stands for any one segment (`requests/{id}.json`),
+/// `{*rest}` for the rest.
+pub fn rule_for_document(method: &str, path: &str) -> Option<(&'static str, Access)> {
+    let wanted: Vec<&str> = path.split('/').collect();
+    ACCESS
+        .iter()
+        .filter(|(m, _, _)| *m == method)
+        .find(|(_, route, _)| {
+            let routed: Vec<&str> = route.split('/').collect();
+            let rest = routed.last().is_some_and(|s| s.starts_with("{*"));
+            let fixed = if rest { routed.len() - 1 } else { routed.len() };
+            (wanted.len() == routed.len() || rest && wanted.len() > fixed)
+                && routed[..fixed]
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(r, w)| r.starts_with('{') || r == w)
+        })
+        .map(|(_, route, a)| (*route, *a))
+}
+
 /// Applies [`ACCESS`]; the caller it finds is handed to the handler.
 pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(path) = req

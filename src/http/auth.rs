@@ -155,6 +155,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Who the token belongs to: the web map shows only what this role may see.
-async fn me(Caller(user): Caller) -> Json<User> {
+/// Who the token belongs to.
+#[utoipa::path(get, path = "/api/v1/me", tag = "service",
+    responses((status = 200, description = "The caller", body = User)))]
+pub(crate) async fn me(Caller(user): Caller) -> Json<User> {
     Json(user)
 }

@@ -6,29 +6,31 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures_util::StreamExt;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{Caller, forbidden};
 use super::city::check_wgs84;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::json::ApiJson;
-use super::public::public_cases;
+use super::public::{PublicCase, public_cases};
 use crate::domain::case_rules::Stage;
 use crate::domain::codes::{ClassCode, ClassKind, ComponentCode};
 use crate::domain::routing::route;
 use crate::domain::workflow::{Action, CaseFacts, CaseState, Role, TransitionError, next_state};
-use crate::index::{COMPONENT_LIMIT, CityIndex};
+use crate::index::{AreaRef, COMPONENT_LIMIT, CityIndex};
 use crate::store::case_config::{self, CaseConfig};
 use crate::store::cases::{
-    self, ActionInput, CaseError, CaseFilter, CaseRecord, Intake, Intaken, StageRecord,
+    self, ActionInput, CaseError, CaseFilter, CaseRecord, Deadline, DuplicateRef, EventRecord,
+    Intake, Intaken, StageRecord,
 };
 use crate::store::users::User;
 
@@ -92,6 +94,59 @@ impl From<CaseError> for ApiError {
 
 // ---------------------------------------------------------------- views
 
+/// A case as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    pub case_no: String,
+    #[schema(value_type = CaseState)]
+    pub state: String,
+    /// `component` or `event`.
+    pub kind: String,
+    /// The GB/T 30428 class code (4 digits).
+    pub class: String,
+    pub class_name: Option<String>,
+    pub class_name_en: Option<String>,
+    pub urgent: bool,
+    /// How the report came in: inspector, operator, kiosk, open311.
+    pub channel: String,
+    pub description: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub address: String,
+    /// The unit grid's code (15 digits).
+    pub grid: String,
+    pub community: AreaRef,
+    pub street: AreaRef,
+    pub district: AreaRef,
+    /// The component's code (16 digits), for a component report.
+    pub component: Option<String>,
+    pub department: Option<String>,
+    pub department_name: Option<String>,
+    pub reported_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Each stage's deadline, by stage (`filing`, `dispatch`, `handling`, …).
+    pub deadlines: BTreeMap<String, Deadline>,
+    pub duplicate_of: Option<String>,
+    pub rework_count: i32,
+    pub verified: bool,
+    pub extension_requested_hours: Option<i32>,
+    pub suspended_from: Option<String>,
+    /// Send it back as `expected_version` with an action.
+    pub version: i32,
+    /// In full views: the first report's photo ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photos: Option<Vec<String>>,
+    /// In full views: duplicate reports and cases merged into this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<Vec<DuplicateRef>>,
+    /// In full views: every event, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<EventRecord>>,
+    /// In full views: the actions the caller may take now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<&'static str>>,
+}
+
 /// A case as staff see it. `full` adds duplicates, photos and the timeline.
 async fn case_view(
     state: &AppState,
@@ -100,51 +155,59 @@ async fn case_view(
     c: &CaseRecord,
     stages: &[StageRecord],
     full: bool,
-) -> ApiResult<Value> {
+) -> ApiResult<CaseView> {
     let now = state.clock.now();
-    let deadlines: BTreeMap<&str, _> = stages
+    let deadlines = stages
         .iter()
         .filter(|s| s.case_id == c.id)
         .filter_map(|s| {
             let stage = Stage::parse(&s.stage)?;
-            Some((stage.as_str(), cases::deadline(s, c, cfg, now)?))
+            Some((stage.as_str().to_owned(), cases::deadline(s, c, cfg, now)?))
         })
         .collect();
     let class = cfg.class(c.kind(), &c.class);
-    let mut v = json!({
-        "case_no": c.case_no,
-        "state": c.state,
-        "kind": c.kind,
-        "class": c.class,
-        "class_name": class.map(|k| k.name.as_str()),
-        "class_name_en": class.map(|k| k.name_en.as_str()),
-        "urgent": c.urgent,
-        "channel": c.channel,
-        "description": c.description,
-        "lon": c.lon,
-        "lat": c.lat,
-        "address": c.address,
-        "grid": c.grid,
-        "community": index.area(&c.community),
-        "street": index.area(&c.street),
-        "district": index.area(&c.district),
-        "component": c.component,
-        "department": c.department,
-        "department_name": c.department.as_ref().and_then(|d| cfg.departments.get(d)),
-        "reported_at": c.reported_at,
-        "updated_at": c.updated_at,
-        "deadlines": deadlines,
-        "duplicate_of": c.duplicate_of_no,
-        "rework_count": c.rework_count,
-        "verified": c.verified,
-        "extension_requested_hours": c.extension_requested_hours,
-        "suspended_from": c.suspended_from,
-        "version": c.version,
-    });
+    let mut v = CaseView {
+        case_no: c.case_no.clone(),
+        state: c.state.clone(),
+        kind: c.kind.clone(),
+        class: c.class.clone(),
+        class_name: class.map(|k| k.name.clone()),
+        class_name_en: class.map(|k| k.name_en.clone()),
+        urgent: c.urgent,
+        channel: c.channel.clone(),
+        description: c.description.clone(),
+        lon: c.lon,
+        lat: c.lat,
+        address: c.address.clone(),
+        grid: c.grid.clone(),
+        community: index.area(&c.community),
+        street: index.area(&c.street),
+        district: index.area(&c.district),
+        component: c.component.clone(),
+        department: c.department.clone(),
+        department_name: c
+            .department
+            .as_ref()
+            .and_then(|d| cfg.departments.get(d))
+            .cloned(),
+        reported_at: c.reported_at,
+        updated_at: c.updated_at,
+        deadlines,
+        duplicate_of: c.duplicate_of_no.clone(),
+        rework_count: c.rework_count,
+        verified: c.verified,
+        extension_requested_hours: c.extension_requested_hours,
+        suspended_from: c.suspended_from.clone(),
+        version: c.version,
+        photos: None,
+        duplicates: None,
+        timeline: None,
+        actions: None,
+    };
     if full {
-        v["photos"] = json!(cases::report_photos(&state.pool, c.id).await?);
-        v["duplicates"] = json!(cases::duplicates(&state.pool, c.id).await?);
-        v["timeline"] = json!(cases::timeline(&state.pool, c.id).await?);
+        v.photos = Some(cases::report_photos(&state.pool, c.id).await?);
+        v.duplicates = Some(cases::duplicates(&state.pool, c.id).await?);
+        v.timeline = Some(cases::timeline(&state.pool, c.id).await?);
     }
     Ok(v)
 }
@@ -155,11 +218,11 @@ async fn full_case(
     cfg: &CaseConfig,
     c: &CaseRecord,
     viewer: &User,
-) -> ApiResult<Value> {
+) -> ApiResult<CaseView> {
     let stages = cases::stages_of(&state.pool, &[c.id]).await?;
     let index = state.city.get();
     let mut v = case_view(state, cfg, &index, c, &stages, true).await?;
-    v["actions"] = json!(allowed_actions(viewer, c));
+    v.actions = Some(allowed_actions(viewer, c));
     Ok(v)
 }
 
@@ -199,17 +262,32 @@ async fn load_case(state: &AppState, case_no: &str) -> ApiResult<CaseRecord> {
 
 // ---------------------------------------------------------------- intake
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ReportBody {
+    /// The client's own id for this report: a retry with the same key returns
+    /// the case it made and never makes a second.
+    #[schema(min_length = 1, max_length = 128)]
     pub client_key: String,
+    /// `component` or `event`.
+    #[schema(example = "event")]
     pub kind: String,
+    /// The GB/T 30428 class code (4 digits).
+    #[schema(example = "0101")]
     pub class: String,
+    /// WGS-84 longitude; or give `address`, or `component_code`.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: Option<f64>,
+    /// WGS-84 latitude.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: Option<f64>,
+    /// A place the city's address list knows, when there are no coordinates.
     pub address: Option<String>,
+    /// The component's code (16 digits): the place is the component's.
     pub component_code: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: String,
+    /// Photo ids from `POST /api/v1/media`.
     #[serde(default)]
     pub photos: Vec<String>,
     #[serde(default)]
@@ -224,33 +302,65 @@ fn channel_of(role: Role) -> &'static str {
     }
 }
 
-async fn report(
+/// A case as its caller may see it: staff the case, a kiosk its public view.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CaseOrPublic {
+    Staff(Box<CaseView>),
+    Public(Box<PublicCase>),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportReply {
+    pub case: CaseOrPublic,
+    /// Open cases nearby that may be the same problem (a new case only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possible_duplicates: Option<Vec<String>>,
+    /// The open case this report joined as a duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+}
+
+/// Takes a report (inspector, kiosk, operator). Retry with the same
+/// `client_key` until a 2xx: a retry never makes a second case.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "cases",
+    request_body = ReportBody,
+    responses(
+        (status = 201, description = "A new case, or the report joined an open case nearby", body = ReportReply),
+        (status = 200, description = "A retry of a report already taken: its case", body = ReportReply),
+        (status = 404, description = "The place lies outside the city's unit grids", body = ErrorBody),
+        (status = 422, description = "Invalid class, place, component, photos or text", body = ErrorBody),
+    ))]
+pub(crate) async fn report(
     caller: Caller,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ReportBody>,
 ) -> ApiResult<Response> {
     let channel = channel_of(caller.0.role);
     let (outcome, replayed, cfg) = take_report(&state, &caller, body, channel).await?;
-    let (case_no, extra) = match &outcome {
+    let (case_no, possible_duplicates, duplicate_of) = match outcome {
         Intaken::Created {
             case_no,
             possible_duplicates,
-        } => (case_no, json!({"possible_duplicates": possible_duplicates})),
-        Intaken::Attached { case_no } => (case_no, json!({"duplicate_of": case_no})),
+        } => (case_no, Some(possible_duplicates), None),
+        Intaken::Attached { case_no } => (case_no.clone(), None, Some(case_no)),
     };
-    let case = load_case(&state, case_no).await?;
+    let case = load_case(&state, &case_no).await?;
     // A kiosk serves passers-by: it sees the public view, even of a case its
     // report joined.
     let view = if caller.0.role == Role::Kiosk {
         let index = state.city.get();
-        json!(public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?[0])
+        let mut public =
+            public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?;
+        CaseOrPublic::Public(Box::new(public.remove(0)))
     } else {
-        full_case(&state, &cfg, &case, &caller.0).await?
+        CaseOrPublic::Staff(Box::new(full_case(&state, &cfg, &case, &caller.0).await?))
     };
-    let mut body = json!({ "case": view });
-    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
-    }
+    let body = ReportReply {
+        case: view,
+        possible_duplicates,
+        duplicate_of,
+    };
     let status = if replayed {
         StatusCode::OK
     } else {
@@ -426,7 +536,48 @@ pub async fn take_report(
 
 // ---------------------------------------------------------------- queries
 
-type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+/// The filter of case lists and exports. Departments get their own cases only.
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// Case states, comma-separated (`filed,dispatched`).
+    #[param(example = "dispatched")]
+    state: Option<String>,
+    /// A department code.
+    department: Option<String>,
+    /// A unit grid code (15 digits).
+    #[param(pattern = "^[0-9]{15}$")]
+    grid: Option<String>,
+    /// A district code (6 digits).
+    #[param(pattern = "^[0-9]{6}$")]
+    district: Option<String>,
+    /// A street code (9 digits).
+    #[param(pattern = "^[0-9]{9}$")]
+    street: Option<String>,
+    /// A class code (4 digits).
+    #[param(pattern = "^[0-9]{4}$")]
+    class: Option<String>,
+    /// `component` or `event`.
+    #[param(pattern = "^(component|event)$")]
+    kind: Option<String>,
+    /// Only cases with (`true`) or without (`false`) an overdue stage.
+    #[param(value_type = Option<bool>)]
+    overdue: Option<String>,
+    /// `min_lon,min_lat,max_lon,max_lat` (WGS-84).
+    #[param(example = "107.1,34.3,107.2,34.4")]
+    bbox: Option<String>,
+    /// Only cases changed at or after this time (RFC 3339, with a zone).
+    #[param(value_type = Option<String>, format = DateTime)]
+    since: Option<String>,
+    /// 1–1,000,000 (default 1).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1_000_000)]
+    page: Option<String>,
+    /// 1–500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    page_size: Option<String>,
+}
+
+use super::query::Params;
 
 fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::bad_request(code, message)
@@ -534,10 +685,7 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
 }
 
 /// The caller's filter: staff only, departments held to their own cases.
-fn scoped_filter(caller: &Caller, q: Params) -> ApiResult<CaseFilter> {
-    let p = q
-        .map(|Query(p)| p)
-        .map_err(|e| bad("invalid_query", e.body_text()))?;
+fn scoped_filter(caller: &Caller, Params(p, _): Params<CaseQuery>) -> ApiResult<CaseFilter> {
     let mut f = case_filter(&p)?;
     if caller.0.role == Role::Department {
         let own = caller.0.department.clone();
@@ -549,7 +697,23 @@ fn scoped_filter(caller: &Caller, q: Params) -> ApiResult<CaseFilter> {
     Ok(f)
 }
 
-async fn list(caller: Caller, State(state): State<AppState>, q: Params) -> ApiResult<Json<Value>> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    pub cases: Vec<CaseView>,
+    /// How many cases match the filter, over all pages.
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+/// One page of cases, newest first.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseQuery),
+    responses((status = 200, description = "The matching cases", body = CaseList)))]
+pub(crate) async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    q: Params<CaseQuery>,
+) -> ApiResult<Json<CaseList>> {
     let f = scoped_filter(&caller, q)?;
     let now = state.clock.now();
     let (found, total) = cases::list_cases(&state.pool, &f, now).await?;
@@ -561,54 +725,89 @@ async fn list(caller: Caller, State(state): State<AppState>, q: Params) -> ApiRe
     for c in &found {
         items.push(case_view(&state, &cfg, &index, c, &stages, false).await?);
     }
-    Ok(Json(json!({
-        "cases": items,
-        "total": total,
-        "page": f.page,
-        "page_size": f.page_size,
-    })))
+    Ok(Json(CaseList {
+        cases: items,
+        total,
+        page: f.page,
+        page_size: f.page_size,
+    }))
 }
 
-async fn detail(
+/// A case: in full for staff (a department only its own), the public view for a kiosk.
+#[utoipa::path(get, path = "/api/v1/cases/{case_no}", tag = "cases",
+    params(("case_no" = String, Path, description = "The case number")),
+    responses(
+        (status = 200, description = "The case", body = CaseOrPublic),
+        (status = 404, description = "No such case", body = ErrorBody),
+    ))]
+pub(crate) async fn detail(
     caller: Caller,
     State(state): State<AppState>,
     Path(case_no): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CaseOrPublic>> {
     let case = load_case(&state, &case_no).await?;
     let cfg = case_config::load(&state.pool).await?;
     match caller.0.role {
         Role::Kiosk => {
             // A citizen at the kiosk typed the number: the public view.
             let index = state.city.get();
-            let view = public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?;
-            Ok(Json(json!(view[0])))
+            let mut view =
+                public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?;
+            Ok(Json(CaseOrPublic::Public(Box::new(view.remove(0)))))
         }
         Role::Department if case.department != caller.0.department => {
             Err(forbidden("this case is not your department's"))
         }
-        _ => Ok(Json(full_case(&state, &cfg, &case, &caller.0).await?)),
+        _ => Ok(Json(CaseOrPublic::Staff(Box::new(
+            full_case(&state, &cfg, &case, &caller.0).await?,
+        )))),
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ActionBody {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ActionBody {
+    /// `file`, `reject`, `dispatch`, `return`, `handle`, `verify_pass`, … (the
+    /// case's `actions` lists those the caller may take now).
+    #[schema(example = "file")]
     action: String,
+    /// The case's `version` the caller saw: a case changed since is 409.
     expected_version: Option<i32>,
+    /// For `dispatch`: the department's code.
     department: Option<String>,
     #[serde(default)]
     note: String,
+    /// Photo ids from `POST /api/v1/media` (handling and verification photos).
     #[serde(default)]
     photos: Vec<String>,
+    /// For `request_extension`: working hours more.
     hours: Option<i64>,
+    /// For `merge`: the case number this one duplicates.
     into: Option<String>,
 }
 
-async fn act(
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionReply {
+    /// The case after the action.
+    pub case: CaseView,
+}
+
+/// Moves a case along the closed loop. The workflow decides which role may
+/// take which action in which state.
+#[utoipa::path(post, path = "/api/v1/cases/{case_no}/actions", tag = "cases",
+    params(("case_no" = String, Path, description = "The case number")),
+    request_body = ActionBody,
+    responses(
+        (status = 200, description = "The case after the action", body = ActionReply),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "Not possible in the case's state, or the case changed since `expected_version`", body = ErrorBody),
+        (status = 422, description = "Unknown action, or invalid department, hours, note or photos", body = ErrorBody),
+    ))]
+pub(crate) async fn act(
     caller: Caller,
     State(state): State<AppState>,
     Path(case_no): Path<String>,
     ApiJson(body): ApiJson<ActionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActionReply>> {
     let Some(action) = Action::parse(body.action.trim()) else {
         let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
         return Err(unprocessable(
@@ -635,9 +834,9 @@ async fn act(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(
-        json!({"case": full_case(&state, &cfg, &case, &caller.0).await?}),
-    ))
+    Ok(Json(ActionReply {
+        case: full_case(&state, &cfg, &case, &caller.0).await?,
+    }))
 }
 
 // ---------------------------------------------------------------- exports
@@ -691,10 +890,13 @@ fn export_properties(c: &CaseRecord, cfg: &CaseConfig) -> Value {
 }
 
 /// `GET /api/v1/cases.geojson`: the matching cases as one FeatureCollection.
-async fn export_geojson(
+#[utoipa::path(get, path = "/api/v1/cases.geojson", tag = "cases", params(CaseQuery),
+    responses((status = 200, description = "A GeoJSON FeatureCollection of the matching cases, streamed",
+        content_type = "application/geo+json", body = Object)))]
+pub(crate) async fn export_geojson(
     caller: Caller,
     State(state): State<AppState>,
-    q: Params,
+    q: Params<CaseQuery>,
 ) -> ApiResult<Response> {
     let f = scoped_filter(&caller, q)?;
     let cfg = case_config::load(&state.pool).await?;
@@ -746,10 +948,13 @@ const CSV_COLUMNS: [&str; 20] = [
 ];
 
 /// `GET /api/v1/cases.csv`: the matching cases, one per line (UTF-8).
-async fn export_csv(
+#[utoipa::path(get, path = "/api/v1/cases.csv", tag = "cases", params(CaseQuery),
+    responses((status = 200, description = "The matching cases as CSV (UTF-8), streamed",
+        content_type = "text/csv", body = String)))]
+pub(crate) async fn export_csv(
     caller: Caller,
     State(state): State<AppState>,
-    q: Params,
+    q: Params<CaseQuery>,
 ) -> ApiResult<Response> {
     let f = scoped_filter(&caller, q)?;
     let cfg = case_config::load(&state.pool).await?;

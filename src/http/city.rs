@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::query::Params;
 use crate::index::{AreaRef, COMPONENT_LIMIT, COMPONENT_RADIUS_M};
 
 pub fn router() -> Router<AppState> {
@@ -22,11 +23,35 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/map-config", get(map_config))
 }
 
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LocateQuery {
+    /// WGS-84 longitude.
+    #[param(required = true, value_type = f64, minimum = -180.0, maximum = 180.0)]
+    lon: Option<String>,
+    /// WGS-84 latitude.
+    #[param(required = true, value_type = f64, minimum = -90.0, maximum = 90.0)]
+    lat: Option<String>,
+    /// Only components of this class (4 digits).
+    #[param(pattern = "^[0-9]{4}$")]
+    class: Option<String>,
+}
 
-fn params(q: Params) -> ApiResult<HashMap<String, String>> {
-    q.map(|Query(p)| p)
-        .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NearbyQuery {
+    /// WGS-84 longitude.
+    #[param(required = true, value_type = f64, minimum = -180.0, maximum = 180.0)]
+    lon: Option<String>,
+    /// WGS-84 latitude.
+    #[param(required = true, value_type = f64, minimum = -90.0, maximum = 90.0)]
+    lat: Option<String>,
+    /// A category such as `hospital`, `toilet` or `bus_stop`.
+    #[param(pattern = "^[a-z][a-z0-9_]{0,31}$")]
+    category: Option<String>,
+    /// 1–100 (default 10).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
 }
 
 /// Reads `lon` and `lat` as WGS-84 degrees.
@@ -69,22 +94,22 @@ pub fn check_wgs84(lon: f64, lat: f64) -> ApiResult<()> {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct GridRef {
+#[derive(Serialize, ToSchema)]
+pub struct GridRef {
     code: String,
     name: String,
 }
 
-#[derive(Serialize)]
-struct NearComponent {
+#[derive(Serialize, ToSchema)]
+pub struct NearComponent {
     code: String,
     class: String,
     name: String,
     distance_m: f64,
 }
 
-#[derive(Serialize)]
-struct Located {
+#[derive(Serialize, ToSchema)]
+pub struct Located {
     lon: f64,
     lat: f64,
     grid: GridRef,
@@ -98,8 +123,17 @@ fn round_dm(m: f64) -> f64 {
     (m * 10.0).round() / 10.0
 }
 
-async fn locate(State(state): State<AppState>, q: Params) -> ApiResult<Json<Located>> {
-    let p = params(q)?;
+/// Where a point is: its unit grid, community, street and district, and the
+/// components nearby (nearest first).
+#[utoipa::path(get, path = "/api/v1/locate", tag = "city", params(LocateQuery),
+    responses(
+        (status = 200, description = "The place", body = Located),
+        (status = 404, description = "The point lies outside every unit grid", body = ErrorBody),
+    ))]
+pub(crate) async fn locate(
+    State(state): State<AppState>,
+    Params(p, _): Params<LocateQuery>,
+) -> ApiResult<Json<Located>> {
     let (lon, lat) = coordinates(&p)?;
     let class = match p.get("class").map(|c| c.trim()).filter(|c| !c.is_empty()) {
         None => None,
@@ -142,8 +176,8 @@ async fn locate(State(state): State<AppState>, q: Params) -> ApiResult<Json<Loca
     }))
 }
 
-#[derive(Serialize)]
-struct NearService {
+#[derive(Serialize, ToSchema)]
+pub struct NearService {
     id: String,
     category: String,
     name: String,
@@ -155,19 +189,21 @@ struct NearService {
     distance_m: f64,
 }
 
-#[derive(Serialize)]
-struct NearbyServices {
+#[derive(Serialize, ToSchema)]
+pub struct NearbyServices {
     services: Vec<NearService>,
 }
 
 pub const SERVICES_DEFAULT_LIMIT: usize = 10;
 pub const SERVICES_MAX_LIMIT: usize = 100;
 
-async fn services_nearby(
+/// Public services near a point (hospitals, toilets, bus stops …), nearest first.
+#[utoipa::path(get, path = "/api/v1/services/nearby", tag = "city", params(NearbyQuery),
+    responses((status = 200, description = "The services", body = NearbyServices)))]
+pub(crate) async fn services_nearby(
     State(state): State<AppState>,
-    q: Params,
+    Params(p, _): Params<NearbyQuery>,
 ) -> ApiResult<Json<NearbyServices>> {
-    let p = params(q)?;
     let (lon, lat) = coordinates(&p)?;
     let limit = match p.get("limit").map(|l| l.trim()).filter(|l| !l.is_empty()) {
         None => SERVICES_DEFAULT_LIMIT,
@@ -215,70 +251,105 @@ async fn services_nearby(
     Ok(Json(NearbyServices { services }))
 }
 
-/// The class catalogue, for pickers: `{"classes":[{"kind","code","major","major_name","name","name_en"}]}`.
-async fn classes(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
-    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Class {
+    /// `component` or `event`.
+    pub kind: String,
+    /// 4 digits.
+    pub code: String,
+    pub major: String,
+    pub major_name: String,
+    pub name: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Classes {
+    pub classes: Vec<Class>,
+}
+
+/// The class catalogue (GB/T 30428), for pickers.
+#[utoipa::path(get, path = "/api/v1/classes", tag = "city",
+    responses((status = 200, description = "Every class", body = Classes)))]
+pub(crate) async fn classes(State(state): State<AppState>) -> ApiResult<Json<Classes>> {
+    let classes = sqlx::query_as(
         "SELECT kind, code, major, major_name, name, name_en FROM classes ORDER BY kind, code",
     )
     .fetch_all(&state.pool)
     .await?;
-    let classes: Vec<serde_json::Value> = rows
-        .into_iter()
-        .map(|(kind, code, major, major_name, name, name_en)| {
-            serde_json::json!({"kind": kind, "code": code, "major": major, "major_name": major_name, "name": name, "name_en": name_en})
-        })
-        .collect();
-    Ok(Json(serde_json::json!({"classes": classes})))
+    Ok(Json(Classes { classes }))
 }
 
-/// The departments cases go to: `{"departments":[{"code","name","phone"}]}`.
-async fn departments(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT code, name, phone FROM departments ORDER BY code")
-            .fetch_all(&state.pool)
-            .await?;
-    let departments: Vec<serde_json::Value> = rows
-        .into_iter()
-        .map(|(code, name, phone)| serde_json::json!({"code": code, "name": name, "phone": phone}))
-        .collect();
-    Ok(Json(serde_json::json!({"departments": departments})))
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+    pub phone: String,
 }
 
-/// Districts and streets with names, for filters: `{"districts":[{"code","name"}],"streets":[…]}`.
-async fn areas(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
-    let mut out = serde_json::Map::new();
-    for table in ["districts", "streets"] {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as(sql!("SELECT code, name FROM {table} ORDER BY code"))
-                .fetch_all(&state.pool)
-                .await?;
-        let list: Vec<serde_json::Value> = rows
-            .into_iter()
-            .map(|(code, name)| serde_json::json!({"code": code, "name": name}))
-            .collect();
-        out.insert(table.to_owned(), list.into());
-    }
-    Ok(Json(out.into()))
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Departments {
+    pub departments: Vec<Department>,
+}
+
+/// The departments cases go to.
+#[utoipa::path(get, path = "/api/v1/departments", tag = "city",
+    responses((status = 200, description = "Every department", body = Departments)))]
+pub(crate) async fn departments(State(state): State<AppState>) -> ApiResult<Json<Departments>> {
+    let departments = sqlx::query_as("SELECT code, name, phone FROM departments ORDER BY code")
+        .fetch_all(&state.pool)
+        .await?;
+    Ok(Json(Departments { departments }))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct NamedArea {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Areas {
+    pub districts: Vec<NamedArea>,
+    pub streets: Vec<NamedArea>,
+}
+
+/// Districts and streets with names, for filters.
+#[utoipa::path(get, path = "/api/v1/areas", tag = "city",
+    responses((status = 200, description = "Districts and streets", body = Areas)))]
+pub(crate) async fn areas(State(state): State<AppState>) -> ApiResult<Json<Areas>> {
+    let districts = sqlx::query_as("SELECT code, name FROM districts ORDER BY code")
+        .fetch_all(&state.pool)
+        .await?;
+    let streets = sqlx::query_as("SELECT code, name FROM streets ORDER BY code")
+        .fetch_all(&state.pool)
+        .await?;
+    Ok(Json(Areas { districts, streets }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MapConfig {
+    /// `[min_lon, min_lat, max_lon, max_lat]` of the unit grids; none before an import.
+    pub bounds: Option<[f64; 4]>,
+    /// `[lon, lat]`.
+    pub center: Option<[f64; 2]>,
+    /// A base map style URL, when one is configured (`CITYGRID_BASEMAP_STYLE`).
+    pub basemap_style: Option<String>,
 }
 
 /// What the web map starts from: the city's extent and centre, and the base
-/// map style when one is configured (`CITYGRID_BASEMAP_STYLE`).
-async fn map_config(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+/// map style when one is configured.
+#[utoipa::path(get, path = "/api/v1/map-config", tag = "city",
+    responses((status = 200, description = "The map's start", body = MapConfig)))]
+pub(crate) async fn map_config(State(state): State<AppState>) -> ApiResult<Json<MapConfig>> {
     let extent: Option<(f64, f64, f64, f64)> = sqlx::query_as(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM grids) x WHERE e IS NOT NULL",
     )
     .fetch_optional(&state.pool)
     .await?;
-    let (bounds, center) = match extent {
-        Some((x0, y0, x1, y1)) => (
-            serde_json::json!([x0, y0, x1, y1]),
-            serde_json::json!([(x0 + x1) / 2.0, (y0 + y1) / 2.0]),
-        ),
-        None => (serde_json::Value::Null, serde_json::Value::Null),
-    };
-    Ok(Json(serde_json::json!({
-        "bounds": bounds,
-        "center": center,
-        "basemap_style": state.basemap_style.as_deref(),
-    })))
+    Ok(Json(MapConfig {
+        bounds: extent.map(|(x0, y0, x1, y1)| [x0, y0, x1, y1]),
+        center: extent.map(|(x0, y0, x1, y1)| [(x0 + x1) / 2.0, (y0 + y1) / 2.0]),
+        basemap_style: state.basemap_style.as_deref().map(str::to_owned),
+    }))
 }

@@ -22,7 +22,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/events", get(events))
 }
 
-async fn events(
+/// Case events as they are committed (Server-Sent Events): `ready`, then
+/// `case` events with the case's number, state and department; `resync`
+/// when the client fell behind. Departments get their own cases' events.
+#[utoipa::path(get, path = "/api/v1/events", tag = "cases",
+    responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String)))]
+pub(crate) async fn events(
     caller: Caller,
     State(state): State<AppState>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {

@@ -6,10 +6,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -18,11 +19,42 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi))
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    pub version: &'static str,
 }
 
-async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+/// The process is up.
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, description = "Up", body = Health)))]
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    pub status: &'static str,
+    /// `ok`.
+    pub database: &'static str,
+    /// Unit grids, components and public services in the loaded city index.
+    pub grids: usize,
+    pub components: usize,
+    pub services: usize,
+}
+
+/// The database answers and the city index is loaded.
+#[utoipa::path(get, path = "/ready", tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "The database does not answer", body = ErrorBody),
+    ))]
+pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult<Json<Ready>> {
     let ping = tokio::time::timeout(
         Duration::from_secs(2),
         sqlx::query("SELECT 1").execute(&state.pool),
@@ -31,13 +63,13 @@ async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     match ping {
         Ok(Ok(_)) => {
             let index = state.city.get();
-            Ok(Json(json!({
-                "status": "ready",
-                "database": "ok",
-                "grids": index.grids.grids().len(),
-                "components": index.components.len(),
-                "services": index.services.len(),
-            })))
+            Ok(Json(Ready {
+                status: "ready",
+                database: "ok",
+                grids: index.grids.grids().len(),
+                components: index.components.len(),
+                services: index.services.len(),
+            }))
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -55,9 +87,12 @@ fn unavailable() -> ApiError {
     )
 }
 
-async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+pub(crate) async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
+        super::openapi::document(),
     )
 }

@@ -8,11 +8,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::{Caller, forbidden};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::domain::workflow::Role;
 use crate::store::media::{self, MAX_BYTES};
 
@@ -38,7 +39,24 @@ fn unsupported(message: impl Into<String>) -> ApiError {
     )
 }
 
-async fn upload(
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Uploaded {
+    /// Name it in a report's or an action's `photos`.
+    pub id: String,
+    pub content_type: &'static str,
+    pub bytes: usize,
+}
+
+/// Stores a photo: a JPEG, PNG or WebP body of at most 10 MB, decoded whole.
+#[utoipa::path(post, path = "/api/v1/media", tag = "media",
+    request_body(content(
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))),
+    responses(
+        (status = 201, description = "Stored", body = Uploaded),
+        (status = 413, description = "Larger than 10 MB", body = ErrorBody),
+        (status = 415, description = "Not a JPEG, PNG or WebP picture", body = ErrorBody),
+    ))]
+pub(crate) async fn upload(
     caller: Caller,
     State(state): State<AppState>,
     req: Request,
@@ -99,7 +117,11 @@ async fn upload(
     })?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "content_type": kind, "bytes": size})),
+        Json(Uploaded {
+            id,
+            content_type: kind,
+            bytes: size,
+        }),
     )
         .into_response())
 }
@@ -131,7 +153,15 @@ async fn check_picture(bytes: axum::body::Bytes) -> ApiResult<&'static str> {
     }
 }
 
-async fn download(
+/// A photo: staff only; a department only photos of its own cases.
+#[utoipa::path(get, path = "/api/v1/media/{id}", tag = "media",
+    params(("id" = String, Path, description = "The photo's id")),
+    responses(
+        (status = 200, description = "The photo", content(
+            (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))),
+        (status = 404, description = "No such photo", body = ErrorBody),
+    ))]
+pub(crate) async fn download(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,

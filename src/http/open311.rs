@@ -7,18 +7,21 @@
 //! personal data and no staff notes.
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
 use super::cases::{ReportBody, take_report};
 use super::error::ApiError;
 use super::public::{PublicCase, public_cases};
+use super::query::Params;
 use crate::domain::codes::ClassKind;
 use crate::store::case_config::{self, CaseConfig};
 use crate::store::cases::{self, CaseFilter, CaseRecord, Intaken};
@@ -56,10 +59,21 @@ impl Open311Error {
     }
 }
 
+/// Open311's error: a list of these.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Open311ErrorItem {
+    /// The HTTP status.
+    pub code: u16,
+    pub description: String,
+}
+
 impl IntoResponse for Open311Error {
     fn into_response(self) -> Response {
         let Open311Error(status, description, fmt) = self;
-        let body = json!([{"code": status.as_u16(), "description": description}]);
+        let body = [Open311ErrorItem {
+            code: status.as_u16(),
+            description,
+        }];
         (status, render(&body, fmt, "errors", "error")).into_response()
     }
 }
@@ -147,16 +161,17 @@ fn xml_value(name: &str, v: &Value, out: &mut String) {
     }
 }
 
-fn render(v: &Value, fmt: Format, root: &str, item: &str) -> Response {
+fn render<T: Serialize + ?Sized>(v: &T, fmt: Format, root: &str, item: &str) -> Response {
+    let v = serde_json::to_value(v).unwrap_or(Value::Null);
     match fmt {
         Format::Json => (
             [(header::CONTENT_TYPE, "application/json")],
-            serde_json::to_vec(v).unwrap_or_default(),
+            serde_json::to_vec(&v).unwrap_or_default(),
         )
             .into_response(),
         Format::Xml => {
             let mut out = String::from(r#"<?xml version="1.0" encoding="utf-8"?>"#);
-            match v {
+            match &v {
                 Value::Array(items) => {
                     out.push_str(&format!("<{root}>"));
                     for i in items {
@@ -184,16 +199,17 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// `discovery`, `services` and `requests`, as `.json` or `.xml`.
 async fn root_get(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
+    query: Params<RequestsQuery>,
 ) -> Result<Response> {
     let (name, fmt) = split(&file)?;
     match name {
-        "discovery" => Ok(render(&discovery(), fmt, "discovery", "")),
+        "discovery" => Ok(discovery(fmt)),
         "services" => services(&state, fmt).await,
-        "requests" => requests_get(&state, fmt, &q).await,
+        "requests" => requests_get(&state, fmt, query).await,
         _ => Err(Open311Error::new(
             StatusCode::NOT_FOUND,
             format!("no resource {name}"),
@@ -202,21 +218,62 @@ async fn root_get(
     }
 }
 
-fn discovery() -> Value {
-    json!({
-        "changeset": "2026-11-23T00:00:00Z",
-        "contact": "the city's digital urban management centre",
-        "key_service": "ask the centre for an api_key (a citygrid token)",
-        "endpoints": [{
-            "specification": "http://wiki.open311.org/GeoReport_v2",
-            "url": "/open311/v2",
-            "changeset": "2026-11-23T00:00:00Z",
-            "type": "production",
-            "formats": ["application/json", "text/xml"],
-        }],
-    })
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Discovery {
+    pub changeset: &'static str,
+    pub contact: &'static str,
+    pub key_service: &'static str,
+    pub endpoints: Vec<Endpoint>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Endpoint {
+    pub specification: &'static str,
+    pub url: &'static str,
+    pub changeset: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub formats: Vec<&'static str>,
+}
+
+/// Where the endpoints are and what they speak (also `.xml`).
+#[utoipa::path(get, path = "/open311/v2/discovery.json", tag = "open311",
+    responses((status = 200, description = "Discovery", body = Discovery)))]
+fn discovery(fmt: Format) -> Response {
+    let d = Discovery {
+        changeset: "2026-11-23T00:00:00Z",
+        contact: "the city's digital urban management centre",
+        key_service: "ask the centre for an api_key (a citygrid token)",
+        endpoints: vec![Endpoint {
+            specification: "http://wiki.open311.org/GeoReport_v2",
+            url: "/open311/v2",
+            changeset: "2026-11-23T00:00:00Z",
+            kind: "production",
+            formats: vec!["application/json", "text/xml"],
+        }],
+    };
+    render(&d, fmt, "discovery", "")
+}
+
+/// A service: one per component or event class.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Service {
+    /// `event-0102`, `component-0101`.
+    pub service_code: String,
+    pub service_name: String,
+    pub description: String,
+    /// Always true: every service has a definition (the `urgent` attribute).
+    pub metadata: bool,
+    /// `realtime`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub keywords: String,
+    pub group: String,
+}
+
+/// Every service (also `.xml`).
+#[utoipa::path(get, path = "/open311/v2/services.json", tag = "open311",
+    responses((status = 200, description = "The services", body = [Service])))]
 async fn services(state: &AppState, fmt: Format) -> Result<Response> {
     let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
         "SELECT kind, code, major_name, name, name_en FROM classes ORDER BY kind DESC, code",
@@ -224,24 +281,55 @@ async fn services(state: &AppState, fmt: Format) -> Result<Response> {
     .fetch_all(&state.pool)
     .await
     .map_err(db(fmt))?;
-    let list: Vec<Value> = rows
+    let list: Vec<Service> = rows
         .into_iter()
         .filter_map(|(kind, code, major, name, name_en)| {
             let k = ClassKind::parse(&kind)?;
-            Some(json!({
-                "service_code": service_code(k, &code),
-                "service_name": name,
-                "description": format!("{name} ({name_en}) — {kind} class {code}"),
-                "metadata": true,
-                "type": "realtime",
-                "keywords": format!("{kind}, {code}, {name_en}"),
-                "group": major,
-            }))
+            Some(Service {
+                service_code: service_code(k, &code),
+                description: format!("{name} ({name_en}) — {kind} class {code}"),
+                service_name: name,
+                metadata: true,
+                kind: "realtime",
+                keywords: format!("{kind}, {code}, {name_en}"),
+                group: major,
+            })
         })
         .collect();
-    Ok(render(&Value::Array(list), fmt, "services", "service"))
+    Ok(render(&list, fmt, "services", "service"))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceDefinition {
+    pub service_code: String,
+    pub attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attribute {
+    pub variable: bool,
+    pub code: &'static str,
+    pub datatype: &'static str,
+    pub required: bool,
+    pub datatype_description: &'static str,
+    pub order: u32,
+    pub description: &'static str,
+    pub values: Vec<AttributeValue>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttributeValue {
+    pub key: &'static str,
+    pub name: &'static str,
+}
+
+/// A service's attributes (also `.xml`).
+#[utoipa::path(get, path = "/open311/v2/services/{service_code}.json", tag = "open311",
+    params(("service_code" = String, Path, description = "`event-0102`, `component-0101`")),
+    responses(
+        (status = 200, description = "The definition", body = ServiceDefinition),
+        (status = 404, description = "No such service", body = [Open311ErrorItem]),
+    ))]
 async fn service_definition(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -256,53 +344,81 @@ async fn service_definition(
             fmt,
         ));
     }
-    let def = json!({
-        "service_code": code,
-        "attributes": [{
-            "variable": true,
-            "code": "urgent",
-            "datatype": "singlevaluelist",
-            "required": false,
-            "datatype_description": "urgent cases have shorter time limits",
-            "order": 1,
-            "description": "Is it dangerous or urgent? 是否紧急",
-            "values": [{"key": "false", "name": "normal 一般"}, {"key": "true", "name": "urgent 紧急"}],
+    let def = ServiceDefinition {
+        service_code: code.to_owned(),
+        attributes: vec![Attribute {
+            variable: true,
+            code: "urgent",
+            datatype: "singlevaluelist",
+            required: false,
+            datatype_description: "urgent cases have shorter time limits",
+            order: 1,
+            description: "Is it dangerous or urgent? 是否紧急",
+            values: vec![
+                AttributeValue {
+                    key: "false",
+                    name: "normal 一般",
+                },
+                AttributeValue {
+                    key: "true",
+                    name: "urgent 紧急",
+                },
+            ],
         }],
-    });
+    };
     Ok(render(&def, fmt, "service_definition", ""))
 }
 
-/// A case's public view as an Open311 service request.
-fn request_view(c: &PublicCase) -> Value {
-    let mut m = Map::new();
+/// A service request: a case's public view.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceRequest {
+    /// The case number.
+    pub service_request_id: String,
+    /// `open` or `closed`.
+    pub status: &'static str,
+    /// The state in public words, English and Chinese.
+    pub status_notes: String,
+    pub service_name: Option<String>,
+    pub service_code: String,
+    /// The public reporter's words (masked) once filed; otherwise empty.
+    pub description: String,
+    /// The department handling it, once dispatched.
+    pub agency_responsible: Option<String>,
+    pub service_notice: &'static str,
+    pub requested_datetime: String,
+    pub updated_datetime: String,
+    /// When handling is due, once dispatched.
+    pub expected_datetime: Option<String>,
+    pub address: String,
+    /// The unit grid's code.
+    pub address_id: String,
+    pub zipcode: Option<String>,
+    pub lat: f64,
+    pub long: f64,
+    pub media_url: &'static str,
+}
+
+fn request_view(c: &PublicCase) -> ServiceRequest {
     let kind = ClassKind::parse(&c.kind).unwrap_or(ClassKind::Event);
-    m.insert("service_request_id".into(), json!(c.case_no));
-    m.insert(
-        "status".into(),
-        json!(if c.open { "open" } else { "closed" }),
-    );
-    m.insert(
-        "status_notes".into(),
-        json!(format!("{} {}", c.state_name_en, c.state_name)),
-    );
-    m.insert("service_name".into(), json!(c.class_name));
-    m.insert("service_code".into(), json!(service_code(kind, &c.class)));
-    m.insert(
-        "description".into(),
-        json!(c.description.as_deref().unwrap_or("")),
-    );
-    m.insert("agency_responsible".into(), json!(c.agency));
-    m.insert("service_notice".into(), json!(""));
-    m.insert("requested_datetime".into(), json!(iso(c.reported_at)));
-    m.insert("updated_datetime".into(), json!(iso(c.updated_at)));
-    m.insert("expected_datetime".into(), json!(c.expected_at.map(iso)));
-    m.insert("address".into(), json!(c.address));
-    m.insert("address_id".into(), json!(c.grid));
-    m.insert("zipcode".into(), Value::Null);
-    m.insert("lat".into(), json!(c.lat));
-    m.insert("long".into(), json!(c.lon));
-    m.insert("media_url".into(), json!(""));
-    Value::Object(m)
+    ServiceRequest {
+        service_request_id: c.case_no.clone(),
+        status: if c.open { "open" } else { "closed" },
+        status_notes: format!("{} {}", c.state_name_en, c.state_name),
+        service_name: c.class_name.clone(),
+        service_code: service_code(kind, &c.class),
+        description: c.description.clone().unwrap_or_default(),
+        agency_responsible: c.agency.clone(),
+        service_notice: "",
+        requested_datetime: iso(c.reported_at),
+        updated_datetime: iso(c.updated_at),
+        expected_datetime: c.expected_at.map(iso),
+        address: c.address.clone(),
+        address_id: c.grid.clone(),
+        zipcode: None,
+        lat: c.lat,
+        long: c.lon,
+        media_url: "",
+    }
 }
 
 /// Cases as a `service_requests` answer: their public views.
@@ -313,18 +429,13 @@ async fn requests_reply(
     fmt: Format,
 ) -> Result<Response> {
     let index = state.city.get();
-    let list: Vec<Value> = public_cases(&state.pool, cfg, &index, found)
+    let list: Vec<ServiceRequest> = public_cases(&state.pool, cfg, &index, found)
         .await
         .map_err(db(fmt))?
         .iter()
         .map(request_view)
         .collect();
-    Ok(render(
-        &Value::Array(list),
-        fmt,
-        "service_requests",
-        "request",
-    ))
+    Ok(render(&list, fmt, "service_requests", "request"))
 }
 
 fn date(s: &str, what: &str, fmt: Format) -> Result<DateTime<Utc>> {
@@ -339,13 +450,42 @@ fn date(s: &str, what: &str, fmt: Format) -> Result<DateTime<Utc>> {
         })
 }
 
-async fn requests_get(state: &AppState, fmt: Format, q: &[(String, String)]) -> Result<Response> {
-    let get = |k: &str| {
-        q.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-    };
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestsQuery {
+    /// Up to 50 case numbers, comma-separated; the other filters are then ignored.
+    service_request_id: Option<String>,
+    /// `event-0102`, `component-0101`.
+    service_code: Option<String>,
+    /// Reported at or after (RFC 3339); default 90 days before `end_date`.
+    #[param(value_type = Option<String>, format = DateTime)]
+    start_date: Option<String>,
+    /// Reported before (RFC 3339); default now. At most 90 days after `start_date`.
+    #[param(value_type = Option<String>, format = DateTime)]
+    end_date: Option<String>,
+    /// `open`, `closed` or `open,closed`.
+    #[param(pattern = "^(open|closed)(,(open|closed))?$")]
+    status: Option<String>,
+    /// 1–100000.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100_000)]
+    page: Option<String>,
+    /// 1–1000 (default 1000).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
+    page_size: Option<String>,
+}
+
+/// Service requests, newest first: their public views (also `.xml`).
+#[utoipa::path(get, path = "/open311/v2/requests.json", tag = "open311", params(RequestsQuery),
+    responses(
+        (status = 200, description = "The requests", body = [ServiceRequest]),
+        (status = 400, description = "An invalid filter, or more than 50 ids", body = [Open311ErrorItem]),
+    ))]
+async fn requests_get(
+    state: &AppState,
+    fmt: Format,
+    Params(q, _): Params<RequestsQuery>,
+) -> Result<Response> {
+    let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let bad = |m: String| Open311Error::new(StatusCode::BAD_REQUEST, m, fmt);
     let cfg = case_config::load(&state.pool).await.map_err(db(fmt))?;
     let now = state.clock.now();
@@ -422,6 +562,13 @@ async fn requests_get(state: &AppState, fmt: Format, q: &[(String, String)]) -> 
     requests_reply(state, &cfg, &found, fmt).await
 }
 
+/// One service request: its public view (also `.xml`).
+#[utoipa::path(get, path = "/open311/v2/requests/{service_request_id}.json", tag = "open311",
+    params(("service_request_id" = String, Path, description = "The case number")),
+    responses(
+        (status = 200, description = "The request, alone in a list", body = [ServiceRequest]),
+        (status = 404, description = "No such request", body = [Open311ErrorItem]),
+    ))]
 async fn request_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (id, fmt) = split(&file)?;
     let cfg = case_config::load(&state.pool).await.map_err(db(fmt))?;
@@ -435,13 +582,29 @@ async fn request_one(State(state): State<AppState>, Path(file): Path<String>) ->
     requests_reply(&state, &cfg, &[c], fmt).await
 }
 
-/// Requests are taken synchronously: a token is its request's id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenReply {
+    pub service_request_id: String,
+    pub token: String,
+}
+
+/// The request a token stands for. Requests are taken synchronously: a token
+/// is its request's id (also `.xml`).
+#[utoipa::path(get, path = "/open311/v2/tokens/{token}.json", tag = "open311",
+    params(("token" = String, Path, description = "The token a POST answered")),
+    responses(
+        (status = 200, description = "The request", body = [TokenReply]),
+        (status = 404, description = "No such token", body = [Open311ErrorItem]),
+    ))]
 async fn token_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (token, fmt) = split(&file)?;
     let found = cases::get_case(&state.pool, token).await.map_err(db(fmt))?;
     match found {
         Some(c) => Ok(render(
-            &json!([{"service_request_id": c.case_no, "token": token}]),
+            &[TokenReply {
+                service_request_id: c.case_no,
+                token: token.to_owned(),
+            }],
             fmt,
             "service_requests",
             "request",
@@ -454,10 +617,54 @@ async fn token_one(State(state): State<AppState>, Path(file): Path<String>) -> R
     }
 }
 
+/// A new service request (form-encoded).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NewServiceRequest {
+    /// A citygrid token issued for this client.
+    pub api_key: Option<String>,
+    /// `event-0102`, `component-0101`.
+    pub service_code: Option<String>,
+    /// WGS-84 latitude; or `address_string`.
+    #[schema(value_type = Option<f64>, minimum = -90.0, maximum = 90.0)]
+    pub lat: Option<String>,
+    /// WGS-84 longitude.
+    #[schema(value_type = Option<f64>, minimum = -180.0, maximum = 180.0)]
+    pub long: Option<String>,
+    /// A place the city's address list knows.
+    pub address_string: Option<String>,
+    pub description: Option<String>,
+    pub media_url: Option<String>,
+    /// `true` for a dangerous or urgent problem.
+    #[serde(rename = "attribute[urgent]")]
+    #[schema(pattern = "^(true|false)$")]
+    pub urgent: Option<String>,
+    /// The client's own id for the request: a retry with the same one never
+    /// makes a second case.
+    #[serde(rename = "attribute[client_key]")]
+    pub client_key: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostedRequest {
+    pub service_request_id: String,
+    pub token: String,
+    pub service_notice: String,
+    pub account_id: Option<String>,
+}
+
+/// Takes a service request; the reply names its case (also `.xml`).
+#[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311",
+    request_body(content = NewServiceRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Taken", body = [PostedRequest]),
+        (status = 400, description = "A missing or invalid field", body = [Open311ErrorItem]),
+        (status = 403, description = "No api_key, or an unknown one", body = [Open311ErrorItem]),
+        (status = 413, description = "A form over 1 MB", body = [Open311ErrorItem]),
+    ))]
 async fn requests_post(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    form: std::result::Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+    form: std::result::Result<Form<NewServiceRequest>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response> {
     let (name, fmt) = split(&file)?;
     if name != "requests" {
@@ -467,7 +674,7 @@ async fn requests_post(
             fmt,
         ));
     }
-    let Form(fields) = form.map_err(|e| {
+    let Form(form) = form.map_err(|e| {
         // 413 for a body over the limit; 400 for one that is not a form.
         let status = match e.status() {
             StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
@@ -475,10 +682,8 @@ async fn requests_post(
         };
         Open311Error::new(status, e.body_text(), fmt)
     })?;
-    if fields
-        .iter()
-        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
-    {
+    let fields = super::query::as_text(&form);
+    if fields.values().any(|v| v.contains('\0')) {
         return Err(Open311Error::new(
             StatusCode::BAD_REQUEST,
             "invalid_text: a field holds a NUL character",
@@ -487,9 +692,8 @@ async fn requests_post(
     }
     let get = |k: &str| {
         fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
+            .get(k)
+            .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
     let bad = |m: &str| Open311Error::new(StatusCode::BAD_REQUEST, m.to_owned(), fmt);
@@ -551,7 +755,12 @@ async fn requests_post(
             (case_no, n)
         }
     };
-    let body = json!([{"service_request_id": case_no, "token": case_no, "service_notice": notice, "account_id": null}]);
+    let body = [PostedRequest {
+        service_request_id: case_no.clone(),
+        token: case_no,
+        service_notice: notice,
+        account_id: None,
+    }];
     Ok((
         StatusCode::CREATED,
         render(&body, fmt, "service_requests", "request"),

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::privacy::mask_personal_data;
 use crate::domain::workflow::CaseState;
@@ -18,7 +19,7 @@ use crate::store::cases::{self, CaseRecord, StageRecord, StateStep};
 const PUBLIC_CHANNELS: &[&str] = &["open311", "kiosk"];
 
 /// A case's state as a citizen reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PublicState {
     Received,
@@ -71,7 +72,7 @@ impl PublicState {
 }
 
 /// One step of a case's progress.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicStep {
     pub at: DateTime<Utc>,
     pub state: PublicState,
@@ -79,7 +80,7 @@ pub struct PublicStep {
     pub state_name_en: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicCase {
     pub case_no: String,
     pub kind: String,

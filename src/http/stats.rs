@@ -20,16 +20,19 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
+use super::query::Params;
 use crate::domain::workflow::Role;
 
 pub fn router() -> Router<AppState> {
@@ -142,11 +145,82 @@ fn ratio(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
-async fn evaluation(
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EvaluationQuery {
+    /// The period's start (RFC 3339); default 30 days before `to`.
+    #[param(value_type = Option<String>, format = DateTime)]
+    from: Option<String>,
+    /// The period's end (RFC 3339); default now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    to: Option<String>,
+    /// `department` (default), `district`, `street`, `community`, `grid` or `inspector`.
+    #[param(pattern = "^(department|district|street|community|grid|inspector)$")]
+    by: Option<String>,
+    /// `closure:0.4,on_time:0.4,rework:0.2` (adding up to 1).
+    weights: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeightsView {
+    pub closure: f64,
+    pub on_time: f64,
+    pub rework: f64,
+}
+
+/// Average hours of each finished stage, wall clock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageHours {
+    pub filing: Option<f64>,
+    pub dispatch: Option<f64>,
+    pub handling: Option<f64>,
+    pub verification: Option<f64>,
+}
+
+/// One group's indicators.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationRow {
+    /// The group's code (department, area, grid) or user id; none: not dispatched.
+    pub key: Option<String>,
+    pub name: Option<String>,
+    pub cases: i64,
+    pub reports: i64,
+    pub valid_reports: i64,
+    pub filed: i64,
+    pub dispatched: i64,
+    pub handled: i64,
+    pub handled_on_time: i64,
+    pub overdue: i64,
+    pub closed: i64,
+    pub suspended: i64,
+    pub due: i64,
+    pub closure_rate: Option<f64>,
+    pub on_time_closure_rate: Option<f64>,
+    pub rework: i64,
+    pub rework_rate: Option<f64>,
+    pub avg_hours: StageHours,
+    pub score: Option<f64>,
+    /// A–E.
+    pub grade: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Evaluation {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub by: String,
+    pub weights: WeightsView,
+    pub rows: Vec<EvaluationRow>,
+}
+
+/// The standard indicators per department, area, grid or inspector over a period.
+#[utoipa::path(get, path = "/api/v1/stats/evaluation", tag = "stats", params(EvaluationQuery),
+    responses((status = 200, description = "One row per group", body = Evaluation)))]
+pub(crate) async fn evaluation(
     caller: Caller,
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+    Params(q, _): Params<EvaluationQuery>,
+) -> ApiResult<Json<Evaluation>> {
     let (from, to) = period(&state, &q)?;
     let by = q.get("by").map(String::as_str).unwrap_or("department");
     let key = match by {
@@ -213,41 +287,45 @@ async fn evaluation(
             ),
             _ => None,
         };
-        out.push(json!({
-            "key": key,
-            "name": key.as_ref().and_then(|k| names.get(k)),
-            "cases": n("cases"),
-            "reports": n("reports"),
-            "valid_reports": n("filed"),
-            "filed": n("filed"),
-            "dispatched": n("dispatched"),
-            "handled": n("handled"),
-            "handled_on_time": n("handled_on_time"),
-            "overdue": n("overdue"),
-            "closed": n("closed"),
-            "suspended": n("suspended"),
-            "due": n("due"),
-            "closure_rate": closure,
-            "on_time_closure_rate": on_time,
-            "rework": n("rework"),
-            "rework_rate": rework_rate,
-            "avg_hours": {
-                "filing": r.get::<Option<f64>, _>("filing_h"),
-                "dispatch": r.get::<Option<f64>, _>("dispatch_h"),
-                "handling": r.get::<Option<f64>, _>("handling_h"),
-                "verification": r.get::<Option<f64>, _>("verification_h"),
+        out.push(EvaluationRow {
+            name: key.as_ref().and_then(|k| names.get(k)).cloned(),
+            key,
+            cases: n("cases"),
+            reports: n("reports"),
+            valid_reports: n("filed"),
+            filed: n("filed"),
+            dispatched: n("dispatched"),
+            handled: n("handled"),
+            handled_on_time: n("handled_on_time"),
+            overdue: n("overdue"),
+            closed: n("closed"),
+            suspended: n("suspended"),
+            due: n("due"),
+            closure_rate: closure,
+            on_time_closure_rate: on_time,
+            rework: n("rework"),
+            rework_rate,
+            avg_hours: StageHours {
+                filing: r.get("filing_h"),
+                dispatch: r.get("dispatch_h"),
+                handling: r.get("handling_h"),
+                verification: r.get("verification_h"),
             },
-            "score": score,
-            "grade": score.map(grade),
-        }));
+            grade: score.map(grade),
+            score,
+        });
     }
-    Ok(Json(json!({
-        "from": from,
-        "to": to,
-        "by": by,
-        "weights": {"closure": weights.closure, "on_time": weights.on_time, "rework": weights.rework},
-        "rows": out,
-    })))
+    Ok(Json(Evaluation {
+        from,
+        to,
+        by: by.to_owned(),
+        weights: WeightsView {
+            closure: weights.closure,
+            on_time: weights.on_time,
+            rework: weights.rework,
+        },
+        rows: out,
+    }))
 }
 
 /// The reporting period of a stats query: `from`/`to` (ISO 8601), the last
@@ -282,9 +360,32 @@ fn period(
 /// problems recur. A GeoJSON FeatureCollection of H3 cells (resolution 5–12,
 /// default 9, ~0.1 km²) with `count`, most first, and `grids`: the unit grids
 /// with their counts, most first.
-async fn hotspots(
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HotspotsQuery {
+    /// The period's start (RFC 3339); default 30 days before `to`.
+    #[param(value_type = Option<String>, format = DateTime)]
+    from: Option<String>,
+    /// The period's end (RFC 3339); default now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    to: Option<String>,
+    /// `component` or `event`.
+    #[param(pattern = "^(component|event)$")]
+    kind: Option<String>,
+    /// A class code (4 digits).
+    #[param(pattern = "^[0-9]{4}$")]
+    class: Option<String>,
+    /// H3 resolution 5–12 (default 9, ~0.1 km²).
+    #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
+    resolution: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/hotspots", tag = "stats", params(HotspotsQuery),
+    responses((status = 200, description = "A GeoJSON FeatureCollection of H3 cells with `count`, most first; \
+        `grids`: the unit grids with their counts", body = Object)))]
+pub(crate) async fn hotspots(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q, _): Params<HotspotsQuery>,
 ) -> ApiResult<Json<Value>> {
     let (from, to) = period(&state, &q)?;
     let resolution = match q.get("resolution") {

@@ -12,7 +12,7 @@ use axum::routing::get;
 
 use super::AppState;
 use super::auth::{MaybeCaller, forbidden};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::domain::workflow::Role;
 
 pub fn router() -> Router<AppState> {
@@ -124,7 +124,22 @@ fn bad_tile(message: String) -> ApiError {
     ApiError::bad_request("invalid_tile", message)
 }
 
-async fn tile(
+/// A vector tile of one layer. Empty tiles are 204.
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "map",
+    params(
+        ("layer" = String, Path, description = "`districts`, `streets`, `communities`, `grids`, `services` \
+            (public); `components`, `cases` (staff)",
+            pattern = "^(districts|streets|communities|grids|services|components|cases)$"),
+        ("z" = u32, Path, description = "Zoom 0–22", maximum = 22),
+        ("x" = u32, Path),
+        ("y" = u32, Path),
+    ),
+    responses(
+        (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>),
+        (status = 204, description = "Nothing in this tile"),
+        (status = 404, description = "No such layer", body = ErrorBody),
+    ))]
+pub(crate) async fn tile(
     MaybeCaller(caller): MaybeCaller,
     State(state): State<AppState>,
     Path((layer, z, x, tile)): Path<(String, String, String, String)>,

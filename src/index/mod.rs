@@ -47,7 +47,7 @@ pub struct ServicePoint {
 }
 
 /// An admin area named by code.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct AreaRef {
     pub code: String,
     pub name: Option<String>,

@@ -348,7 +348,7 @@ impl StageRecord {
 }
 
 /// A stage's deadline as shown to users.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Deadline {
     pub limit: TimeLimit,
     pub started_at: DateTime<Utc>,
@@ -1158,7 +1158,7 @@ pub async fn list_cases(
     Ok((cases, total))
 }
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
 pub struct EventRecord {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -1172,6 +1172,8 @@ pub struct EventRecord {
     pub to_state: String,
     pub note: String,
     pub photos: Vec<String>,
+    /// What the action carried (department, hours, …).
+    #[schema(value_type = Object)]
     pub data: sqlx::types::Json<Value>,
 }
 
@@ -1186,7 +1188,7 @@ pub async fn timeline(pool: &PgPool, case_id: i64) -> Result<Vec<EventRecord>, s
 }
 
 /// A report attached to a case as a duplicate, or a case merged into it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DuplicateRef {
     Report {

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 
 use crate::domain::workflow::Role;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub name: String,
@@ -17,7 +17,7 @@ pub struct User {
     pub kiosk: Option<Kiosk>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Kiosk {
     pub id: String,
     pub lon: f64,

@@ -67,6 +67,49 @@ fn every_route_has_an_access_rule() {
     }
 }
 
+/// The web map's pages: HTML for people, outside the API document.
+fn is_page(path: &str) -> bool {
+    !["/api/", "/tiles/", "/open311/", "/health", "/ready"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+#[test]
+fn the_document_names_every_route_and_only_routes() {
+    let doc: serde_json::Value = serde_json::from_str(citygrid::http::openapi::document()).unwrap();
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let method = method.to_uppercase();
+            let (route, access) = citygrid::http::access::rule_for_document(&method, path)
+                .unwrap_or_else(|| panic!("the document has {method} {path}, which is not routed"));
+            documented.push((method.clone(), route));
+            // Its security is the table's.
+            let anonymous = op["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s.as_object().unwrap().is_empty());
+            assert_eq!(anonymous, access == Access::Anyone, "{method} {path}");
+            for status in ["400", "503", "default"] {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    for (method, route, _) in ACCESS {
+        if is_page(route) {
+            continue;
+        }
+        assert!(
+            documented.iter().any(|(m, r)| m == method && r == route),
+            "{method} {route} is routed but not in the OpenAPI document"
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_route_by_every_role_as_the_table_says() {
     let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
