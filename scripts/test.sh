@@ -11,6 +11,9 @@ build_web_map
 ensure_commands python3:python3
 python3 -m pip --version >/dev/null 2>&1 || ensure_commands pip3:python3-pip
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --upgrade --target target/pydeps georeport==0.3.1
+# Schemathesis checks every answer against the served OpenAPI document (tests/it/openapi.rs).
+[ -x target/schemathesis/bin/st ] && grep -q '^Version: 4.32.5$' target/schemathesis/schemathesis-4.32.5.dist-info/METADATA 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --upgrade --target target/schemathesis schemathesis==4.32.5
 if [ -z "${DATABASE_URL:-}" ]; then
     start_private_cluster test 54330 fast
 fi

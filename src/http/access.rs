@@ -78,7 +78,10 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/tiles/{layer}/{z}/{x}/{tile}", Anyone),
     // Open311: public views; a POST carries its api_key in the form.
     ("GET", "/open311/v2/{file}", Anyone),
-    ("POST", "/open311/v2/{file}", Anyone),
+    ("GET", "/open311/v2/requests.json", Anyone),
+    ("POST", "/open311/v2/requests.json", Anyone),
+    ("GET", "/open311/v2/requests.xml", Anyone),
+    ("POST", "/open311/v2/requests.xml", Anyone),
     ("GET", "/open311/v2/services/{file}", Anyone),
     ("GET", "/open311/v2/requests/{file}", Anyone),
     ("GET", "/open311/v2/tokens/{file}", Anyone),
@@ -101,13 +104,14 @@ pub fn rule(method: &str, path: &str) -> Option<Access> {
 
 /// The route and rule for a path as the OpenAPI document writes it: a
 /// routed segment `{name}` stands for any one segment (`requests/{id}.json`),
-/// `{*rest}` for the rest.
+/// `{*rest}` for the rest. As in routing, the most literal route wins.
 pub fn rule_for_document(method: &str, path: &str) -> Option<(&'static str, Access)> {
     let wanted: Vec<&str> = path.split('/').collect();
+    let literal = |route: &str| route.split('/').filter(|s| !s.starts_with('{')).count();
     ACCESS
         .iter()
         .filter(|(m, _, _)| *m == method)
-        .find(|(_, route, _)| {
+        .filter(|(_, route, _)| {
             let routed: Vec<&str> = route.split('/').collect();
             let rest = routed.last().is_some_and(|s| s.starts_with("{*"));
             let fixed = if rest { routed.len() - 1 } else { routed.len() };
@@ -117,6 +121,7 @@ pub fn rule_for_document(method: &str, path: &str) -> Option<(&'static str, Acce
                     .zip(&wanted)
                     .all(|(r, w)| r.starts_with('{') || r == w)
         })
+        .max_by_key(|(_, route, _)| literal(route))
         .map(|(_, route, a)| (*route, *a))
 }
 

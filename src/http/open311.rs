@@ -29,7 +29,17 @@ use crate::store::users;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/open311/v2/{file}", get(root_get).post(requests_post))
+        .route(
+            "/open311/v2/requests.json",
+            get(|s, q| requests_get(s, Format::Json, q))
+                .post(|s, f| requests_post(s, Format::Json, f)),
+        )
+        .route(
+            "/open311/v2/requests.xml",
+            get(|s, q| requests_get(s, Format::Xml, q))
+                .post(|s, f| requests_post(s, Format::Xml, f)),
+        )
+        .route("/open311/v2/{file}", get(root_get))
         .route("/open311/v2/services/{file}", get(service_definition))
         .route("/open311/v2/requests/{file}", get(request_one))
         .route("/open311/v2/tokens/{file}", get(token_one))
@@ -199,17 +209,12 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// `discovery`, `services` and `requests`, as `.json` or `.xml`.
-async fn root_get(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-    query: Params<RequestsQuery>,
-) -> Result<Response> {
+/// `discovery` and `services`, as `.json` or `.xml`.
+async fn root_get(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (name, fmt) = split(&file)?;
     match name {
         "discovery" => Ok(discovery(fmt)),
         "services" => services(&state, fmt).await,
-        "requests" => requests_get(&state, fmt, query).await,
         _ => Err(Open311Error::new(
             StatusCode::NOT_FOUND,
             format!("no resource {name}"),
@@ -481,7 +486,7 @@ pub struct RequestsQuery {
         (status = 400, description = "An invalid filter, or more than 50 ids", body = [Open311ErrorItem]),
     ))]
 async fn requests_get(
-    state: &AppState,
+    State(state): State<AppState>,
     fmt: Format,
     Params(q, _): Params<RequestsQuery>,
 ) -> Result<Response> {
@@ -559,7 +564,7 @@ async fn requests_get(
             .map_err(db(fmt))?
             .0
     };
-    requests_reply(state, &cfg, &found, fmt).await
+    requests_reply(&state, &cfg, &found, fmt).await
 }
 
 /// One service request: its public view (also `.xml`).
@@ -663,17 +668,9 @@ pub struct PostedRequest {
     ))]
 async fn requests_post(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    fmt: Format,
     form: std::result::Result<Form<NewServiceRequest>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response> {
-    let (name, fmt) = split(&file)?;
-    if name != "requests" {
-        return Err(Open311Error::new(
-            StatusCode::NOT_FOUND,
-            format!("cannot POST {name}"),
-            fmt,
-        ));
-    }
     let Form(form) = form.map_err(|e| {
         // 413 for a body over the limit; 400 for one that is not a form.
         let status = match e.status() {

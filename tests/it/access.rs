@@ -103,8 +103,12 @@ fn the_document_names_every_route_and_only_routes() {
         if is_page(route) {
             continue;
         }
+        // Open311's XML twins are named in the `.json` operations' text.
+        let route = route
+            .strip_suffix(".xml")
+            .map_or(route.to_string(), |r| format!("{r}.json"));
         assert!(
-            documented.iter().any(|(m, r)| m == method && r == route),
+            documented.iter().any(|(m, r)| m == method && *r == route),
             "{method} {route} is routed but not in the OpenAPI document"
         );
     }

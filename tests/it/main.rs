@@ -13,6 +13,7 @@ mod intake;
 mod limits;
 mod locate;
 mod open311;
+mod openapi;
 mod public_view;
 mod reload;
 mod scenario;
