@@ -1,10 +1,19 @@
 //! What a citizen's own words may show in public: phone numbers, ID-card
 //! numbers and e-mail addresses are masked before any public surface sees them.
 
-/// Digits in a row (ASCII or full-width, with single spaces or hyphens before
-/// groups of three or more) from this many on are a phone or ID-card number: mobile numbers
-/// have 11, landlines 7–8 after the area code, ID cards 18 (the last may be X).
+/// Digits in a row (ASCII or full-width; groups of two or more joined by one
+/// space, hyphen or dot) from this many on are a phone or ID-card number:
+/// mobile numbers have 11, landlines 7–8 after the area code, ID cards 18 (the
+/// last may be X). A date (`2026-11-25`, `2026.11.25`) is not.
 const MASK_FROM_DIGITS: usize = 7;
+
+/// From this many digits on the first 3 stay visible (`139******00`); shorter
+/// numbers show only their last 2.
+const KEEP_PREFIX_FROM: usize = 11;
+
+fn separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | '\u{3000}' | '－' | '．')
+}
 
 fn digit(c: char) -> bool {
     c.is_ascii_digit() || ('０'..='９').contains(&c)
@@ -14,9 +23,9 @@ fn email_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '%')
 }
 
-/// `text` with every long run of digits masked but its first 3 and last 2
-/// digits (`139******00`) and every e-mail address's local part masked
-/// (`***@example.com`).
+/// `text` with every long run of digits masked but its last 2 digits (and
+/// its first 3 from 11 digits on: `139******00`) and every e-mail address's
+/// local part masked (`***@example.com`).
 pub fn mask_personal_data(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut masked = chars.clone();
@@ -25,30 +34,63 @@ pub fn mask_personal_data(text: &str) -> String {
     masked.into_iter().collect()
 }
 
-/// How many digits follow from `at` in a row.
-fn group_len(chars: &[char], at: usize) -> usize {
-    chars[at.min(chars.len())..]
-        .iter()
-        .take_while(|c| digit(**c))
-        .count()
+/// Where dates are (`2026-11-25`, `2026.11.25`, not inside a longer
+/// number): they are not phone numbers, and they end a run of digits.
+fn dates(chars: &[char]) -> Vec<bool> {
+    let mut in_date = vec![false; chars.len()];
+    let d = |k: usize| chars.get(k).is_some_and(|c| digit(*c));
+    for at in 0..chars.len() {
+        let shape = (0..4).all(|k| d(at + k))
+            && chars
+                .get(at + 4)
+                .is_some_and(|c| matches!(c, '-' | '.' | '－' | '．'))
+            && d(at + 5)
+            && d(at + 6)
+            && chars.get(at + 7) == chars.get(at + 4)
+            && d(at + 8)
+            && d(at + 9);
+        if !shape {
+            continue;
+        }
+        let number = |from: usize, len: usize| -> u32 {
+            chars[from..from + len]
+                .iter()
+                .filter_map(|c| c.to_digit(10).or_else(|| Some(*c as u32 - '０' as u32)))
+                .fold(0, |n, v| n * 10 + v)
+        };
+        let plausible = (1900..=2099).contains(&number(at, 4))
+            && (1..=12).contains(&number(at + 5, 2))
+            && (1..=31).contains(&number(at + 8, 2));
+        // Not part of a longer number grouped the same way (1300-00-00-000).
+        let sep = chars[at + 4];
+        let before = at > 0 && (d(at - 1) || at > 1 && chars[at - 1] == sep && d(at - 2));
+        let after = d(at + 10) || chars.get(at + 10) == Some(&sep) && d(at + 11);
+        if plausible && !before && !after {
+            in_date[at..at + 10].fill(true);
+        }
+    }
+    in_date
 }
 
 fn mask_numbers(chars: &[char], out: &mut [char]) {
+    let in_date = dates(chars);
+    let is_digit = |k: usize| k < chars.len() && digit(chars[k]) && !in_date[k];
+    let group_len = |at: usize| (at..chars.len()).take_while(|&k| is_digit(k)).count();
     let mut i = 0;
     while i < chars.len() {
-        if !digit(chars[i]) {
+        if !is_digit(i) {
             i += 1;
             continue;
         }
-        // A run: digits, allowing one separator between digits, and a final X.
-        let mut digits = vec![i];
-        let mut j = i + 1;
-        while j < chars.len() {
-            if digit(chars[j]) {
-                digits.push(j);
-                j += 1;
-            } else if matches!(chars[j], ' ' | '-') && group_len(chars, j + 1) >= 3 {
-                // 139 0013 9000, 0917-3212345; not a date's 2026-11-25.
+        // A run: groups of digits, one separator between groups of two or
+        // more (139 0013 9000, 139 00 139 000, 0917-3212345), and a final X.
+        let mut digits: Vec<usize> = vec![];
+        let mut j = i;
+        loop {
+            let len = group_len(j);
+            digits.extend(j..j + len);
+            j += len;
+            if j < chars.len() && separator(chars[j]) && group_len(j + 1) >= 2 {
                 j += 1;
             } else {
                 break;
@@ -59,7 +101,12 @@ fn mask_numbers(chars: &[char], out: &mut [char]) {
             j += 1;
         }
         if digits.len() >= MASK_FROM_DIGITS {
-            for &k in &digits[3..digits.len() - 2] {
+            let keep = if digits.len() >= KEEP_PREFIX_FROM {
+                3
+            } else {
+                0
+            };
+            for &k in &digits[keep..digits.len() - 2] {
                 out[k] = '*';
             }
         }
@@ -113,10 +160,20 @@ mod tests {
             "１３９******００"
         );
         assert_eq!(mask_personal_data("139 0013 9000"), "139 **** **00");
-        // Short numbers (house numbers, counts, dates) stay.
+        // However the digits are grouped.
+        assert_eq!(mask_personal_data("139 00 139 000"), "139 ** *** *00");
+        assert_eq!(mask_personal_data("139.0013.9000"), "139.****.**00");
+        // A bare landline shows only its last two digits.
+        assert_eq!(mask_personal_data("tel 3212345"), "tel *****45");
+        // Short numbers (house numbers, counts, dates, times) stay.
         assert_eq!(
-            mask_personal_data("经二路12号 3个井盖 2026-11-25"),
-            "经二路12号 3个井盖 2026-11-25"
+            mask_personal_data("经二路12号 3个井盖 2026-11-25 10:30 2026.11.25"),
+            "经二路12号 3个井盖 2026-11-25 10:30 2026.11.25"
+        );
+        // A date does not hide a number after it.
+        assert_eq!(
+            mask_personal_data("2026-11-25 13900139000"),
+            "2026-11-25 139******00"
         );
     }
 
@@ -132,6 +189,30 @@ mod tests {
                 run = if digit(c) { run + 1 } else { 0 };
                 prop_assert!(run < MASK_FROM_DIGITS, "{} → {}", s, m);
             }
+        }
+
+        /// However a mobile number is grouped, at most its first 3 and last 2
+        /// digits show.
+        #[test]
+        fn a_grouped_mobile_number_shows_five_digits_at_most(
+            n in 13_000_000_000u64..19_999_999_999,
+            cuts in proptest::collection::vec(2usize..5, 0..4),
+            sep in "[ .-]",
+        ) {
+            let digits = n.to_string();
+            let mut text = String::new();
+            let mut at = 0;
+            for cut in cuts {
+                if at + cut + 2 > digits.len() {
+                    break;
+                }
+                text.push_str(&digits[at..at + cut]);
+                text.push_str(&sep);
+                at += cut;
+            }
+            text.push_str(&digits[at..]);
+            let m = mask_personal_data(&format!("call {text} now"));
+            prop_assert!(m.chars().filter(char::is_ascii_digit).count() <= 5, "{} → {}", text, m);
         }
 
         #[test]

@@ -3,13 +3,17 @@
 //! authorisation test fails). Finer rules stay with the data: departments see
 //! their own cases, the kiosk a case's public view, tiles' staff layers staff.
 
-use axum::extract::{MatchedPath, Request, State};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::auth::optional_caller;
+use super::edge;
 use super::error::ApiError;
 use crate::domain::workflow::Role;
 use crate::store::users::role_name;
@@ -144,7 +148,25 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
         .into_response();
     };
     let (mut parts, body) = req.into_parts();
-    let caller = match optional_caller(&parts, &state).await {
+    let caller = optional_caller(&parts, &state).await;
+    // Callers without an account, and wrong tokens, share their address's
+    // allowance (a made-up token is no way around it).
+    let anonymous = match &caller {
+        Ok(None) => true,
+        Ok(Some(_)) => false,
+        Err(e) => e.status == StatusCode::UNAUTHORIZED,
+    };
+    if anonymous && edge::rate_limited_path(parts.uri.path()) {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let key = edge::client_address(&parts.headers, peer, state.trust_forwarded_for);
+        if let Err(wait) = state.rates.anonymous.check(&key, Instant::now()) {
+            return edge::too_many(parts.uri.path(), wait);
+        }
+    }
+    let caller = match caller {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

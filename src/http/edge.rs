@@ -1,21 +1,20 @@
 //! What every request meets before its handler, and every error answer after:
 //! the one place where the request line and headers are checked (size, valid
 //! UTF-8, no NUL or control characters in any decoded path or query text, so
-//! that no such text ever reaches SQL), rate limits for anonymous callers, a
-//! time limit per request, and the documented error shape on every answer —
+//! that no such text ever reaches SQL), the 429 answer (the anonymous limit is
+//! applied where the caller is known: `access::enforce`), a time limit per
+//! request, and the documented error shape on every answer —
 //! `{"error":{"code","message"}}`, Open311's own shape under `/open311/`.
 
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
-use super::auth::TOKEN_COOKIE;
 use super::error::ApiError;
-use super::server::peer_of;
 
 /// The longest request target (path and query) accepted.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
@@ -37,18 +36,12 @@ pub fn error_at(path: &str, status: StatusCode, code: &'static str, message: Str
     }
 }
 
-/// Checks the request line and headers, applies the anonymous rate limit and
-/// the time limit.
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Checks the request line and headers and applies the time limit (the
+/// anonymous rate limit needs the caller: `access::enforce` applies it).
+pub async fn guard(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     if let Err((status, code, message)) = check_request(&req) {
         return error_at(&path, status, code, message);
-    }
-    if anonymous(&req) && rate_limited_path(&path) {
-        let key = client_address(&req, state.trust_forwarded_for);
-        if let Err(wait) = state.rates.anonymous.check(&key, Instant::now()) {
-            return too_many(&path, wait);
-        }
     }
     let limit = if path == "/api/v1/media" {
         UPLOAD_TIME_LIMIT
@@ -77,24 +70,37 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// Who is calling, for the rate limit: the peer's address, or behind a
 /// trusted reverse proxy the address it appended last to `X-Forwarded-For`
-/// (earlier entries are the client's to forge).
-fn client_address(req: &Request, trust_forwarded_for: bool) -> String {
+/// (earlier entries are the client's to forge). An IPv6 caller is its /64:
+/// one subscriber holds a whole /64.
+pub(super) fn client_address(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trust_forwarded_for: bool,
+) -> String {
     let forwarded = trust_forwarded_for
         .then(|| {
-            req.headers()
+            headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .last()
+                .rfind(|a| !a.is_empty())
                 .map(str::to_owned)
         })
         .flatten();
-    forwarded.unwrap_or_else(|| {
-        peer_of(req).map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string())
-    })
+    let address = forwarded.or_else(|| peer.map(|p| p.ip().to_string()));
+    match address.as_deref().map(|a| (a, a.parse::<IpAddr>())) {
+        Some((_, Ok(IpAddr::V6(v6)))) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some((_, Ok(IpAddr::V6(v6)))) => v6
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v4| v4.to_string()),
+        Some((a, _)) => a.to_owned(),
+        None => "unknown".to_owned(),
+    }
 }
 
 /// 429 with how long to wait.
@@ -113,28 +119,10 @@ pub fn too_many(path: &str, wait: Duration) -> Response {
 
 /// Paths behind the anonymous rate limit: everything that reaches the
 /// database or the index. The web map's own files and health checks are not.
-fn rate_limited_path(path: &str) -> bool {
+pub(super) fn rate_limited_path(path: &str) -> bool {
     ["/api/", "/open311/", "/tiles/"]
         .iter()
         .any(|p| path.starts_with(p))
-}
-
-/// A request that names no account (no bearer token, cookie or access token).
-fn anonymous(req: &Request) -> bool {
-    let h = req.headers();
-    if h.contains_key(header::AUTHORIZATION) {
-        return false;
-    }
-    let cookie = h
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|c| c.contains(TOKEN_COOKIE));
-    let query = req
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p.starts_with("access_token=")));
-    !(cookie || query)
 }
 
 type Refusal = (StatusCode, &'static str, String);

@@ -179,7 +179,7 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(edge::shape_errors))
-        .layer(middleware::from_fn_with_state(state.clone(), edge::guard))
+        .layer(middleware::from_fn(edge::guard))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

@@ -4,7 +4,6 @@
 //! exits within a bounded time whatever the clients do.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,11 +104,4 @@ pub async fn serve_on(
         );
     }
     Ok(())
-}
-
-/// The caller's address (set by [`serve_on`] on every request).
-pub fn peer_of(req: &axum::extract::Request) -> Option<SocketAddr> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0)
 }

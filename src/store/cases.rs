@@ -209,22 +209,30 @@ async fn append_event(
     Ok(())
 }
 
-/// Refuses photo ids that were never uploaded.
-async fn check_photos(conn: &mut PgConnection, photos: &[String]) -> Result<(), CaseError> {
+/// Refuses photo ids the user did not upload: a photo's id is no licence to
+/// attach it (and so to see it through a case of one's own).
+async fn check_photos(
+    conn: &mut PgConnection,
+    user: &User,
+    photos: &[String],
+) -> Result<(), CaseError> {
     if photos.len() > 20 {
         return Err(invalid("too_many_photos", "at most 20 photos"));
     }
     if photos.is_empty() {
         return Ok(());
     }
-    let known: Vec<String> = sqlx::query_scalar("SELECT id FROM media WHERE id = ANY($1)")
-        .bind(photos)
-        .fetch_all(conn)
-        .await?;
+    let known: Vec<String> = sqlx::query_scalar(
+        "SELECT media_id FROM media_uploads WHERE media_id = ANY($1) AND user_id = $2",
+    )
+    .bind(photos)
+    .bind(user.id)
+    .fetch_all(conn)
+    .await?;
     match photos.iter().find(|p| !known.contains(p)) {
         Some(p) => Err(invalid(
             "unknown_photo",
-            format!("photo {p:?} was not uploaded: POST it to /api/v1/media first"),
+            format!("photo {p:?} was not uploaded by you: POST it to /api/v1/media first"),
         )),
         None => Ok(()),
     }
@@ -497,7 +505,7 @@ pub async fn submit_report(
     if let Some(earlier) = earlier_report(&mut tx, user.id, &intake.client_key).await? {
         return Ok((earlier, true));
     }
-    check_photos(&mut tx, &intake.photos).await?;
+    check_photos(&mut tx, user, &intake.photos).await?;
     // Reports of one class are taken one at a time, so two reports of the same
     // manhole at once make one case.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
@@ -725,7 +733,7 @@ pub async fn act(
         }
         Some(_) => {}
     }
-    check_photos(&mut tx, &input.photos).await?;
+    check_photos(&mut tx, user, &input.photos).await?;
     apply(&mut tx, &case, &Actor::user(user), input, cfg, now).await?;
     let updated = fetch_case_by_id(&mut tx, case.id).await?;
     tx.commit().await?;

@@ -11,11 +11,22 @@ use crate::index::wkb;
 use crate::index::{CityIndex, ComponentPoint, ServicePoint};
 
 /// Loads everything the index needs and builds it (the build runs on a blocking thread).
+/// One read-only snapshot, so an import committing meanwhile is seen whole or
+/// not at all; the serving pool's statement and idle limits are for requests,
+/// not for reading a city of a million components.
 pub async fn load_city_index(pool: &PgPool) -> Result<CityIndex, sqlx::Error> {
     let started = std::time::Instant::now();
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+         SET LOCAL statement_timeout = 0;
+         SET LOCAL idle_in_transaction_session_timeout = 0",
+    )
+    .execute(&mut *tx)
+    .await?;
     let rows: Vec<(String, String, Vec<u8>)> =
         sqlx::query_as("SELECT code, name, ST_AsBinary(geom) FROM grids ORDER BY code")
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?;
     let mut grids = Vec::with_capacity(rows.len());
     for (code, name, bytes) in rows {
@@ -30,7 +41,7 @@ pub async fn load_city_index(pool: &PgPool) -> Result<CityIndex, sqlx::Error> {
     let mut areas = HashMap::new();
     for table in ["districts", "streets", "communities"] {
         let rows: Vec<(String, String)> = sqlx::query_as(sql!("SELECT code, name FROM {table}"))
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?;
         areas.extend(rows);
     }
@@ -41,7 +52,7 @@ pub async fn load_city_index(pool: &PgPool) -> Result<CityIndex, sqlx::Error> {
     let mut stream = sqlx::query_as::<_, (String, String, String, f64, f64)>(
         "SELECT code, class, name, ST_X(geom), ST_Y(geom) FROM components",
     )
-    .fetch(pool);
+    .fetch(&mut *tx);
     while let Some((code, class, name, lon, lat)) = stream.try_next().await? {
         let Ok(code_num) = code.parse::<u64>() else {
             continue;
@@ -69,7 +80,7 @@ pub async fn load_city_index(pool: &PgPool) -> Result<CityIndex, sqlx::Error> {
     >(
         "SELECT id, category, name, address, phone, hours, ST_X(geom), ST_Y(geom) FROM services",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .map(
@@ -85,6 +96,7 @@ pub async fn load_city_index(pool: &PgPool) -> Result<CityIndex, sqlx::Error> {
         },
     )
     .collect();
+    tx.commit().await?;
 
     let index =
         tokio::task::spawn_blocking(move || CityIndex::build(grids, areas, components, services))

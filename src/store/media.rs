@@ -149,8 +149,11 @@ pub async fn save(
     .await
     .map_err(std::io::Error::other)??;
     sqlx::query(
-        "INSERT INTO media (id, content_type, bytes, uploaded_by, uploaded_at)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+        "WITH m AS (
+             INSERT INTO media (id, content_type, bytes, uploaded_by, uploaded_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING
+         )
+         INSERT INTO media_uploads (media_id, user_id) VALUES ($1, $4) ON CONFLICT DO NOTHING",
     )
     .bind(&id)
     .bind(content_type)
@@ -164,8 +167,8 @@ pub async fn save(
 }
 
 /// A stored photo's type, and whether a department (`department`, user
-/// `user_id`) may see it: it uploaded it, or the photo belongs to a report or
-/// an action of one of its cases.
+/// `user_id`) may see it: the user uploaded it, or the photo belongs to a
+/// report or an action of one of the department's cases.
 pub async fn content_type_for_department(
     pool: &PgPool,
     id: &str,
@@ -174,7 +177,7 @@ pub async fn content_type_for_department(
 ) -> Result<Option<(String, bool)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT m.content_type,
-                m.uploaded_by = $2
+                EXISTS (SELECT 1 FROM media_uploads u WHERE u.media_id = m.id AND u.user_id = $2)
                 OR EXISTS (SELECT 1 FROM reports r JOIN cases c ON c.id = r.case_id
                            WHERE r.photos @> ARRAY[m.id] AND c.department = $3)
                 OR EXISTS (SELECT 1 FROM case_events e JOIN cases c ON c.id = e.case_id

@@ -254,13 +254,54 @@ async fn a_department_reaches_only_its_own_cases() {
         let text = resp.text().await.unwrap();
         assert!(!text.contains(&case_no), "{export}: {text}");
     }
-    // Its photos.
+    // Its photos: the one it uploaded for its case …
     let (s, _) = app.get_as(&format!("/api/v1/media/{photo}"), other).await;
     assert_eq!(s, 403);
     let (s, _) = app
         .get_as(&format!("/api/v1/media/{photo}"), &u.department)
         .await;
     assert_eq!(s, 200);
+    // … and an inspector's photo of a case dispatched to it: a photo follows its case.
+    let seen = app.photo(&u.inspector, 6).await;
+    let p2 = grid_points(&app.db, 2).await;
+    let mut report = event_report("iso-photo", "0102", p2[1].1, p2[1].2);
+    report["photos"] = json!([&seen]);
+    let (s, b) = app.post("/api/v1/reports", &u.inspector, &report).await;
+    assert_eq!(s, 201, "{b}");
+    let (photo_case, v) = case_of(&b);
+    let (s, _) = app
+        .get_as(&format!("/api/v1/media/{seen}"), &u.department)
+        .await;
+    assert_eq!(s, 403, "not yet its case");
+    let (_, b) = app
+        .act(&u.operator, &photo_case, "file", v, json!({}))
+        .await;
+    let (s, b) = app
+        .act(
+            &u.dispatcher,
+            &photo_case,
+            "dispatch",
+            case_of(&b).1,
+            json!({"department": DEPT}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _) = app
+        .get_as(&format!("/api/v1/media/{seen}"), &u.department)
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app.get_as(&format!("/api/v1/media/{seen}"), other).await;
+    assert_eq!(s, 403);
+    // Knowing a photo's id is no licence to attach it (and so to see it
+    // through a case of one's own): only its uploader may.
+    let mut report = event_report("iso-photo-2", "0101", p2[1].1, p2[1].2);
+    report["photos"] = json!([&photo]);
+    let (s, b) = app.post("/api/v1/reports", &u.inspector, &report).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("unknown_photo")),
+        "{b}"
+    );
     // Its place on the map: the cases layer of the tile holding it.
     let z = 15;
     let (x, y) = tile_of(z, p[0].1, p[0].2);

@@ -226,6 +226,21 @@ async fn anonymous_callers_and_kiosks_meet_rate_limits_with_retry_after() {
     assert!((1..=5).contains(&wait), "Retry-After: {wait}");
     let b: Value = resp.json().await.unwrap();
     assert_eq!(b["error"]["code"], "rate_limited");
+    // A made-up token, an empty cookie or a made-up access token is no way around it.
+    for (header, value, query) in [
+        ("authorization", "Bearer cg_made_up", ""),
+        ("cookie", "citygrid_token=", ""),
+        ("x-nothing", "", "?access_token=cg_made_up"),
+    ] {
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/classes{query}")))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 429, "{header}: {value} {query}");
+    }
     // Open311 answers in its own shape; the web map's files and /health are not limited.
     open311_error(
         "/open311/v2/services.json",
