@@ -53,6 +53,17 @@ enum Command {
         /// Seconds in-flight requests get to finish on SIGTERM.
         #[arg(long, env = "CITYGRID_SHUTDOWN_GRACE", default_value_t = 10)]
         shutdown_grace: u64,
+        /// Open connections from one client address at most (not applied with
+        /// --trust-forwarded-for: behind a proxy every connection is the proxy's).
+        #[arg(
+            long,
+            env = "CITYGRID_MAX_CONNECTIONS_PER_ADDRESS",
+            default_value_t = 64
+        )]
+        max_connections_per_address: usize,
+        /// Seconds a client may read nothing of an answer before it is dropped.
+        #[arg(long, env = "CITYGRID_WRITE_TIMEOUT", default_value_t = 30)]
+        write_timeout: u64,
         /// Behind a reverse proxy: rate-limit anonymous callers by the address
         /// the proxy appends to X-Forwarded-For.
         #[arg(long, env = "CITYGRID_TRUST_FORWARDED_FOR")]
@@ -158,6 +169,8 @@ async fn main() -> anyhow::Result<()> {
             max_connections,
             header_timeout,
             shutdown_grace,
+            max_connections_per_address,
+            write_timeout,
             trust_forwarded_for,
         } => {
             // Migrations run without the serving time limits; requests with them.
@@ -177,6 +190,12 @@ async fn main() -> anyhow::Result<()> {
                     max_connections,
                     header_timeout: std::time::Duration::from_secs(header_timeout.max(1)),
                     shutdown_grace: std::time::Duration::from_secs(shutdown_grace),
+                    per_address: if trust_forwarded_for {
+                        0
+                    } else {
+                        max_connections_per_address
+                    },
+                    write_timeout: std::time::Duration::from_secs(write_timeout.max(1)),
                 },
                 ..Default::default()
             };

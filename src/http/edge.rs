@@ -20,6 +20,9 @@ use super::error::ApiError;
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// The most header bytes (names and values) accepted.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// The most header fields a request may carry (the server reads up to
+/// [`super::server::HEADERS_READ`] to answer more with this shape).
+pub const MAX_HEADERS: usize = 100;
 /// How long a request may take, unless it is an upload.
 pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(30);
 /// How long a photo upload may take (10 MB over a slow mobile link).
@@ -141,6 +144,14 @@ fn check_request(req: &Request) -> Result<(), Refusal> {
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
+    let count = req.headers().len();
+    if count > MAX_HEADERS {
+        return Err((
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("the request has {count} header fields; at most {MAX_HEADERS}"),
+        ));
+    }
     if header_bytes > MAX_HEADER_BYTES {
         return Err((
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

@@ -19,6 +19,9 @@ struct Seen {
     unavailable_without_retry_after: usize,
     /// The longest a 503 took to come back.
     slowest_503: Duration,
+    /// Requests that got no answer within the client's 20 s: a server that
+    /// hangs rather than answers.
+    timed_out: usize,
     other_errors: Vec<String>,
 }
 
@@ -79,6 +82,7 @@ async fn load(
                                 .push(format!("{key}: {status} {text}"));
                             break;
                         }
+                        Err(e) if e.is_timeout() => seen.lock().unwrap().timed_out += 1,
                         // The server is gone (killed, restarting): retry.
                         Err(_) => {}
                     }
@@ -89,6 +93,30 @@ async fn load(
     }
     for t in tasks {
         t.await.unwrap();
+    }
+}
+
+/// Waits until `n` reports are acknowledged; fails after a minute, or when
+/// the clients gave up first.
+async fn wait_for_acknowledged(
+    seen: &Mutex<Seen>,
+    n: usize,
+    clients: &tokio::task::JoinHandle<()>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = seen.lock().unwrap();
+        if s.acknowledged.len() >= n {
+            return;
+        }
+        assert!(
+            !clients.is_finished() && Instant::now() < deadline,
+            "{} of {n} reports acknowledged; errors: {:?}",
+            s.acknowledged.len(),
+            s.other_errors
+        );
+        drop(s);
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -144,15 +172,14 @@ async fn kill_9_under_load_loses_no_acknowledged_report() {
     ));
     // Twice, once some reports are in: kill -9, and start again.
     for round in 1..=2 {
-        while seen.lock().unwrap().acknowledged.len() < round * 80 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_acknowledged(&seen, round * 80, &clients).await;
         server.child.start_kill().unwrap();
         server.child.wait().await.unwrap();
         server = ServerProcess::launch(&url, port, &[]).await;
     }
     clients.await.unwrap();
     let seen = seen.lock().unwrap();
+    assert_eq!(seen.timed_out, 0, "requests the server never answered");
     assert_eq!(seen.acknowledged.len(), 320);
     assert_stored_exactly_once(&db.pool, &seen).await;
     drop(server);
@@ -327,9 +354,7 @@ async fn the_database_stopped_and_started_under_load() {
         Duration::from_secs(90),
         seen.clone(),
     ));
-    while seen.lock().unwrap().acknowledged.len() < 40 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_acknowledged(&seen, 40, &clients).await;
     cluster.stop();
     // While it is down: /ready says so, quickly, with Retry-After.
     let http = reqwest::Client::new();
@@ -367,6 +392,7 @@ async fn the_database_stopped_and_started_under_load() {
         "no 503 while the database was down"
     );
     assert_eq!(seen.unavailable_without_retry_after, 0);
+    assert_eq!(seen.timed_out, 0, "requests the server never answered");
     // Bounded waits: no 503 (nor /ready) waited the old 10 s pool timeout.
     assert!(
         seen.slowest_503 < Duration::from_secs(6),

@@ -659,15 +659,15 @@ impl EventStream {
         }
     }
 
-    /// Whether the server ends the stream within 10 s (events before the end
-    /// are skipped).
+    /// Whether the server ends the stream properly (the last chunk, not a
+    /// broken connection) within 10 s; events before the end are skipped.
     pub async fn ended(&mut self) -> bool {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
-                Err(_) => return false,
+                Err(_) | Ok(Err(_)) => return false,
                 Ok(Ok(Some(_))) => continue,
-                Ok(Ok(None) | Err(_)) => return true,
+                Ok(Ok(None)) => return true,
             }
         }
     }
