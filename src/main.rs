@@ -68,6 +68,22 @@ enum Command {
         /// the proxy appends to X-Forwarded-For.
         #[arg(long, env = "CITYGRID_TRUST_FORWARDED_FOR")]
         trust_forwarded_for: bool,
+        /// Minutes without a request before a console session ends.
+        #[arg(long, env = "CITYGRID_SESSION_IDLE_MINUTES", default_value_t = 30)]
+        session_idle_minutes: i64,
+        /// Hours without a request before an inspector's phone session ends.
+        #[arg(
+            long,
+            env = "CITYGRID_INSPECTOR_SESSION_IDLE_HOURS",
+            default_value_t = 12
+        )]
+        inspector_session_idle_hours: i64,
+        /// Hours after sign-in when every session ends.
+        #[arg(long, env = "CITYGRID_SESSION_LIFETIME_HOURS", default_value_t = 12)]
+        session_lifetime_hours: i64,
+        /// Mark the session cookie Secure (served over TLS, e.g. behind a proxy).
+        #[arg(long, env = "CITYGRID_SECURE_COOKIES")]
+        secure_cookies: bool,
         /// Run on a clock that stands still at this instant (RFC 3339): for
         /// tests and demonstrations that need a given working day and hour.
         #[arg(long, env = "CITYGRID_FIXED_CLOCK", hide = true)]
@@ -96,10 +112,15 @@ enum Command {
         #[arg(long, default_value_t = 2004)]
         seed: u64,
     },
-    /// Manage users and their bearer tokens.
+    /// Manage users: people sign in with a password.
     User {
         #[command(subcommand)]
         action: UserCommand,
+    },
+    /// Manage bearer tokens for machines (Open311 apps, bridges, scripts).
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
     },
     /// Measure the index against PostGIS on the imported city.
     Bench {
@@ -114,8 +135,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a user and print their bearer token (shown once; only a hash is stored).
+    /// Add a user. With --password (asked for) or --password-stdin they sign
+    /// in on the pages; without, a bearer token is printed (shown once; only
+    /// a hash is stored).
     Add {
+        /// The sign-in name (letters, digits, '.', '_', '-'); default user-ID.
+        #[arg(long)]
+        login: Option<String>,
         #[arg(long)]
         name: String,
         /// inspector, operator, dispatcher, department, kiosk or admin.
@@ -131,7 +157,77 @@ enum UserCommand {
         lon: Option<f64>,
         #[arg(long, allow_hyphen_values = true)]
         lat: Option<f64>,
+        #[command(flatten)]
+        password: PasswordFrom,
     },
+    /// Every user, disabled ones too.
+    List,
+    /// Disable a user: their sessions end and tokens are revoked at once.
+    Disable { login: String },
+    /// Let a disabled user sign in again.
+    Enable { login: String },
+    /// Set a user's password (asked for, or --password-stdin).
+    SetPassword {
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct PasswordFrom {
+    /// Ask for a password.
+    #[arg(long, conflicts_with = "password_stdin")]
+    password: bool,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Add a token for a user and print it (shown once; only a hash is stored).
+    Add {
+        /// The owner's login.
+        #[arg(long)]
+        user: String,
+        /// What it is for: "12345 hotline".
+        #[arg(long)]
+        name: String,
+        /// Expires after this long: 90d, 12h.
+        #[arg(long, value_parser = parse_lifetime)]
+        expires: Option<chrono::Duration>,
+    },
+    /// Every token (never the token itself).
+    List,
+    /// Revoke a token at once, on every server.
+    Revoke { id: i64 },
+}
+
+fn parse_lifetime(s: &str) -> Result<chrono::Duration, String> {
+    let bad = || format!("{s:?}: a number of days or hours, like 90d or 12h");
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    match unit {
+        "d" if (1..=3650).contains(&n) => Ok(chrono::Duration::days(n)),
+        "h" if (1..=87600).contains(&n) => Ok(chrono::Duration::hours(n)),
+        _ => Err(bad()),
+    }
+}
+
+/// A password from the terminal (not echoed) or standard input.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("password: ")?;
+        let again = rpassword::prompt_password("again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        first
+    };
+    Ok(password)
 }
 
 fn init_logging(json: bool) {
@@ -172,6 +268,10 @@ async fn main() -> anyhow::Result<()> {
             max_connections_per_address,
             write_timeout,
             trust_forwarded_for,
+            session_idle_minutes,
+            inspector_session_idle_hours,
+            session_lifetime_hours,
+            secure_cookies,
         } => {
             // Migrations run without the serving time limits; requests with them.
             let url = cli
@@ -196,6 +296,12 @@ async fn main() -> anyhow::Result<()> {
                         max_connections_per_address
                     },
                     write_timeout: std::time::Duration::from_secs(write_timeout.max(1)),
+                },
+                sessions: citygrid::http::auth::SessionPolicy {
+                    console_idle: chrono::Duration::minutes(session_idle_minutes.max(1)),
+                    inspector_idle: chrono::Duration::hours(inspector_session_idle_hours.max(1)),
+                    lifetime: chrono::Duration::hours(session_lifetime_hours.max(1)),
+                    secure_cookie: secure_cookies,
                 },
                 ..Default::default()
             };
@@ -236,18 +342,37 @@ async fn main() -> anyhow::Result<()> {
                 summary.routing_rules
             );
         }
-        Command::User {
-            action:
-                UserCommand::Add {
-                    name,
-                    role,
-                    department,
-                    kiosk,
-                    lon,
-                    lat,
-                },
+        Command::User { action } => {
+            let pool = pool(cli.database_url).await?;
+            user_command(&pool, action).await?;
+        }
+        Command::Token { action } => {
+            let pool = pool(cli.database_url).await?;
+            token_command(&pool, action).await?;
+        }
+        Command::Bench { points, pg_points } => {
+            let pool = pool(cli.database_url).await?;
+            let report = citygrid::bench::run(&pool, points, pg_points).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+    }
+    Ok(())
+}
+
+async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Result<()> {
+    use citygrid::store::users::{self, Kiosk, NewUser, parse_role, role_name};
+    let now = Clock::system().now();
+    match action {
+        UserCommand::Add {
+            login,
+            name,
+            role,
+            department,
+            kiosk,
+            lon,
+            lat,
+            password,
         } => {
-            use citygrid::store::users::{Kiosk, NewUser, add_user, parse_role};
             let role = parse_role(&role).with_context(|| {
                 format!("unknown role {role:?}: inspector, operator, dispatcher, department, kiosk or admin")
             })?;
@@ -256,29 +381,119 @@ async fn main() -> anyhow::Result<()> {
                 (Some(id), Some(lon), Some(lat)) => Some(Kiosk { id, lon, lat }),
                 _ => anyhow::bail!("a kiosk needs all of --kiosk ID --lon X --lat Y"),
             };
-            let pool = pool(cli.database_url).await?;
-            let (user, token) = add_user(
-                &pool,
+            let password = if password.password || password.password_stdin {
+                Some(read_password(password.password_stdin)?)
+            } else {
+                None
+            };
+            let (user, token) = users::add_user(
+                pool,
                 NewUser {
+                    login,
                     name,
                     role,
                     department,
                     kiosk,
+                    password,
                 },
             )
             .await?;
-            eprintln!(
-                "added user {} ({}) with id {}; the token is shown once:",
-                user.name,
-                citygrid::store::users::role_name(user.role),
-                user.id
+            match token {
+                Some(token) => {
+                    eprintln!(
+                        "added user {} ({}, login {}); the token is shown once:",
+                        user.name,
+                        role_name(user.role),
+                        user.login
+                    );
+                    println!("{token}");
+                }
+                None => println!(
+                    "added user {} ({}); they sign in as {}",
+                    user.name,
+                    role_name(user.role),
+                    user.login
+                ),
+            }
+        }
+        UserCommand::List => {
+            println!(
+                "{:<20} {:<11} {:<14} {:<9} {:<20} name",
+                "login", "role", "department", "state", "last sign-in"
             );
+            for u in users::list(pool).await? {
+                println!(
+                    "{:<20} {:<11} {:<14} {:<9} {:<20} {}",
+                    u.user.login,
+                    role_name(u.user.role),
+                    u.user.department.as_deref().unwrap_or("-"),
+                    if u.disabled_at.is_some() {
+                        "disabled"
+                    } else {
+                        "enabled"
+                    },
+                    u.last_sign_in_at
+                        .map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                    u.user.name
+                );
+            }
+        }
+        UserCommand::Disable { login } => {
+            users::set_disabled(pool, &login, true, now).await?;
+            println!("{login} is disabled: their sessions ended and tokens are revoked");
+        }
+        UserCommand::Enable { login } => {
+            users::set_disabled(pool, &login, false, now).await?;
+            println!("{login} may sign in again");
+        }
+        UserCommand::SetPassword {
+            login,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin)?;
+            users::set_password(pool, &login, &password).await?;
+            println!("the password of {login} is set");
+        }
+    }
+    Ok(())
+}
+
+async fn token_command(pool: &sqlx::PgPool, action: TokenCommand) -> anyhow::Result<()> {
+    use citygrid::store::tokens;
+    let now = Clock::system().now();
+    match action {
+        TokenCommand::Add {
+            user,
+            name,
+            expires,
+        } => {
+            let (id, token) =
+                tokens::add(pool, &user, &name, expires.map(|d| now + d), now).await?;
+            eprintln!("added token {id} ({name}) for {user}; it is shown once:");
             println!("{token}");
         }
-        Command::Bench { points, pg_points } => {
-            let pool = pool(cli.database_url).await?;
-            let report = citygrid::bench::run(&pool, points, pg_points).await?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+        TokenCommand::List => {
+            println!(
+                "{:>5} {:<20} {:<25} {:<20} name",
+                "id", "user", "expires", "revoked"
+            );
+            let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            };
+            for t in tokens::list(pool).await? {
+                println!(
+                    "{:>5} {:<20} {:<25} {:<20} {}",
+                    t.id,
+                    t.login,
+                    at(t.expires_at),
+                    at(t.revoked_at),
+                    t.name
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            anyhow::ensure!(tokens::revoke(pool, id, now).await?, "no token has id {id}");
+            println!("token {id} is revoked");
         }
     }
     Ok(())

@@ -40,6 +40,9 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/ready", Anyone),
     ("GET", "/api/v1/openapi.json", Anyone),
     ("GET", "/api/v1/me", Roles(EVERY_ROLE)),
+    // Signing in and out: with a password, or nothing to lose.
+    ("POST", "/api/v1/session", Anyone),
+    ("DELETE", "/api/v1/session", Anyone),
     // The city: public facts.
     ("GET", "/api/v1/locate", Anyone),
     ("GET", "/api/v1/services/nearby", Anyone),
@@ -176,7 +179,7 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
                 return ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "unauthorized",
-                    "sign in: send Authorization: Bearer TOKEN",
+                    "sign in, or send Authorization: Bearer TOKEN",
                 )
                 .into_response();
             }

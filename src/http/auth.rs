@@ -1,17 +1,27 @@
-//! The caller, from `Authorization: Bearer TOKEN`. Missing or unknown → 401;
-//! a role that may not do something → 403. For what browsers fetch without
-//! headers (EventSource, <img>, map tiles), a GET may carry `?access_token=TOKEN`
-//! or the web map's `citygrid_token` cookie instead.
+//! The caller and signing in. People sign in with a login and password
+//! (`POST /api/v1/session`) and carry an HttpOnly session cookie; machines
+//! send `Authorization: Bearer TOKEN`. A wrong, revoked or expired token is
+//! 401; a stale cookie is no caller at all (public routes still answer); a
+//! role that may not do something is 403. A write made with the cookie must
+//! come from a page of this origin (`Origin`), besides `SameSite=Strict`.
 
-use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::Duration;
 
 use super::AppState;
+use super::edge;
 use super::error::{ApiError, ApiResult};
+use super::json::ApiJson;
 use crate::domain::workflow::Role;
+use crate::store::sessions::{self, Lifetime};
 use crate::store::users::{self, User, role_name};
 
 /// An authenticated caller.
@@ -37,84 +47,151 @@ pub fn forbidden(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
 }
 
-/// `access_token` from the query string of a GET.
-fn query_token(parts: &Parts) -> Option<String> {
-    parts.uri.query()?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == "access_token").then(|| v.to_owned())
-    })
-}
-
 fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
-/// The token the request carries: `Authorization: Bearer`, else (GET only, so
-/// that no other site can make a browser change anything) `?access_token=`
-/// or the `citygrid_token` cookie the web map sets.
-fn token_of(parts: &Parts) -> Result<Option<String>, ApiError> {
-    if let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        return header
+/// The cookie a signed-in browser carries.
+pub const SESSION_COOKIE: &str = "citygrid_session";
+
+/// How long sessions last and how their cookie is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Idle time of a console session (operators, dispatchers, departments, admins).
+    pub console_idle: Duration,
+    /// Idle time of an inspector's phone: one working shift.
+    pub inspector_idle: Duration,
+    /// Every session ends this long after sign-in.
+    pub lifetime: Duration,
+    /// Mark the cookie `Secure` (served over TLS, e.g. behind a proxy).
+    pub secure_cookie: bool,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            console_idle: Duration::minutes(30),
+            inspector_idle: Duration::hours(12),
+            lifetime: Duration::hours(12),
+            secure_cookie: false,
+        }
+    }
+}
+
+impl SessionPolicy {
+    fn lifetime_of(&self, role: Role) -> Lifetime {
+        let idle = if role == Role::Inspector {
+            self.inspector_idle
+        } else {
+            self.console_idle
+        };
+        Lifetime {
+            idle: idle.min(self.lifetime),
+            absolute: self.lifetime,
+        }
+    }
+
+    fn cookie(&self, value: &str, max_age: i64) -> HeaderValue {
+        let secure = if self.secure_cookie { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        ))
+        .expect("a cookie of hex digits")
+    }
+}
+
+/// What the request carries to say who it is.
+enum Credential {
+    Bearer(String),
+    Session(String),
+}
+
+fn credential_of(parts: &Parts) -> Result<Option<Credential>, ApiError> {
+    if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
+        return h
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .map(|t| Some(t.to_owned()))
+            .map(|t| Some(Credential::Bearer(t.to_owned())))
             .ok_or_else(|| unauthorized("the Authorization header must be Bearer TOKEN"));
     }
-    if parts.method != axum::http::Method::GET {
-        return Ok(None);
-    }
-    if let Some(t) = query_token(parts).filter(|t| !t.is_empty()) {
-        return Ok(Some(t));
-    }
-    let cookie = parts
-        .headers
-        .get_all(axum::http::header::COOKIE)
+    Ok(session_cookie(&parts.headers).map(Credential::Session))
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
             c.trim()
-                .strip_prefix(TOKEN_COOKIE)
+                .strip_prefix(SESSION_COOKIE)
                 .and_then(|c| c.strip_prefix('='))
         })
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
-    Ok(cookie)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
-/// The cookie the web map keeps the signed-in token in.
-pub const TOKEN_COOKIE: &str = "citygrid_token";
-
-/// The caller, if the request names one (a wrong token is still 401).
-pub async fn optional_caller(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
-    let Some(token) = token_of(parts)? else {
-        return Ok(None);
-    };
-    match users::by_token(&state.pool, &token).await? {
-        Some(user) => {
-            // A kiosk is public: it serves passers-by at a bounded rate.
-            if user.role == Role::Kiosk {
-                let key = user.id.to_string();
-                if let Err(wait) = state.rates.kiosk.check(&key, std::time::Instant::now()) {
-                    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-                    return Err(ApiError::new(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "rate_limited",
-                        format!("too many requests from this kiosk; try again in {seconds} s"),
-                    )
-                    .retry_after(seconds));
-                }
-            }
-            Ok(Some(user))
-        }
-        None => Err(unauthorized("unknown or revoked token")),
+/// Whether the request's `Origin` is this server as the browser reached it.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        _ => false,
     }
 }
 
-/// The caller the access check found (`access::enforce`), else from the token.
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The caller, if the request names one: a wrong bearer token is 401, a
+/// stale session cookie no caller.
+pub async fn optional_caller(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
+    let now = state.clock.now();
+    let user = match credential_of(parts)? {
+        None => return Ok(None),
+        Some(Credential::Bearer(token)) => match users::by_token(&state.pool, &token, now).await? {
+            Some(user) => user,
+            None => return Err(unauthorized("unknown, expired or revoked token")),
+        },
+        Some(Credential::Session(secret)) => {
+            let Some(user) = sessions::user(&state.pool, &secret, now).await? else {
+                return Ok(None);
+            };
+            if is_write(&parts.method) && !same_origin(&parts.headers) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "cross_site_request",
+                    "a change made with the sign-in cookie must come from citygrid's own pages",
+                ));
+            }
+            user
+        }
+    };
+    // A kiosk is public: it serves passers-by at a bounded rate.
+    if user.role == Role::Kiosk {
+        let key = user.id.to_string();
+        if let Err(wait) = state.rates.kiosk.check(&key, Instant::now()) {
+            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests from this kiosk; try again in {seconds} s"),
+            )
+            .retry_after(seconds));
+        }
+    }
+    Ok(Some(user))
+}
+
+/// The caller the access check found (`access::enforce`), else from the request.
 async fn known_caller(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
     match parts.extensions.get::<User>() {
         Some(user) => Ok(Some(user.clone())),
@@ -131,7 +208,7 @@ impl FromRequestParts<AppState> for Caller {
     ) -> Result<Self, Self::Rejection> {
         match known_caller(parts, state).await? {
             Some(user) => Ok(Caller(user)),
-            None => Err(unauthorized("sign in: send Authorization: Bearer TOKEN")),
+            None => Err(unauthorized("sign in, or send Authorization: Bearer TOKEN")),
         }
     }
 }
@@ -151,13 +228,120 @@ impl FromRequestParts<AppState> for MaybeCaller {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/me", get(me))
+    Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/session", post(sign_in).delete(sign_out))
 }
 
-/// Who the token belongs to: the web map shows only what this role may see.
-/// Who the token belongs to.
-#[utoipa::path(get, path = "/api/v1/me", tag = "service",
+/// Who the caller is: the pages show only what this role may do.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses((status = 200, description = "The caller", body = User)))]
 pub(crate) async fn me(Caller(user): Caller) -> Json<User> {
     Json(user)
+}
+
+/// A login and password.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    #[schema(min_length = 1, max_length = 64)]
+    pub login: String,
+    #[schema(min_length = 1, max_length = 1024)]
+    pub password: String,
+}
+
+fn too_many_attempts(wait: std::time::Duration) -> ApiError {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_sign_in_attempts",
+        format!("too many wrong passwords; try again in {seconds} s"),
+    )
+    .retry_after(seconds)
+}
+
+/// Signs in: the user, and a session cookie. A wrong password, an unknown
+/// login and a disabled user get the same 401 after the same work; repeated
+/// failures, per login and per address, 429 with `Retry-After`.
+#[utoipa::path(post, path = "/api/v1/session", tag = "accounts", request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set", body = User,
+            headers(("Set-Cookie" = String, description = "citygrid_session, HttpOnly, SameSite=Strict"))),
+        (status = 401, description = "Wrong login or password", body = super::error::ErrorBody),
+        (status = 403, description = "From another site's page", body = super::error::ErrorBody),
+        (status = 422, description = "Not a login and password", body = super::error::ErrorBody),
+    ))]
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    ApiJson(body): ApiJson<SignIn>,
+) -> ApiResult<Response> {
+    // A sign-in from another site's page would sign the browser in as someone else.
+    if headers.contains_key(header::ORIGIN) && !same_origin(&headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "sign in on citygrid's own pages",
+        ));
+    }
+    if body.login.len() > 64 || body.password.len() > 1024 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "a login has at most 64 characters and a password at most 1,024",
+        ));
+    }
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let address = edge::client_address(&headers, peer, state.trust_forwarded_for);
+    let login_key = body.login.to_lowercase();
+    let now = Instant::now();
+    let rates = &state.rates;
+    if let Some(wait) = rates
+        .sign_in_per_login
+        .waiting(&login_key, now)
+        .max(rates.sign_in_per_address.waiting(&address, now))
+    {
+        return Err(too_many_attempts(wait));
+    }
+    let Some(user) = users::by_password(&state.pool, &body.login, &body.password).await? else {
+        let _ = rates.sign_in_per_login.check(&login_key, now);
+        let _ = rates.sign_in_per_address.check(&address, now);
+        tracing::info!(login = %body.login, address = %address, "sign-in refused");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong login or password",
+        ));
+    };
+    let lifetime = state.sessions.lifetime_of(user.role);
+    let secret = sessions::start(&state.pool, user.id, lifetime, state.clock.now())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "starting a session");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+        })?;
+    tracing::info!(login = %user.login, role = role_name(user.role), "signed in");
+    let cookie = state
+        .sessions
+        .cookie(&secret, lifetime.absolute.num_seconds());
+    Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
+}
+
+/// Signs out: the session ends on every server, and the cookie is cleared.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "accounts",
+    responses((status = 204, description = "Signed out; the cookie is cleared")))]
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    if let Some(secret) = session_cookie(&headers) {
+        sessions::end(&state.pool, &secret, state.clock.now()).await?;
+    }
+    let cookie = state.sessions.cookie("", 0);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }

@@ -94,15 +94,21 @@ pub(super) fn client_address(
         .flatten();
     let address = forwarded.or_else(|| peer.map(|p| p.ip().to_string()));
     match address.as_deref().map(|a| (a, a.parse::<IpAddr>())) {
-        Some((_, Ok(IpAddr::V6(v6)))) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Some((_, Ok(IpAddr::V6(v6)))) => v6
-            .to_ipv4_mapped()
-            .map_or_else(String::new, |v4| v4.to_string()),
+        Some((_, Ok(ip))) => match subscriber(ip) {
+            IpAddr::V6(v6) => format!("{v6}/64"),
+            v4 => v4.to_string(),
+        },
         Some((a, _)) => a.to_owned(),
         None => "unknown".to_owned(),
+    }
+}
+
+/// The subscriber behind an address: an IPv4 address (also when written as
+/// IPv6), or an IPv6 address's /64 — one subscriber holds a whole /64.
+pub(super) fn subscriber(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        v4 => v4,
     }
 }
 

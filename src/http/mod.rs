@@ -57,6 +57,7 @@ pub struct ServeOptions {
     /// Behind a reverse proxy: rate-limit by the address it puts last in
     /// `X-Forwarded-For` rather than by the proxy's own.
     pub trust_forwarded_for: bool,
+    pub sessions: auth::SessionPolicy,
 }
 
 impl Default for ServeOptions {
@@ -70,6 +71,7 @@ impl Default for ServeOptions {
             connections: Default::default(),
             rate_limits: Default::default(),
             trust_forwarded_for: false,
+            sessions: Default::default(),
         }
     }
 }
@@ -87,6 +89,7 @@ pub struct AppState {
     pub rates: Arc<Rates>,
     pub trust_forwarded_for: bool,
     pub connections: server::ConnectionLimits,
+    pub sessions: auth::SessionPolicy,
     /// Turns true when the server begins to shut down: event streams end.
     pub stopping: watch::Receiver<bool>,
     stop: Arc<watch::Sender<bool>>,
@@ -97,6 +100,8 @@ pub struct AppState {
 pub struct Rates {
     pub anonymous: rate::RateLimiter,
     pub kiosk: rate::RateLimiter,
+    pub sign_in_per_login: rate::RateLimiter,
+    pub sign_in_per_address: rate::RateLimiter,
 }
 
 impl AppState {
@@ -127,7 +132,10 @@ impl AppState {
             rates: Arc::new(Rates {
                 anonymous: rate::RateLimiter::new(opts.rate_limits.anonymous),
                 kiosk: rate::RateLimiter::new(opts.rate_limits.kiosk),
+                sign_in_per_login: rate::RateLimiter::new(opts.rate_limits.sign_in_per_login),
+                sign_in_per_address: rate::RateLimiter::new(opts.rate_limits.sign_in_per_address),
             }),
+            sessions: opts.sessions,
             trust_forwarded_for: opts.trust_forwarded_for,
             connections: opts.connections,
             stopping,

@@ -696,7 +696,7 @@ async fn requests_post(
     let bad = |m: &str| Open311Error::new(StatusCode::BAD_REQUEST, m.to_owned(), fmt);
     let key = get("api_key")
         .ok_or_else(|| Open311Error::new(StatusCode::FORBIDDEN, "api_key is required", fmt))?;
-    let user = users::by_token(&state.pool, &key)
+    let user = users::by_token(&state.pool, &key, state.clock.now())
         .await
         .map_err(db(fmt))?
         .ok_or_else(|| Open311Error::new(StatusCode::FORBIDDEN, "unknown api_key", fmt))?;

@@ -10,7 +10,9 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, Header, Ref, RefOr, Response, ResponseBuilder, Schema};
 
 use super::access::{self, Access};
@@ -24,7 +26,8 @@ use crate::store::users::role_name;
         title = "citygrid",
         description = "City grid management and incident dispatch (数字化城市管理). \
             Coordinates are WGS-84 (lon, lat). Errors are `{\"error\":{\"code\",\"message\"}}` \
-            (Open311's own `[{\"code\",\"description\"}]` under `/open311/`). Sign in with \
+            (Open311's own `[{\"code\",\"description\"}]` under `/open311/`). People sign in \
+            with `POST /api/v1/session` (a session cookie); machines send \
             `Authorization: Bearer TOKEN`; each operation says which roles may call it. \
             Retry a report with the same `client_key` until a 2xx: it is never taken twice. \
             Open311 answers XML too: ask for `.xml` instead of `.json`.",
@@ -34,6 +37,8 @@ use crate::store::users::role_name;
         health::ready,
         health::openapi,
         auth::me,
+        auth::sign_in,
+        auth::sign_out,
         city::locate,
         city::services_nearby,
         city::classes,
@@ -63,7 +68,8 @@ use crate::store::users::role_name;
     components(schemas(super::error::ErrorBody, open311::Open311ErrorItem)),
     modifiers(&AccessRules),
     tags(
-        (name = "service", description = "Health, readiness, this document, the caller"),
+        (name = "service", description = "Health, readiness, this document"),
+        (name = "accounts", description = "Signing in and out, the caller"),
         (name = "city", description = "The city: geocoding, classes, departments, areas"),
         (name = "cases", description = "Intake and the closed loop"),
         (name = "media", description = "Photos"),
@@ -95,12 +101,20 @@ impl Modify for AccessRules {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
         for (path, item) in doc.paths.paths.iter_mut() {
             let open311 = path.starts_with("/open311/");
-            for (method, op) in [("GET", &mut item.get), ("POST", &mut item.post)] {
+            for (method, op) in [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("DELETE", &mut item.delete),
+            ] {
                 let Some(op) = op else { continue };
                 let access = access::rule_for_document(method, path).map(|(_, a)| a);
-                apply(op, access, open311);
+                apply(op, access, open311, method != "GET");
             }
         }
     }
@@ -126,7 +140,7 @@ fn error_response(description: &str, open311: bool, retry_after: bool) -> RefOr<
     r.build().into()
 }
 
-fn apply(op: &mut Operation, access: Option<Access>, open311: bool) {
+fn apply(op: &mut Operation, access: Option<Access>, open311: bool, write: bool) {
     let responses = &mut op.responses.responses;
     let mut add = |status: &str, description: &str, retry_after: bool| {
         responses
@@ -141,19 +155,35 @@ fn apply(op: &mut Operation, access: Option<Access>, open311: bool) {
     add("503", "The database is away or busy; retry after", true);
     add("default", "Any other error, in the same shape", false);
     let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    let session = SecurityRequirement::new("session", Vec::<String>::new());
+    if write {
+        add(
+            "403",
+            "Made with the sign-in cookie from another site's page",
+            false,
+        );
+    }
     match access {
         Some(Access::Anyone) => {
-            add("401", "A token was sent but is unknown", false);
+            add(
+                "401",
+                "A token was sent but is unknown, expired or revoked",
+                false,
+            );
             add(
                 "429",
                 "Too many requests from this address; retry after",
                 true,
             );
-            op.security = Some(vec![SecurityRequirement::default(), bearer]);
+            op.security = Some(vec![SecurityRequirement::default(), bearer, session]);
             append(op, "Anyone may call this.");
         }
         Some(Access::Roles(roles)) => {
-            add("401", "No token, or an unknown one", false);
+            add(
+                "401",
+                "Not signed in, or an unknown, expired or revoked token",
+                false,
+            );
             add("403", "The caller's role may not do this", false);
             if roles.contains(&Role::Kiosk) {
                 add(
@@ -162,7 +192,7 @@ fn apply(op: &mut Operation, access: Option<Access>, open311: bool) {
                     true,
                 );
             }
-            op.security = Some(vec![bearer]);
+            op.security = Some(vec![bearer, session]);
             let names: Vec<&str> = roles.iter().map(|r| role_name(*r)).collect();
             append(op, &format!("Roles: {}.", names.join(", ")));
         }

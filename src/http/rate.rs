@@ -19,6 +19,10 @@ pub struct Rate {
 pub struct RateLimits {
     pub anonymous: Rate,
     pub kiosk: Rate,
+    /// Failed sign-ins per login: a guesser is slowed to a crawl.
+    pub sign_in_per_login: Rate,
+    /// Failed sign-ins per address: one guesser trying many logins.
+    pub sign_in_per_address: Rate,
 }
 
 impl Default for RateLimits {
@@ -32,6 +36,16 @@ impl Default for RateLimits {
             kiosk: Rate {
                 burst: 600.0,
                 per_second: 20.0,
+            },
+            // Five wrong passwords, then one more a minute.
+            sign_in_per_login: Rate {
+                burst: 5.0,
+                per_second: 1.0 / 60.0,
+            },
+            // A shared office address mistypes too: twenty, then one in 10 s.
+            sign_in_per_address: Rate {
+                burst: 20.0,
+                per_second: 0.1,
             },
         }
     }
@@ -54,6 +68,20 @@ impl RateLimiter {
         }
     }
 
+    /// How long `key` must wait before its bucket holds one again (`None`:
+    /// not empty), without taking from it.
+    pub fn waiting(&self, key: &str, now: Instant) -> Option<Duration> {
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, at) = buckets.get(key)?;
+        let available = refill(self.rate, *tokens, *at, now);
+        (available < 1.0).then(|| self.wait_for(available))
+    }
+
+    fn wait_for(&self, available: f64) -> Duration {
+        let wait = (1.0 - available) / self.rate.per_second.max(f64::MIN_POSITIVE);
+        Duration::from_secs_f64(wait.min(3600.0))
+    }
+
     /// Takes one request from `key`'s bucket: `Err(wait)` when it is empty.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -71,8 +99,7 @@ impl RateLimiter {
             Ok(())
         } else {
             *tokens = available;
-            let wait = (1.0 - available) / self.rate.per_second.max(f64::MIN_POSITIVE);
-            Err(Duration::from_secs_f64(wait.min(3600.0)))
+            Err(self.wait_for(available))
         }
     }
 }
@@ -102,7 +129,10 @@ mod tests {
         assert!(limiter.check("b", t0).is_ok());
         // Half a second later one more request fits, and then none.
         let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(limiter.waiting("a", t1), None);
         assert!(limiter.check("a", t1).is_ok());
+        assert_eq!(limiter.waiting("a", t1), Some(Duration::from_millis(500)));
         assert!(limiter.check("a", t1).is_err());
+        assert_eq!(limiter.waiting("never", t1), None);
     }
 }

@@ -50,9 +50,13 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Open connections per client address.
+/// Open connections per client address (an IPv6 client by its /64), and
+/// when a refusal was last logged.
 #[derive(Default)]
-struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
+struct PerAddress(
+    Mutex<HashMap<IpAddr, usize>>,
+    Mutex<Option<std::time::Instant>>,
+);
 
 /// One connection counted against its address, until dropped.
 struct AddressSlot(Arc<PerAddress>, IpAddr);
@@ -66,6 +70,18 @@ impl PerAddress {
         }
         *n += 1;
         Some(AddressSlot(self.clone(), ip))
+    }
+
+    /// Whether to log a refusal: once a minute, so that a flood does not
+    /// flood the log too.
+    fn should_warn(&self) -> bool {
+        let mut last = self.1.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < Duration::from_secs(60)) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 }
 
@@ -125,16 +141,19 @@ pub async fn serve_on(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = per_address.take(peer.ip(), limits.per_address) else {
-            tracing::debug!(peer = %peer, cap = limits.per_address, "too many connections from one address; closing");
+        let Some(slot) = per_address.take(super::edge::subscriber(peer.ip()), limits.per_address)
+        else {
+            if per_address.should_warn() {
+                tracing::warn!(peer = %peer, cap = limits.per_address, "too many connections from one address; closing (logged once a minute)");
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
         let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
         stream.set_write_timeout(Some(limits.write_timeout));
         let app = app.clone();
-        // Whether this connection has begun a request; set while hyper polls
-        // the connection, so read in the same task it means "nothing sent".
+        // Whether hyper has read a request head on this connection and handed
+        // it to the service (set while the connection is polled, in this task).
         let started = Arc::new(AtomicBool::new(false));
         let service = hyper::service::service_fn({
             let started = started.clone();
@@ -149,6 +168,9 @@ pub async fn serve_on(
         tokio::spawn(async move {
             tokio::pin!(conn);
             tokio::select! {
+                // The connection first: a request head already received is
+                // read, and counts as started, before shutdown is looked at.
+                biased;
                 ended = &mut conn => if let Err(e) = ended {
                     tracing::debug!(peer = %peer, error = %e, "connection ended");
                 },
@@ -252,9 +274,31 @@ mod tests {
             s.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
             held.push(s);
         }
-        // The fifth is closed unanswered.
-        let answer = health(addr).await.unwrap_or_default();
-        assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+        // The fifth is closed unanswered, at once (not by a time limit).
+        let mut fifth = TcpStream::connect(addr).await.unwrap();
+        let _ = fifth
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), fifth.read_to_end(&mut out))
+            .await
+            .expect("closed at once, not left to a time limit");
+        // An orderly close or a reset (its request unread), with nothing said.
+        assert!(out.is_empty(), "{read:?} {}", String::from_utf8_lossy(&out));
+        // Another address is served meanwhile: the cap is per address.
+        let other = tokio::net::TcpSocket::new_v4().unwrap();
+        other.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut s = other.connect(addr).await.unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        assert!(
+            out.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
         // Once the address lets go, it is served again.
         drop(held);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

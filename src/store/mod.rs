@@ -6,6 +6,8 @@ pub mod cases;
 pub mod city;
 pub mod media;
 pub mod notices;
+pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 use sqlx::PgPool;

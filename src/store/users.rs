@@ -1,8 +1,16 @@
-//! Users and bearer tokens. A token is 32 random bytes shown once; only its
-//! SHA-256 is stored, so a leaked table gives no usable token.
+//! Users: a login, an Argon2id password for people, a role. Users are never
+//! deleted (the audit trail names them): they are disabled, which ends their
+//! sessions and revokes their tokens at once. Secrets — tokens, session
+//! cookies — are 32 random bytes shown once; only their SHA-256 is stored, so
+//! a leaked table gives no usable credential.
 
 use std::io::Read;
+use std::sync::OnceLock;
 
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
@@ -11,6 +19,7 @@ use crate::domain::workflow::Role;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
+    pub login: String,
     pub name: String,
     pub role: Role,
     pub department: Option<String>,
@@ -26,11 +35,18 @@ pub struct Kiosk {
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
+    /// Unique, case-insensitively; none: `user-ID`.
+    pub login: Option<String>,
     pub name: String,
     pub role: Role,
     pub department: Option<String>,
     pub kiosk: Option<Kiosk>,
+    /// None: the user gets a bearer token instead, shown once.
+    pub password: Option<String>,
 }
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -44,10 +60,37 @@ pub enum UserError {
     Kiosk,
     #[error("a name is required")]
     Name,
-    #[error("cannot read random bytes for the token: {0}")]
+    #[error("a login is 1 to 64 letters, digits, '.', '_' or '-'")]
+    Login,
+    #[error("the login {0:?} is taken")]
+    LoginTaken(String),
+    #[error("no user has the login {0:?}")]
+    UnknownLogin(String),
+    #[error("a password has at least {MIN_PASSWORD_CHARS} characters")]
+    PasswordTooShort,
+    #[error("a token's name is required")]
+    TokenName,
+    #[error("cannot read random bytes: {0}")]
     Random(#[from] std::io::Error),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl UserError {
+    /// A machine-readable code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Department | Self::UnknownDepartment(_) => "invalid_department",
+            Self::Kiosk => "invalid_kiosk",
+            Self::Name => "invalid_name",
+            Self::Login => "invalid_login",
+            Self::LoginTaken(_) => "login_taken",
+            Self::UnknownLogin(_) => "unknown_login",
+            Self::PasswordTooShort => "password_too_short",
+            Self::TokenName => "invalid_token_name",
+            Self::Random(_) | Self::Database(_) => "internal",
+        }
+    }
 }
 
 pub fn role_name(role: Role) -> &'static str {
@@ -78,19 +121,74 @@ pub fn token_hash(token: &str) -> String {
     super::hex(&Sha256::digest(token.as_bytes()))
 }
 
-fn new_token() -> Result<String, std::io::Error> {
+/// A new secret: `prefix` and 32 random bytes in hex.
+pub(crate) fn new_secret(prefix: &str) -> Result<String, std::io::Error> {
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(format!(
-        "cg_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    Ok(format!("{prefix}{}", super::hex(&bytes)))
 }
 
-/// Creates a user; returns it with its token (the only time the token exists in clear).
-pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, String), UserError> {
+fn valid_login(login: &str) -> bool {
+    (1..=64).contains(&login.len())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// The Argon2id hash (the crate's recommended parameters) of a new password.
+pub async fn hash_password(password: &str) -> Result<String, UserError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(UserError::PasswordTooShort);
+    }
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h: PasswordHash| h.to_string())
+            .map_err(|e| UserError::Random(std::io::Error::other(e.to_string())))
+    })
+    .await
+    .map_err(|e| UserError::Random(std::io::Error::other(e.to_string())))?
+}
+
+/// Whether `password` matches `hash`; with no hash (an unknown login) a
+/// stand-in is checked, so that the answer takes as long either way.
+pub async fn verify_password(password: &str, hash: Option<String>) -> bool {
+    static STAND_IN: OnceLock<String> = OnceLock::new();
+    let known = hash.is_some();
+    let hash = hash.unwrap_or_else(|| {
+        STAND_IN
+            .get_or_init(|| {
+                Argon2::default()
+                    .hash_password(b"no such user: a stand-in")
+                    .map(|h: PasswordHash| h.to_string())
+                    .unwrap_or_default()
+            })
+            .clone()
+    });
+    let password = password.to_owned();
+    let matched = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).ok().is_some_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false);
+    known && matched
+}
+
+/// Creates a user. Without a password it gets a bearer token, returned here:
+/// the only time it exists in clear.
+pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, Option<String>), UserError> {
     if new.name.trim().is_empty() {
         return Err(UserError::Name);
+    }
+    if let Some(login) = &new.login
+        && !valid_login(login)
+    {
+        return Err(UserError::Login);
     }
     if (new.role == Role::Department) != new.department.is_some() {
         return Err(UserError::Department);
@@ -117,22 +215,52 @@ pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, String), Use
     if !kiosk_ok {
         return Err(UserError::Kiosk);
     }
-    let token = new_token()?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (name, role, department, kiosk_id, kiosk_lon, kiosk_lat, token_sha256)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    let password_hash = match &new.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let mut tx = pool.begin().await?;
+    let inserted: Result<(i64, String), sqlx::Error> = sqlx::query_as(
+        "WITH next AS (SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id)
+         INSERT INTO users (id, login, name, role, department, kiosk_id, kiosk_lon, kiosk_lat, password_hash)
+         SELECT id, coalesce($1, 'user-' || id), $2, $3, $4, $5, $6, $7, $8 FROM next
+         RETURNING id, login",
     )
+    .bind(&new.login)
     .bind(new.name.trim())
     .bind(role_name(new.role))
     .bind(&new.department)
     .bind(new.kiosk.as_ref().map(|k| k.id.clone()))
     .bind(new.kiosk.as_ref().map(|k| k.lon))
     .bind(new.kiosk.as_ref().map(|k| k.lat))
-    .bind(token_hash(&token))
-    .fetch_one(pool)
-    .await?;
+    .bind(&password_hash)
+    .fetch_one(&mut *tx)
+    .await;
+    let (id, login) = match inserted {
+        Ok(row) => row,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(UserError::LoginTaken(new.login.unwrap_or_default()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let token = if password_hash.is_none() {
+        let token = new_secret("cg_")?;
+        sqlx::query(
+            "INSERT INTO tokens (user_id, name, token_sha256, created_at)
+             VALUES ($1, 'created with the user', $2, now())",
+        )
+        .bind(id)
+        .bind(token_hash(&token))
+        .execute(&mut *tx)
+        .await?;
+        Some(token)
+    } else {
+        None
+    };
+    tx.commit().await?;
     let user = User {
         id,
+        login,
         name: new.name.trim().to_owned(),
         role: new.role,
         department: new.department,
@@ -141,36 +269,179 @@ pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, String), Use
     Ok((user, token))
 }
 
-type UserRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<f64>,
-    Option<f64>,
-);
+/// The columns [`UserRow`] reads, of `users u`.
+pub(crate) const USER_COLUMNS: &str =
+    "u.id, u.login, u.name, u.role, u.department, u.kiosk_id, u.kiosk_lon, u.kiosk_lat";
 
-/// The user a bearer token belongs to.
-pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<User>, sqlx::Error> {
-    let row: Option<UserRow> = sqlx::query_as(
-        "SELECT id, name, role, department, kiosk_id, kiosk_lon, kiosk_lat FROM users WHERE token_sha256 = $1",
-    )
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    login: String,
+    name: String,
+    role: String,
+    department: Option<String>,
+    kiosk_id: Option<String>,
+    kiosk_lon: Option<f64>,
+    kiosk_lat: Option<f64>,
+}
+
+impl UserRow {
+    pub(crate) fn user(self) -> Option<User> {
+        Some(User {
+            id: self.id,
+            login: self.login,
+            name: self.name,
+            role: parse_role(&self.role)?,
+            department: self.department,
+            kiosk: match (self.kiosk_id, self.kiosk_lon, self.kiosk_lat) {
+                (Some(id), Some(lon), Some(lat)) => Some(Kiosk { id, lon, lat }),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// The enabled user a bearer token belongs to, if the token is neither
+/// revoked nor expired at `now`.
+pub async fn by_token(
+    pool: &PgPool,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<User>, sqlx::Error> {
+    let row: Option<UserRow> = sqlx::query_as(sql!(
+        "SELECT {USER_COLUMNS} FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL
+           AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.disabled_at IS NULL"
+    ))
     .bind(token_hash(token))
+    .bind(now)
     .fetch_optional(pool)
     .await?;
-    Ok(
-        row.and_then(|(id, name, role, department, kiosk_id, lon, lat)| {
-            Some(User {
-                id,
-                name,
-                role: parse_role(&role)?,
-                department,
-                kiosk: match (kiosk_id, lon, lat) {
-                    (Some(id), Some(lon), Some(lat)) => Some(Kiosk { id, lon, lat }),
-                    _ => None,
-                },
+    Ok(row.and_then(UserRow::user))
+}
+
+#[derive(sqlx::FromRow)]
+struct WithPassword {
+    password_hash: Option<String>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// The enabled user with `login` and this password; `None` for a wrong
+/// password, an unknown login and a disabled user alike, after the same work.
+pub async fn by_password(
+    pool: &PgPool,
+    login: &str,
+    password: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    let row: Option<WithPassword> = sqlx::query_as(sql!(
+        "SELECT u.password_hash, {USER_COLUMNS} FROM users u
+         WHERE lower(u.login) = lower($1) AND u.disabled_at IS NULL"
+    ))
+    .bind(login)
+    .fetch_optional(pool)
+    .await?;
+    let (hash, user) = match row {
+        Some(r) => (r.password_hash, r.user.user()),
+        None => (None, None),
+    };
+    let matched = verify_password(password, hash).await;
+    Ok(user.filter(|_| matched))
+}
+
+/// A user as the administrator lists them, disabled ones too.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub user: User,
+    pub has_password: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    has_password: bool,
+    disabled_at: Option<DateTime<Utc>>,
+    last_sign_in_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<Listed>, sqlx::Error> {
+    let rows: Vec<ListedRow> = sqlx::query_as(sql!(
+        "SELECT u.password_hash IS NOT NULL AS has_password, u.disabled_at, u.last_sign_in_at,
+                {USER_COLUMNS}
+         FROM users u ORDER BY u.id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Listed {
+                user: r.user.user()?,
+                has_password: r.has_password,
+                disabled_at: r.disabled_at,
+                last_sign_in_at: r.last_sign_in_at,
             })
-        }),
-    )
+        })
+        .collect())
+}
+
+/// The id of the user with `login`.
+pub async fn id_of(pool: &PgPool, login: &str) -> Result<i64, UserError> {
+    sqlx::query_scalar("SELECT id FROM users WHERE lower(login) = lower($1)")
+        .bind(login)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| UserError::UnknownLogin(login.to_owned()))
+}
+
+pub async fn set_password(pool: &PgPool, login: &str, password: &str) -> Result<(), UserError> {
+    let id = id_of(pool, login).await?;
+    let hash = hash_password(password).await?;
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Disables a user: every session ends and every token is revoked in the
+/// same transaction, so the next request on any server is 401. Enabling
+/// brings back neither; the user signs in again or is given a new token.
+pub async fn set_disabled(
+    pool: &PgPool,
+    login: &str,
+    disabled: bool,
+    now: DateTime<Utc>,
+) -> Result<(), UserError> {
+    let id = id_of(pool, login).await?;
+    let mut tx = pool.begin().await?;
+    if disabled {
+        sqlx::query("UPDATE users SET disabled_at = coalesce(disabled_at, $2) WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -125,6 +125,7 @@ async fn every_route_by_every_role_as_the_table_says() {
     let p = grid_points(&app.db, 1).await;
     let (case_no, _) = case_in(&app, &u, (p[0].1, p[0].2), "matrix", "dispatched").await;
     let photo = app.photo(&u.department, 3).await;
+    add_person(&app.db.pool, "matrix", Role::Operator, None).await;
     let asset = std::fs::read_dir("web-map/dist/assets")
         .unwrap()
         .next()
@@ -163,6 +164,7 @@ async fn every_route_by_every_role_as_the_table_says() {
             let mut req = match method {
                 "GET" => app.client.get(app.url(&path)),
                 "POST" => app.client.post(app.url(&path)),
+                "DELETE" => app.client.delete(app.url(&path)),
                 m => panic!("no request for {m}"),
             };
             if let Some(t) = token {
@@ -175,6 +177,9 @@ async fn every_route_by_every_role_as_the_table_says() {
                 // An action no role may take: the route lets the caller in, the workflow says 422.
                 "/api/v1/cases/{case_no}/actions" => {
                     req.json(&json!({"action": "noop", "expected_version": 1}))
+                }
+                "/api/v1/session" if method == "POST" => {
+                    req.json(&json!({"login": "matrix", "password": PASSWORD}))
                 }
                 "/api/v1/media" => req
                     .header("Content-Type", "image/png")

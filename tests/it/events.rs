@@ -17,11 +17,16 @@ async fn a_change_made_through_one_server_reaches_subscribers_of_another() {
 
     let mut on_a = app.events(&u.dispatcher).await;
     let mut water_on_b = subscribe(&format!("{}/api/v1/events", b.base), &water).await;
-    let mut dept_on_b = subscribe(
-        &format!("{}/api/v1/events?access_token={}", b.base, u.department),
-        "",
+    // The web map's way: signed in with a password, the session cookie.
+    add_person(
+        &app.db.pool,
+        "sanitation-desk",
+        Role::Department,
+        Some(DEPT),
     )
     .await;
+    let cookie = session_cookie(&b.base, "sanitation-desk").await;
+    let mut dept_on_b = subscribe(&format!("{}/api/v1/events", b.base), &cookie).await;
 
     // Reported through B: A's subscriber hears it.
     let p = grid_points(&app.db, 2).await;

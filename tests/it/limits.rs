@@ -203,6 +203,7 @@ async fn anonymous_callers_and_kiosks_meet_rate_limits_with_retry_after() {
                 burst: 3.0,
                 per_second: 0.2,
             },
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -234,11 +235,11 @@ async fn anonymous_callers_and_kiosks_meet_rate_limits_with_retry_after() {
     assert!((1..=5).contains(&wait), "Retry-After: {wait}");
     let b: Value = resp.json().await.unwrap();
     assert_eq!(b["error"]["code"], "rate_limited");
-    // A made-up token, an empty cookie or a made-up access token is no way around it.
+    // A made-up token, an empty or made-up session cookie is no way around it.
     for (header, value, query) in [
         ("authorization", "Bearer cg_made_up", ""),
-        ("cookie", "citygrid_token=", ""),
-        ("x-nothing", "", "?access_token=cg_made_up"),
+        ("cookie", "citygrid_session=", ""),
+        ("cookie", "citygrid_session=cgs_made_up", ""),
     ] {
         let resp = app
             .client
@@ -395,6 +396,12 @@ async fn shutdown_ends_event_streams_and_exits_in_bounded_time() {
     let mut events = subscribe(&format!("{}/api/v1/events", server.base), &token).await;
     let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
     let _held = half_open(addr, 3).await;
+    // Connections are accepted in turn: once a later one is served, the
+    // half-open ones are the server's to close, not the listen queue's.
+    let health = reqwest::get(format!("{}/health", server.base))
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
 
     let pid = server.child.id().expect("running");
     let killed = std::process::Command::new("kill")

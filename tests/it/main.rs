@@ -2,6 +2,7 @@
 //! test gets a fresh database cloned from a migrated template.
 
 mod access;
+mod accounts;
 mod browser;
 mod deadlines;
 mod evaluation;

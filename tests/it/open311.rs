@@ -324,6 +324,8 @@ async fn an_independent_open311_client_reads_it() {
     let (_, key) = citygrid::store::users::add_user(
         &db.pool,
         citygrid::store::users::NewUser {
+            login: None,
+            password: None,
             name: "Open311 app".into(),
             role: Role::Operator,
             department: None,
@@ -332,6 +334,7 @@ async fn an_independent_open311_client_reads_it() {
     )
     .await
     .unwrap();
+    let key = key.unwrap();
     let p = grid_points(&db, 1).await;
     let resp = reqwest::Client::new()
         .post(format!("{}/open311/v2/requests.json", server.base))

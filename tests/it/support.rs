@@ -223,6 +223,8 @@ impl TestApp {
             rate_limits: citygrid::http::rate::RateLimits {
                 anonymous: unlimited,
                 kiosk: unlimited,
+                sign_in_per_login: unlimited,
+                sign_in_per_address: unlimited,
             },
             ..Default::default()
         };
@@ -278,6 +280,8 @@ impl TestApp {
         let (_, token) = add_user(
             &self.db.pool,
             NewUser {
+                login: None,
+                password: None,
                 name: format!("{role:?}"),
                 role,
                 department: department.map(str::to_owned),
@@ -286,7 +290,7 @@ impl TestApp {
         )
         .await
         .expect("add user");
-        token
+        token.expect("a user without a password has a token")
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
@@ -389,6 +393,8 @@ pub async fn add_user_to(pool: &PgPool, name: &str, role: Role) -> String {
     add_user(
         pool,
         NewUser {
+            login: None,
+            password: None,
             name: name.into(),
             role,
             department: None,
@@ -398,6 +404,45 @@ pub async fn add_user_to(pool: &PgPool, name: &str, role: Role) -> String {
     .await
     .expect("add user")
     .1
+    .expect("a user without a password has a token")
+}
+
+/// The password of every person [`add_person`] makes.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A person who signs in as `login` with [`PASSWORD`].
+pub async fn add_person(pool: &PgPool, login: &str, role: Role, department: Option<&str>) {
+    add_user(
+        pool,
+        NewUser {
+            login: Some(login.into()),
+            password: Some(PASSWORD.into()),
+            name: format!("{login} ({role:?})"),
+            role,
+            department: department.map(str::to_owned),
+            kiosk: None,
+        },
+    )
+    .await
+    .expect("add person");
+}
+
+/// `POST /api/v1/session` at `base` with a login and password.
+pub async fn sign_in(base: &str, login: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .expect("sign in")
+}
+
+/// Signs `login` in with [`PASSWORD`]: the `citygrid_session=…` cookie.
+pub async fn session_cookie(base: &str, login: &str) -> String {
+    let resp = sign_in(base, login, PASSWORD).await;
+    assert_eq!(resp.status().as_u16(), 200, "sign in as {login}");
+    let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    set.split(';').next().unwrap().to_owned()
 }
 
 /// A real `w`×`h` grey PNG.
@@ -613,10 +658,13 @@ impl TestApp {
 }
 
 /// Subscribes with a bearer token, or none when `token` is empty.
-pub async fn subscribe(url: &str, token: &str) -> EventStream {
+/// `credential`: a bearer token, or a session cookie (`citygrid_session=…`).
+pub async fn subscribe(url: &str, credential: &str) -> EventStream {
     let mut req = reqwest::Client::new().get(url);
-    if !token.is_empty() {
-        req = req.bearer_auth(token);
+    if credential.starts_with("citygrid_session=") {
+        req = req.header("Cookie", credential);
+    } else if !credential.is_empty() {
+        req = req.bearer_auth(credential);
     }
     let resp = req.send().await.expect("subscribe");
     assert_eq!(resp.status().as_u16(), 200);

@@ -323,14 +323,13 @@ async fn staff_layers_need_staff_and_departments_see_their_own() {
         let (s, _, _) = fetch(&app, &layer_path, Some(&kiosk)).await;
         assert_eq!(s, 403, "{layer_path}");
     }
-    // The web map's cookie is a token too.
+    // The web map's session cookie serves the map's tile requests.
+    add_person(&app.db.pool, "console-op", Role::Operator, None).await;
+    let cookie = session_cookie(&format!("http://{}", app.addr), "console-op").await;
     let resp = app
         .client
         .get(app.url(&path))
-        .header(
-            "Cookie",
-            format!("theme=dark; citygrid_token={}", u.operator),
-        )
+        .header("Cookie", format!("theme=dark; {cookie}"))
         .send()
         .await
         .unwrap();

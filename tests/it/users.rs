@@ -7,6 +7,8 @@ use crate::support::*;
 
 fn new(role: Role) -> NewUser {
     NewUser {
+        login: None,
+        password: None,
         name: "张三".into(),
         role,
         department: None,
@@ -29,7 +31,8 @@ async fn tokens_authenticate_and_only_their_hash_is_stored() {
     )
     .await
     .unwrap();
-    let stored: String = sqlx::query_scalar("SELECT token_sha256 FROM users WHERE id = $1")
+    let token = token.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT token_sha256 FROM tokens WHERE user_id = $1")
         .bind(user.id)
         .fetch_one(pool)
         .await
