@@ -117,6 +117,11 @@ enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Manage street kiosks: add, enrol, revoke.
+    Kiosk {
+        #[command(subcommand)]
+        action: KioskCommand,
+    },
     /// Manage bearer tokens for machines (Open311 apps, bridges, scripts).
     Token {
         #[command(subcommand)]
@@ -202,6 +207,26 @@ enum TokenCommand {
     List,
     /// Revoke a token at once, on every server.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum KioskCommand {
+    /// Add a kiosk and print its one-time enrolment code (24 h): open
+    /// /kiosk#enrol=CODE on the kiosk's browser.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+    },
+    /// A new enrolment code (a replaced device); re-enables a revoked kiosk.
+    Enrol { id: String },
+    /// Revoke a kiosk: it shows "out of service" at once.
+    Revoke { id: String },
 }
 
 fn parse_lifetime(s: &str) -> Result<chrono::Duration, String> {
@@ -345,6 +370,29 @@ async fn main() -> anyhow::Result<()> {
         Command::User { action } => {
             let pool = pool(cli.database_url).await?;
             user_command(&pool, action).await?;
+        }
+        Command::Kiosk { action } => {
+            use citygrid::store::kiosks;
+            let pool = pool(cli.database_url).await?;
+            let now = Clock::system().now();
+            let print_code = |id: &str, code: &str| {
+                eprintln!("enrol kiosk {id} within 24 h: on its browser open /kiosk#enrol={code}");
+                println!("{code}");
+            };
+            match action {
+                KioskCommand::Add { id, name, lon, lat } => {
+                    let (_, code) = kiosks::add(&pool, &id, &name, lon, lat, now).await?;
+                    print_code(&id, &code);
+                }
+                KioskCommand::Enrol { id } => {
+                    let code = kiosks::new_enrolment(&pool, &id, now).await?;
+                    print_code(&id, &code);
+                }
+                KioskCommand::Revoke { id } => {
+                    kiosks::revoke(&pool, &id, now).await?;
+                    println!("kiosk {id} is revoked: it shows \"out of service\"");
+                }
+            }
         }
         Command::Token { action } => {
             let pool = pool(cli.database_url).await?;

@@ -43,6 +43,8 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     // Signing in and out: with a password, or nothing to lose.
     ("POST", "/api/v1/session", Anyone),
     ("DELETE", "/api/v1/session", Anyone),
+    // A kiosk's browser, with the administrator's one-time code.
+    ("POST", "/api/v1/device/enrol", Anyone),
     // The city: public facts.
     ("GET", "/api/v1/locate", Anyone),
     ("GET", "/api/v1/services/nearby", Anyone),

@@ -21,6 +21,7 @@ use super::edge;
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use crate::domain::workflow::Role;
+use crate::store::kiosks;
 use crate::store::sessions::{self, Lifetime};
 use crate::store::users::{self, User, role_name};
 
@@ -231,6 +232,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(me))
         .route("/api/v1/session", post(sign_in).delete(sign_out))
+        .route("/api/v1/device/enrol", post(enrol))
 }
 
 /// Who the caller is: the pages show only what this role may do.
@@ -255,7 +257,7 @@ fn too_many_attempts(wait: std::time::Duration) -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_sign_in_attempts",
-        format!("too many wrong passwords; try again in {seconds} s"),
+        format!("too many failed attempts; try again in {seconds} s"),
     )
     .retry_after(seconds)
 }
@@ -344,4 +346,72 @@ pub(crate) async fn sign_out(
     }
     let cookie = state.sessions.cookie("", 0);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// A kiosk's one-time enrolment code.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Enrolment {
+    #[schema(min_length = 1, max_length = 64)]
+    pub code: String,
+}
+
+/// Enrols the browser of a kiosk: the administrator's one-time code, for a
+/// long-lived device session (cookie). An unknown, used or expired code, or a
+/// revoked kiosk, gets 422; repeated failures from an address 429.
+#[utoipa::path(post, path = "/api/v1/device/enrol", tag = "accounts", request_body = Enrolment,
+    responses(
+        (status = 200, description = "Enrolled; the device cookie is set", body = User,
+            headers(("Set-Cookie" = String, description = "citygrid_session, HttpOnly, SameSite=Strict"))),
+        (status = 422, description = "Not a valid enrolment code", body = super::error::ErrorBody),
+    ))]
+pub(crate) async fn enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    ApiJson(body): ApiJson<Enrolment>,
+) -> ApiResult<Response> {
+    if headers.contains_key(header::ORIGIN) && !same_origin(&headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "enrol on citygrid's own kiosk page",
+        ));
+    }
+    if body.code.len() > 64 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "an enrolment code has at most 64 characters",
+        ));
+    }
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let address = edge::client_address(&headers, peer, state.trust_forwarded_for);
+    let now = Instant::now();
+    if let Some(wait) = state.rates.sign_in_per_address.waiting(&address, now) {
+        return Err(too_many_attempts(wait));
+    }
+    let enrolled = kiosks::enrol(&state.pool, &body.code, state.clock.now())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "enrolling a kiosk");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+        })?;
+    let Some((user, secret)) = enrolled else {
+        let _ = state.rates.sign_in_per_address.check(&address, now);
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_enrolment_code",
+            "this enrolment code is unknown, used or expired, or the kiosk is revoked",
+        ));
+    };
+    tracing::info!(kiosk = %user.login, "kiosk enrolled");
+    let cookie = state
+        .sessions
+        .cookie(&secret, kiosks::DEVICE.absolute.num_seconds());
+    Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
 }

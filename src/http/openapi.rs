@@ -39,6 +39,7 @@ use crate::store::users::role_name;
         auth::me,
         auth::sign_in,
         auth::sign_out,
+        auth::enrol,
         city::locate,
         city::services_nearby,
         city::classes,

@@ -4,6 +4,7 @@
 pub mod case_config;
 pub mod cases;
 pub mod city;
+pub mod kiosks;
 pub mod media;
 pub mod notices;
 pub mod sessions;

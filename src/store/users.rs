@@ -182,6 +182,32 @@ pub async fn verify_password(password: &str, hash: Option<String>) -> bool {
 /// Creates a user. Without a password it gets a bearer token, returned here:
 /// the only time it exists in clear.
 pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, Option<String>), UserError> {
+    let with_token = new.password.is_none();
+    let mut tx = pool.begin().await?;
+    let user = insert_user(&mut tx, new).await?;
+    let token = if with_token {
+        let token = new_secret("cg_")?;
+        sqlx::query(
+            "INSERT INTO tokens (user_id, name, token_sha256, created_at)
+             VALUES ($1, 'created with the user', $2, now())",
+        )
+        .bind(user.id)
+        .bind(token_hash(&token))
+        .execute(&mut *tx)
+        .await?;
+        Some(token)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok((user, token))
+}
+
+/// Checks and stores a new user, with no credential but its password.
+pub(crate) async fn insert_user(
+    tx: &mut sqlx::PgConnection,
+    new: NewUser,
+) -> Result<User, UserError> {
     if new.name.trim().is_empty() {
         return Err(UserError::Name);
     }
@@ -197,7 +223,7 @@ pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, Option<Strin
         let known: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM departments WHERE code = $1)")
                 .bind(d)
-                .fetch_one(pool)
+                .fetch_one(&mut *tx)
                 .await?;
         if !known {
             return Err(UserError::UnknownDepartment(d.clone()));
@@ -219,7 +245,6 @@ pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, Option<Strin
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let mut tx = pool.begin().await?;
     let inserted: Result<(i64, String), sqlx::Error> = sqlx::query_as(
         "WITH next AS (SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id)
          INSERT INTO users (id, login, name, role, department, kiosk_id, kiosk_lon, kiosk_lat, password_hash)
@@ -243,21 +268,6 @@ pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, Option<Strin
         }
         Err(e) => return Err(e.into()),
     };
-    let token = if password_hash.is_none() {
-        let token = new_secret("cg_")?;
-        sqlx::query(
-            "INSERT INTO tokens (user_id, name, token_sha256, created_at)
-             VALUES ($1, 'created with the user', $2, now())",
-        )
-        .bind(id)
-        .bind(token_hash(&token))
-        .execute(&mut *tx)
-        .await?;
-        Some(token)
-    } else {
-        None
-    };
-    tx.commit().await?;
     let user = User {
         id,
         login,
@@ -266,7 +276,7 @@ pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, Option<Strin
         department: new.department,
         kiosk: new.kiosk,
     };
-    Ok((user, token))
+    Ok(user)
 }
 
 /// The columns [`UserRow`] reads, of `users u`.

@@ -465,3 +465,75 @@ async fn accounts_refuse_bad_logins_short_passwords_and_taken_logins() {
     assert!(matches!(taken, Err(UserError::LoginTaken(_))), "{taken:?}");
     db.drop_db().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_kiosk_is_enrolled_once_with_its_code_and_revoked_on_every_server() {
+    let db = TestDb::new(Template::SampleCity).await.unwrap();
+    let a = ServerProcess::start(&db).await;
+    let b = ServerProcess::start(&db).await;
+    let code = cli(
+        &db,
+        &[
+            "kiosk",
+            "add",
+            "--id",
+            "k-07",
+            "--name",
+            "金台区便民亭",
+            "--lon",
+            "107.15",
+            "--lat",
+            "34.37",
+        ],
+        "",
+    )
+    .trim()
+    .to_owned();
+    assert_eq!(code.len(), 16, "{code}");
+    let enrol = |base: String, code: String| async move {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/device/enrol"))
+            .json(&json!({ "code": code }))
+            .send()
+            .await
+            .unwrap()
+    };
+    // A wrong code: 422 in words, and no cookie.
+    let wrong = enrol(a.base.clone(), "ABCDEFGHJKMNPQRS".into()).await;
+    assert_eq!(wrong.status().as_u16(), 422);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    // The right one (typed in lower case): a device cookie for a year.
+    let resp = enrol(a.base.clone(), code.to_lowercase()).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("Max-Age=31536000"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (status, kiosk) = me(&b.base, &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(kiosk["role"], "kiosk");
+    assert_eq!(kiosk["kiosk"]["id"], "k-07");
+    // Once only.
+    assert_eq!(
+        enrol(b.base.clone(), code.clone()).await.status().as_u16(),
+        422
+    );
+
+    cli(&db, &["kiosk", "revoke", "k-07"], "");
+    for base in [&a.base, &b.base] {
+        assert_eq!(me(base, &cookie).await.0, 401);
+    }
+    // A new code re-enables it: a replaced device enrols again.
+    let again = cli(&db, &["kiosk", "enrol", "k-07"], "").trim().to_owned();
+    let resp = enrol(b.base.clone(), again).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        me(&a.base, &cookie).await.0,
+        401,
+        "the revoked device stays out"
+    );
+    drop((a, b));
+    db.drop_db().await.unwrap();
+}

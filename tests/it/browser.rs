@@ -3,8 +3,6 @@
 //! Needs Debian's chromium and `npm ci` + `npm run build` in web-map/
 //! (scripts/test.sh does both).
 
-use citygrid::store::users::Kiosk;
-
 use crate::support::*;
 use crate::workflow::{Staff, case_in};
 
@@ -22,26 +20,40 @@ async fn the_web_map_in_a_real_browser() {
             .fetch_one(&app.db.pool)
             .await
             .unwrap();
-    let kiosk = app
-        .user_with(
-            Role::Kiosk,
-            None,
-            Some(Kiosk {
-                id: "kiosk-test".into(),
-                lon: kiosk_lon,
-                lat: kiosk_lat,
-            }),
-        )
-        .await;
-    let server = ServerProcess::start(&app.db).await;
-    let tokens = serde_json::json!({
-        "dispatcher": u.dispatcher, "inspector": u.inspector, "operator": u.operator, "kiosk": kiosk,
+    // People sign in on the pages' forms; the kiosk is enrolled with its code.
+    let people = serde_json::json!({
+        "dispatcher": "console.desk", "inspector": "patrol.1", "operator": "supervisor",
     });
+    for (role, login) in [
+        (Role::Dispatcher, "console.desk"),
+        (Role::Inspector, "patrol.1"),
+        (Role::Operator, "supervisor"),
+    ] {
+        add_person(&app.db.pool, login, role, None).await;
+    }
+    let (_, kiosk_code) = citygrid::store::kiosks::add(
+        &app.db.pool,
+        "kiosk-test",
+        "渭滨区便民服务亭 1",
+        kiosk_lon,
+        kiosk_lat,
+        test_now(),
+    )
+    .await
+    .unwrap();
+    let server = ServerProcess::start(&app.db).await;
+    let tokens = serde_json::json!({ "dispatcher": u.dispatcher, "operator": u.operator });
     let artifacts = std::path::Path::new("test-artifacts/web-map");
     let out = tokio::process::Command::new("node")
         .arg("web-map/tests/browser.mjs")
         .env("BASE_URL", &server.base)
         .env("TOKENS", tokens.to_string())
+        .env("PEOPLE", people.to_string())
+        .env("PASSWORD", PASSWORD)
+        .env("KIOSK_CODE", &kiosk_code)
+        .env("KIOSK_ID", "kiosk-test")
+        .env("CITYGRID_BIN", env!("CARGO_BIN_EXE_citygrid"))
+        .env("DATABASE_URL", url_for(&app.db.name))
         .env("FILED_CASE", &filed)
         .env("FILED_LON", points[0].1.to_string())
         .env("FILED_LAT", points[0].2.to_string())

@@ -1,22 +1,6 @@
-// Shared by the three pages: the signed-in token, API calls with the
-// {"error":{"code","message"}} shape, Chinese/English labels.
-
-const TOKEN_KEY = 'citygrid_token';
-
-export function token() {
-  return localStorage.getItem(TOKEN_KEY) || '';
-}
-
-/** Keeps the token for API calls (header) and map tiles (cookie, GET only). */
-export function signIn(t) {
-  localStorage.setItem(TOKEN_KEY, t);
-  document.cookie = `${TOKEN_KEY}=${encodeURIComponent(t)}; path=/; SameSite=Strict`;
-}
-
-export function signOut() {
-  localStorage.removeItem(TOKEN_KEY);
-  document.cookie = `${TOKEN_KEY}=; path=/; max-age=0`;
-}
+// Shared by the pages: signing in (a session cookie the browser keeps; no
+// page ever holds a token), API calls with the {"error":{"code","message"}}
+// shape, Chinese/English labels.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -29,8 +13,6 @@ export class ApiError extends Error {
 /** fetch + JSON + our error shape. `body` is sent as JSON unless it is a Blob. */
 export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   const h = { ...headers };
-  const t = token();
-  if (t) h.Authorization = `Bearer ${t}`;
   let payload;
   if (body instanceof Blob) {
     payload = body;
@@ -44,20 +26,100 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   const data = text ? JSON.parse(text) : null;
   if (!resp.ok) {
     const e = (data && data.error) || {};
+    // The session ended (idle, signed out elsewhere, disabled): the page asks again.
+    if (resp.status === 401 && path !== '/api/v1/session') window.dispatchEvent(new Event('citygrid:unauthorized'));
     throw new ApiError(resp.status, e.code || 'http_' + resp.status, e.message || resp.statusText);
   }
   return data;
 }
 
-/** The photo URL an <img> can load (tokens travel in the query for GETs). */
+/** The photo URL an <img> can load (the session cookie goes with it). */
 export function photoUrl(id) {
-  return `/api/v1/media/${id}?access_token=${encodeURIComponent(token())}`;
+  return `/api/v1/media/${id}`;
+}
+
+/** An error in the page's words, never a raw code. */
+export function message(e) {
+  if (!(e instanceof ApiError)) return t('error_network');
+  const key = `error_${e.code}`;
+  return key in LABELS.zh ? t(key) : t('error_generic');
+}
+
+/** The signed-in user, or null when no one is (or the session ended). */
+export async function whoAmI() {
+  try {
+    return await api('/api/v1/me');
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
+}
+
+let signingIn = null;
+
+/** Shows the sign-in form (login and password) until someone signs in;
+ *  resolves with the user. Asked twice, it shows one form. */
+export function signInForm() {
+  if (signingIn) return signingIn;
+  const form = document.getElementById('signin');
+  const app = document.getElementById('app');
+  form.hidden = false;
+  if (app) app.inert = true;
+  form.elements.login.focus();
+  signingIn = new Promise((resolve) => {
+    form.onsubmit = async (e) => {
+      e.preventDefault();
+      const error = document.getElementById('signin-error');
+      error.textContent = '';
+      try {
+        const user = await api('/api/v1/session', {
+          method: 'POST', body: { login: form.elements.login.value.trim(), password: form.elements.password.value },
+        });
+        form.elements.password.value = '';
+        form.hidden = true;
+        if (app) app.inert = false;
+        signingIn = null;
+        resolve(user);
+      } catch (err) {
+        error.textContent = message(err);
+      }
+    };
+  });
+  return signingIn;
+}
+
+/** The signed-in person in the header, with sign-out. */
+export function showUser(user) {
+  const who = document.getElementById('who');
+  if (who) who.textContent = `${user.name} · ${t(`role_${user.role}`)}`;
+  const out = document.getElementById('signout');
+  if (out) {
+    out.hidden = false;
+    out.onclick = async () => {
+      await api('/api/v1/session', { method: 'DELETE' }).catch(() => {});
+      location.reload();
+    };
+  }
+}
+
+/** The signed-in user: the session's, else whoever signs in on the form. */
+export async function signedIn() {
+  const user = (await whoAmI()) || (await signInForm());
+  showUser(user);
+  return user;
 }
 
 const LABELS = {
   zh: {
     title: '城市网格管理', console: '指挥调度台', inspector: '监督员', kiosk: '便民信息亭',
-    sign_in: '登录', sign_out: '退出', token: '令牌', cases: '案件', filters: '筛选',
+    sign_in: '登录', sign_out: '退出', login: '登录名', password: '密码', cases: '案件', filters: '筛选',
+    role_inspector: '监督员', role_operator: '受理员', role_dispatcher: '派遣员', role_department: '专业部门',
+    role_kiosk: '信息亭', role_admin: '系统管理员',
+    error_invalid_credentials: '登录名或密码错误。', error_too_many_sign_in_attempts: '失败次数过多，请稍后再试。',
+    error_cross_site_request: '请在本系统的页面上操作。', error_rate_limited: '请求过于频繁，请稍后再试。',
+    error_invalid_body: '请填写登录名和密码。', error_unauthorized: '登录已过期，请重新登录。',
+    error_network: '无法连接服务器，请检查网络。', error_generic: '操作失败，请重试。',
+    out_of_service: '暂停服务',
     state: '状态', class: '类别', department: '部门', district: '区', overdue: '超时', all: '全部',
     reported: '上报', filed: '立案', rejected: '不予立案', dispatched: '已派遣', handled: '已处置',
     closed: '结案', suspended: '挂账', void: '作废',
@@ -78,7 +140,14 @@ const LABELS = {
   },
   en: {
     title: 'City grid management', console: 'Dispatch console', inspector: 'Inspector', kiosk: 'City kiosk',
-    sign_in: 'Sign in', sign_out: 'Sign out', token: 'Token', cases: 'Cases', filters: 'Filters',
+    sign_in: 'Sign in', sign_out: 'Sign out', login: 'Login', password: 'Password', cases: 'Cases', filters: 'Filters',
+    role_inspector: 'Inspector', role_operator: 'Operator', role_dispatcher: 'Dispatcher', role_department: 'Department',
+    role_kiosk: 'Kiosk', role_admin: 'Administrator',
+    error_invalid_credentials: 'Wrong login or password.', error_too_many_sign_in_attempts: 'Too many failed attempts; please wait and try again.',
+    error_cross_site_request: 'Please use citygrid\'s own pages.', error_rate_limited: 'Too many requests; please wait and try again.',
+    error_invalid_body: 'Please enter your login and password.', error_unauthorized: 'Your session has ended; please sign in again.',
+    error_network: 'Cannot reach the server; check the connection.', error_generic: 'That did not work; please try again.',
+    out_of_service: 'Out of service',
     state: 'State', class: 'Class', department: 'Department', district: 'District', overdue: 'Overdue', all: 'All',
     reported: 'Reported', filed: 'Filed', rejected: 'Rejected', dispatched: 'Dispatched', handled: 'Handled',
     closed: 'Closed', suspended: 'Suspended', void: 'Void',

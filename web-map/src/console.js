@@ -1,7 +1,7 @@
 // The dispatch console: the city map with cases live, the case list with
 // filters, and a detail panel with the actions the signed-in role may take.
 import {
-  api, ApiError, token, signIn, signOut, t, translate, lang, setLang, el, when, photoUrl,
+  api, ApiError, signedIn, signInForm, t, translate, lang, setLang, el, when, photoUrl,
   tiles, mapConfig,
 } from './common.js';
 
@@ -34,8 +34,6 @@ function buildMap(config) {
     style: config.style,
     center: config.center,
     zoom: 13.5,
-    transformRequest: (url) =>
-      url.includes('/tiles/') ? { url, headers: { Authorization: `Bearer ${token()}` } } : { url },
   });
   state.map = map;
   map.addControl(new maplibregl.NavigationControl(), 'top-right');
@@ -221,7 +219,7 @@ async function act(c, action) {
 // ------------------------------------------------------------------ live
 
 function listen() {
-  const source = new EventSource(`/api/v1/events?access_token=${encodeURIComponent(token())}`);
+  const source = new EventSource('/api/v1/events');
   source.addEventListener('ready', () => { state.live = true; });
   const changed = async (ev) => {
     const { case_no } = JSON.parse(ev.data);
@@ -248,18 +246,13 @@ function option(value, label) {
 async function start() {
   translate();
   document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
-  document.getElementById('signout').onclick = () => { signOut(); location.reload(); };
-  const form = document.getElementById('signin');
-  form.onsubmit = (e) => { e.preventDefault(); signIn(document.getElementById('token').value.trim()); location.reload(); };
-  if (!token()) { form.hidden = false; return; }
-  try {
-    state.me = await api('/api/v1/me');
-  } catch (e) {
-    form.hidden = false;
-    document.getElementById('signin-error').textContent = e.message;
-    return;
-  }
-  document.getElementById('who').textContent = `${state.me.name} · ${state.me.role}`;
+  state.me = await signedIn();
+  // A session that ends while the console is open: sign in again over it;
+  // what was typed stays, and the list catches up.
+  window.addEventListener('citygrid:unauthorized', async () => {
+    state.me = await signInForm();
+    loadCases();
+  });
   document.getElementById('app').hidden = false;
   const [classes, departments, areas, config] = await Promise.all([
     api('/api/v1/classes'), api('/api/v1/departments'), api('/api/v1/areas'), mapConfig(),

@@ -2,7 +2,7 @@
 // verify handled cases. Reports queue in the browser with their client key
 // and are sent when the connection allows; the server answers a resent key
 // with the same case, so nothing is ever reported twice.
-import { api, ApiError, token, signIn, t, translate, lang, setLang, el, tiles, mapConfig } from './common.js';
+import { api, ApiError, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
 const state = { here: null, classes: [], map: null, marker: null, sending: null };
@@ -147,9 +147,14 @@ async function verify(c, action) {
 async function start() {
   translate();
   document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
-  const form = document.getElementById('signin');
-  form.onsubmit = (e) => { e.preventDefault(); signIn(document.getElementById('token').value.trim()); location.reload(); };
-  if (!token()) { form.hidden = false; return; }
+  await signedIn();
+  // The shift's session ended: what waits in the outbox stays there, and is
+  // sent (once: each report keeps its client key) after signing in again.
+  window.addEventListener('citygrid:unauthorized', async () => {
+    await signInForm();
+    flush();
+    loadTasks();
+  });
   document.getElementById('app').hidden = false;
   const online = () => { document.getElementById('online').textContent = navigator.onLine ? '●' : '○'; if (navigator.onLine) flush(); };
   window.addEventListener('online', online);

@@ -1,7 +1,7 @@
 // The street kiosk: nearby public services with distance and direction,
 // report a problem at the kiosk (no login: the kiosk's own token), look up a
 // case by its number. Back to the start after 60 s without a touch.
-import { api, token, signIn, t, translate, lang, setLang, el, when, tiles, mapConfig } from './common.js';
+import { api, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig } from './common.js';
 
 const IDLE_MS = 60_000;
 const CATEGORIES = {
@@ -109,14 +109,29 @@ function resetOnIdle() {
   reset();
 }
 
+/** No sign-in form for passers-by: a kiosk not enrolled, or revoked, says so. */
+function outOfService() {
+  document.getElementById('app').hidden = true;
+  document.getElementById('out-of-service').hidden = false;
+}
+
 async function start() {
   translate();
-  const form = document.getElementById('signin');
-  form.onsubmit = (e) => { e.preventDefault(); signIn(document.getElementById('token').value.trim()); location.reload(); };
-  if (!token()) { form.hidden = false; return; }
-  const me = await api('/api/v1/me').catch((e) => { document.getElementById('signin-error').textContent = e.message; return null; });
-  if (!me || !me.kiosk) { form.hidden = false; return; }
+  // Enrolled by the administrator's one-time code (/kiosk#enrol=CODE), kept
+  // out of the address bar and history once used.
+  const code = new URLSearchParams(location.hash.slice(1)).get('enrol');
+  if (code) {
+    history.replaceState(null, '', location.pathname);
+    await api('/api/v1/device/enrol', { method: 'POST', body: { code } }).catch(() => {});
+  }
+  const me = await whoAmI().catch(() => null);
+  if (!me || !me.kiosk) { outOfService(); return; }
   state.kiosk = me.kiosk;
+  // Revoked (or its device session ended): out of service at once on the
+  // next request, and within a minute when idle.
+  window.addEventListener('citygrid:unauthorized', outOfService);
+  state.checkIn = async () => { if ((await whoAmI().catch(() => undefined)) === null) outOfService(); };
+  setInterval(state.checkIn, 60_000);
   document.getElementById('app').hidden = false;
   document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
   document.getElementById('home').onclick = () => show('start');

@@ -1,6 +1,6 @@
 // The evaluation page: the standard indicators by department or region for a
 // period, as a table with score bars, the hotspot map, and exports.
-import { api, token, signIn, t, translate, lang, setLang, el, mapConfig } from './common.js';
+import { api, signedIn, signInForm, t, translate, lang, setLang, el, mapConfig } from './common.js';
 
 const COLUMNS = ['cases', 'reports', 'filed', 'dispatched', 'handled', 'handled_on_time', 'overdue', 'closed', 'due',
   'closure_rate', 'on_time_closure_rate', 'rework', 'rework_rate', 'score', 'grade'];
@@ -35,8 +35,8 @@ async function show() {
           ? el('td', {}, el('span', { class: 'bar', style: `width:${Math.round(r.score)}px` }), ` ${r.score.toFixed(1)}`)
           : el('td', {}, cell(r[c]))))));
     const cases = new URLSearchParams({ since: from });
-    document.getElementById('export-csv').href = `/api/v1/cases.csv?${cases}&access_token=${encodeURIComponent(token())}`;
-    document.getElementById('export-geojson').href = `/api/v1/cases.geojson?${cases}&access_token=${encodeURIComponent(token())}`;
+    document.getElementById('export-csv').href = `/api/v1/cases.csv?${cases}`;
+    document.getElementById('export-geojson').href = `/api/v1/cases.geojson?${cases}`;
     const hot = await api(`/api/v1/stats/hotspots?${new URLSearchParams({ from, to, resolution: '9' })}`);
     const src = state.map.getSource('hotspots');
     if (src) src.setData(hot);
@@ -57,9 +57,8 @@ function exportTable() {
 async function start() {
   translate();
   document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
-  const form = document.getElementById('signin');
-  form.onsubmit = (e) => { e.preventDefault(); signIn(document.getElementById('token').value.trim()); location.reload(); };
-  if (!token()) { form.hidden = false; return; }
+  await signedIn();
+  window.addEventListener('citygrid:unauthorized', async () => { await signInForm(); show(); });
   document.getElementById('app').hidden = false;
   const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
   const monthAgo = new Date(Date.now() + 8 * 3600e3 - 30 * 86400e3).toISOString().slice(0, 10);

@@ -1,17 +1,27 @@
 // Browser tests in real headless Chromium (Debian's, driven by playwright-core)
 // against a running `citygrid serve` on the sample city. Run by the Rust test
 // tests/it/browser.rs, which starts the server, makes the users and passes:
-//   BASE_URL, TOKENS (JSON: dispatcher, inspector, kiosk, operator),
+//   BASE_URL, PEOPLE (JSON: role → login) and PASSWORD, for signing in on the
+//   pages; TOKENS (JSON: dispatcher, operator), for this script's own checks;
+//   KIOSK_CODE (a kiosk's one-time enrolment code), KIOSK_ID;
+//   CITYGRID_BIN and DATABASE_URL (to revoke the kiosk, end a session);
 //   FILED_CASE (a case waiting for dispatch, at FILED_LON/FILED_LAT),
 //   COMPONENT_LON/COMPONENT_LAT (a component), REPORT_LON/REPORT_LAT (where the
 //   inspector reports), ARTIFACTS (where screenshots go).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 
 const env = process.env;
 const BASE = env.BASE_URL;
 const TOKENS = JSON.parse(env.TOKENS);
+const PEOPLE = JSON.parse(env.PEOPLE);
+
+/** `citygrid ARGS…` on the test's database, as the administrator would. */
+function citygrid(...args) {
+  execFileSync(env.CITYGRID_BIN, args, { env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
 const ARTIFACTS = env.ARTIFACTS;
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -22,23 +32,36 @@ const browser = await chromium.launch({
 const errors = [];
 let expectNetworkErrors = false;
 
-async function open(path, tokenName, name) {
-  const context = await browser.newContext({ viewport: path === '/inspector' ? { width: 420, height: 900 } : { width: 1400, height: 900 } });
-  const tok = TOKENS[tokenName];
-  await context.addInitScript((t) => {
-    localStorage.setItem('citygrid_token', t);
-    document.cookie = `citygrid_token=${t}; path=/`;
-  }, tok);
+/** A new browser at `path`, signed in on the page's own form as `who`'s
+ *  login (a kiosk: enrolled with its code instead). */
+async function open(path, who, name, viewport = { width: 1400, height: 900 }) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const text = m.text();
     if (expectNetworkErrors && /ERR_INTERNET_DISCONNECTED|Failed to fetch|ERR_FAILED|net::/.test(text)) return;
+    // A refused sign-in or an ended session is the browser's 401 line, not the page's error.
+    if (/status of 401/.test(text)) return;
     errors.push(`${name}: ${text}`);
   });
   page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-  await page.goto(BASE + path);
+  if (who === 'kiosk') {
+    await page.goto(`${BASE}${path}#enrol=${env.KIOSK_CODE}`);
+  } else {
+    await page.goto(BASE + path);
+    await signIn(page, PEOPLE[who]);
+  }
   return { context, page };
+}
+
+/** Fills the page's sign-in form and waits until it is gone. */
+async function signIn(page, login) {
+  await page.waitForSelector('#signin:not([hidden])');
+  await page.fill('#signin input[name=login]', login);
+  await page.fill('#signin input[name=password]', env.PASSWORD);
+  await page.click('#signin button');
+  await page.waitForSelector('#signin', { state: 'hidden' });
 }
 
 async function mapIdle(page) {
@@ -59,6 +82,29 @@ async function step(name, fn) {
 }
 
 // ---------------------------------------------------------------- console
+await step('a wrong password is refused in words; the right one signs in', async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(BASE + '/');
+  await page.waitForSelector('#signin:not([hidden])');
+  assert.equal(await page.$$eval('input:not([type=password]):not([name=login])', (i) => i.filter((e) => e.offsetParent).length), 0, 'no token field');
+  await page.fill('#signin input[name=login]', PEOPLE.dispatcher);
+  await page.fill('#signin input[name=password]', 'not the password');
+  await page.click('#signin button');
+  await page.waitForFunction(() => document.getElementById('signin-error').textContent !== '');
+  assert.equal(await page.$eval('#signin-error', (e) => e.textContent), '登录名或密码错误。');
+  await page.screenshot({ path: `${ARTIFACTS}/sign-in-refused.png` });
+  await page.fill('#signin input[name=password]', env.PASSWORD);
+  await page.click('#signin button');
+  await page.waitForSelector('#signin', { state: 'hidden' });
+  const who = await page.$eval('#who', (e) => e.textContent);
+  assert.ok(who.includes('派遣员'), `the signed-in user and role: ${who}`);
+  // Signing out ends the session: a reload asks again.
+  await page.click('#signout');
+  await page.waitForSelector('#signin:not([hidden])');
+  await context.close();
+});
+
 const consoleTab = await open('/', 'dispatcher', 'console');
 const cp = consoleTab.page;
 
@@ -113,7 +159,7 @@ await step('an action from the console changes the case and its timeline', async
 });
 
 // ---------------------------------------------------------------- inspector
-const inspectorTab = await open('/inspector', 'inspector', 'inspector');
+const inspectorTab = await open('/inspector', 'inspector', 'inspector', { width: 390, height: 844 });
 const ip = inspectorTab.page;
 
 async function queued() {
@@ -169,7 +215,41 @@ await step('the offline queue delivers exactly once after the connection returns
   assert.equal(await count(), before + 1, 'exactly one new case');
 });
 
+await step('the outbox survives the end of the shift\'s session and is sent once after signing in', async () => {
+  const count = async () => (await (await fetch(`${BASE}/api/v1/cases?page_size=1`, { headers: { Authorization: `Bearer ${TOKENS.operator}` } })).json()).total;
+  const before = await count();
+  expectNetworkErrors = true;
+  await inspectorTab.context.setOffline(true);
+  await ip.evaluate(([lon, lat]) => { window.citygrid.here = { lon, lat }; }, [Number(env.REPORT_LON) + 0.0015, Number(env.REPORT_LAT)]);
+  await ip.selectOption('#class', '0102');
+  await ip.fill('#description', '会话过期时的上报 reported as the session ended');
+  await ip.click('#send');
+  await ip.waitForFunction(() => document.getElementById('queued').textContent === '1');
+  // Meanwhile the session ends (the user disabled and enabled again ends every session).
+  citygrid('user', 'disable', PEOPLE.inspector);
+  citygrid('user', 'enable', PEOPLE.inspector);
+  await inspectorTab.context.setOffline(false);
+  expectNetworkErrors = false;
+  await ip.evaluate(() => window.citygrid.flush());
+  await ip.waitForSelector('#signin:not([hidden])');
+  assert.equal(await queued(), 1, 'kept while signed out');
+  assert.equal(await count(), before, 'nothing taken without a session');
+  await ip.screenshot({ path: `${ARTIFACTS}/inspector-sign-in.png` });
+  await signIn(ip, PEOPLE.inspector);
+  await ip.waitForFunction(() => document.getElementById('queued').textContent === '0');
+  assert.equal(await count(), before + 1, `sent once after signing in: ${await ip.$eval('#status', (e) => e.textContent)}`);
+});
+
 // ---------------------------------------------------------------- kiosk
+await step('a kiosk that is not enrolled is out of service, with no sign-in form', async () => {
+  const context = await browser.newContext({ viewport: { width: 1080, height: 1920 } });
+  const page = await context.newPage();
+  await page.goto(`${BASE}/kiosk#enrol=NOTAREALCODE0000`);
+  await page.waitForSelector('#out-of-service:not([hidden])');
+  assert.equal(await page.$$eval('input[type=password], #signin', (e) => e.length), 0);
+  await context.close();
+});
+
 const kioskTab = await open('/kiosk', 'kiosk', 'kiosk');
 const kp = kioskTab.page;
 
@@ -204,6 +284,16 @@ await step('a kiosk report creates a case, and the kiosk can look it up', async 
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk-lookup.png` });
 });
 
+await step('the enrolment code is used up, and a revoked kiosk shows out of service', async () => {
+  assert.equal(new URL(kp.url()).hash, '', 'the code left the address bar');
+  const again = await fetch(`${BASE}/api/v1/device/enrol`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: env.KIOSK_CODE }) });
+  assert.equal(again.status, 422, 'a code works once');
+  citygrid('kiosk', 'revoke', env.KIOSK_ID);
+  await kp.evaluate(() => window.citygrid.checkIn());
+  await kp.waitForSelector('#out-of-service:not([hidden])');
+  await kp.screenshot({ path: `${ARTIFACTS}/kiosk-out-of-service.png` });
+});
+
 // ---------------------------------------------------------------- stats
 await step('the evaluation page shows the indicators and the hotspot map', async () => {
   const { page } = await open('/stats', 'operator', 'stats');
@@ -214,8 +304,10 @@ await step('the evaluation page shows the indicators and the hotspot map', async
   await mapIdle(page);
   const cells = await rendered(page, 'hotspots');
   assert.ok(cells.length >= 1 && cells.every((c) => c.count >= 1), `hotspots: ${cells.length}`);
+  // The export link works with the session cookie, no token in the URL.
   const href = await page.$eval('#export-csv', (a) => a.href);
-  const csv = await (await fetch(href)).text();
+  assert.ok(!/token/.test(href), href);
+  const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
   assert.match(csv, /^case_no,state,/);
   await page.screenshot({ path: `${ARTIFACTS}/stats.png`, fullPage: true });
 });
