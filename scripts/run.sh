@@ -11,4 +11,11 @@ ensure_commands node:nodejs npm:npm
 build_web_map
 cargo build --release --locked
 ./target/release/citygrid import gis-data
+# The first run: an administrator to sign in with, its password shown once.
+if ! ./target/release/citygrid user list | awk '$2 == "admin" && $4 == "enabled" && $5 == "yes"' | grep -q .; then
+    password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    echo "$password" | ./target/release/citygrid user add --login admin --name "管理员 Administrator" --role admin --password-stdin
+    echo "== the first administrator: sign in as admin with the one-time password $password"
+    echo "== (change it: DATABASE_URL=$DATABASE_URL ./target/release/citygrid user set-password admin)"
+fi
 exec ./target/release/citygrid serve --bind "${CITYGRID_BIND:-127.0.0.1:8080}"

@@ -466,12 +466,12 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
         }
         UserCommand::List => {
             println!(
-                "{:<20} {:<11} {:<14} {:<9} {:<20} name",
-                "login", "role", "department", "state", "last sign-in"
+                "{:<20} {:<11} {:<14} {:<9} {:<9} {:<20} name",
+                "login", "role", "department", "state", "password", "last sign-in"
             );
             for u in users::list(pool).await? {
                 println!(
-                    "{:<20} {:<11} {:<14} {:<9} {:<20} {}",
+                    "{:<20} {:<11} {:<14} {:<9} {:<9} {:<20} {}",
                     u.user.login,
                     role_name(u.user.role),
                     u.user.department.as_deref().unwrap_or("-"),
@@ -480,6 +480,7 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
                     } else {
                         "enabled"
                     },
+                    if u.has_password { "yes" } else { "no" },
                     u.last_sign_in_at
                         .map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
                     u.user.name
