@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use citygrid::clock::Clock;
 use citygrid::import::{ImportOptions, import_dir};
 use citygrid::sample_city::{SampleOptions, write_sample_city};
+use citygrid::store::audit::Actor;
 
 #[derive(Parser)]
 #[command(
@@ -375,21 +376,22 @@ async fn main() -> anyhow::Result<()> {
             use citygrid::store::kiosks;
             let pool = pool(cli.database_url).await?;
             let now = Clock::system().now();
+            let actor = Actor::command_line();
             let print_code = |id: &str, code: &str| {
                 eprintln!("enrol kiosk {id} within 24 h: on its browser open /kiosk#enrol={code}");
                 println!("{code}");
             };
             match action {
                 KioskCommand::Add { id, name, lon, lat } => {
-                    let (_, code) = kiosks::add(&pool, &id, &name, lon, lat, now).await?;
+                    let (_, code) = kiosks::add(&pool, &actor, &id, &name, lon, lat, now).await?;
                     print_code(&id, &code);
                 }
                 KioskCommand::Enrol { id } => {
-                    let code = kiosks::new_enrolment(&pool, &id, now).await?;
+                    let code = kiosks::new_enrolment(&pool, &actor, &id, now).await?;
                     print_code(&id, &code);
                 }
                 KioskCommand::Revoke { id } => {
-                    kiosks::revoke(&pool, &id, now).await?;
+                    kiosks::revoke(&pool, &actor, &id, now).await?;
                     println!("kiosk {id} is revoked: it shows \"out of service\"");
                 }
             }
@@ -410,6 +412,7 @@ async fn main() -> anyhow::Result<()> {
 async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Result<()> {
     use citygrid::store::users::{self, Kiosk, NewUser, parse_role, role_name};
     let now = Clock::system().now();
+    let actor = Actor::command_line();
     match action {
         UserCommand::Add {
             login,
@@ -436,6 +439,7 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
             };
             let (user, token) = users::add_user(
                 pool,
+                &actor,
                 NewUser {
                     login,
                     name,
@@ -444,6 +448,7 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
                     kiosk,
                     password,
                 },
+                now,
             )
             .await?;
             match token {
@@ -488,11 +493,11 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
             }
         }
         UserCommand::Disable { login } => {
-            users::set_disabled(pool, &login, true, now).await?;
+            users::set_disabled(pool, &actor, &login, true, now).await?;
             println!("{login} is disabled: their sessions ended and tokens are revoked");
         }
         UserCommand::Enable { login } => {
-            users::set_disabled(pool, &login, false, now).await?;
+            users::set_disabled(pool, &actor, &login, false, now).await?;
             println!("{login} may sign in again");
         }
         UserCommand::SetPassword {
@@ -500,7 +505,7 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
             password_stdin,
         } => {
             let password = read_password(password_stdin)?;
-            users::set_password(pool, &login, &password).await?;
+            users::set_password(pool, &actor, &login, &password, now).await?;
             println!("the password of {login} is set");
         }
     }
@@ -510,6 +515,7 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
 async fn token_command(pool: &sqlx::PgPool, action: TokenCommand) -> anyhow::Result<()> {
     use citygrid::store::tokens;
     let now = Clock::system().now();
+    let actor = Actor::command_line();
     match action {
         TokenCommand::Add {
             user,
@@ -517,7 +523,7 @@ async fn token_command(pool: &sqlx::PgPool, action: TokenCommand) -> anyhow::Res
             expires,
         } => {
             let (id, token) =
-                tokens::add(pool, &user, &name, expires.map(|d| now + d), now).await?;
+                tokens::add(pool, &actor, &user, &name, expires.map(|d| now + d), now).await?;
             eprintln!("added token {id} ({name}) for {user}; it is shown once:");
             println!("{token}");
         }
@@ -541,7 +547,10 @@ async fn token_command(pool: &sqlx::PgPool, action: TokenCommand) -> anyhow::Res
             }
         }
         TokenCommand::Revoke { id } => {
-            anyhow::ensure!(tokens::revoke(pool, id, now).await?, "no token has id {id}");
+            anyhow::ensure!(
+                tokens::revoke(pool, &actor, id, now).await?,
+                "no token has id {id}"
+            );
             println!("token {id} is revoked");
         }
     }

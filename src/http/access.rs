@@ -45,6 +45,39 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("DELETE", "/api/v1/session", Anyone),
     // A kiosk's browser, with the administrator's one-time code.
     ("POST", "/api/v1/device/enrol", Anyone),
+    // Administration: users, machine tokens, kiosks, the audit log.
+    ("GET", "/api/v1/admin/users", Roles(&[Admin])),
+    ("POST", "/api/v1/admin/users", Roles(&[Admin])),
+    ("PATCH", "/api/v1/admin/users/{login}", Roles(&[Admin])),
+    (
+        "POST",
+        "/api/v1/admin/users/{login}/password",
+        Roles(&[Admin]),
+    ),
+    (
+        "POST",
+        "/api/v1/admin/users/{login}/disable",
+        Roles(&[Admin]),
+    ),
+    (
+        "POST",
+        "/api/v1/admin/users/{login}/enable",
+        Roles(&[Admin]),
+    ),
+    ("GET", "/api/v1/admin/tokens", Roles(&[Admin])),
+    ("POST", "/api/v1/admin/tokens", Roles(&[Admin])),
+    ("DELETE", "/api/v1/admin/tokens/{id}", Roles(&[Admin])),
+    ("GET", "/api/v1/admin/kiosks", Roles(&[Admin])),
+    ("POST", "/api/v1/admin/kiosks", Roles(&[Admin])),
+    ("PATCH", "/api/v1/admin/kiosks/{id}", Roles(&[Admin])),
+    ("DELETE", "/api/v1/admin/kiosks/{id}", Roles(&[Admin])),
+    (
+        "POST",
+        "/api/v1/admin/kiosks/{id}/enrolment",
+        Roles(&[Admin]),
+    ),
+    ("GET", "/api/v1/admin/audit", Roles(&[Admin])),
+    ("GET", "/api/v1/admin/audit.csv", Roles(&[Admin])),
     // The city: public facts.
     ("GET", "/api/v1/locate", Anyone),
     ("GET", "/api/v1/services/nearby", Anyone),
@@ -99,6 +132,7 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/inspector", Anyone),
     ("GET", "/kiosk", Anyone),
     ("GET", "/stats", Anyone),
+    ("GET", "/admin", Anyone),
     ("GET", "/assets/{*path}", Anyone),
 ];
 

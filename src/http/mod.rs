@@ -1,6 +1,7 @@
 //! HTTP: one router per resource, merged here, over one shared state.
 
 pub mod access;
+pub mod admin;
 pub mod auth;
 pub mod cases;
 pub mod city;
@@ -166,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(city::router())
         .merge(auth::router())
+        .merge(admin::router())
         .merge(cases::router())
         .merge(media::router())
         .merge(events::router())

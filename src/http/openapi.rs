@@ -16,7 +16,7 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{Content, Header, Ref, RefOr, Response, ResponseBuilder, Schema};
 
 use super::access::{self, Access};
-use super::{auth, cases, city, events, health, media, open311, stats, tiles};
+use super::{admin, auth, cases, city, events, health, media, open311, stats, tiles};
 use crate::domain::workflow::Role;
 use crate::store::users::role_name;
 
@@ -40,6 +40,22 @@ use crate::store::users::role_name;
         auth::sign_in,
         auth::sign_out,
         auth::enrol,
+        admin::list_users,
+        admin::add_user,
+        admin::update_user,
+        admin::set_password,
+        admin::disable_user,
+        admin::enable_user,
+        admin::list_tokens,
+        admin::add_token,
+        admin::revoke_token,
+        admin::list_kiosks,
+        admin::add_kiosk,
+        admin::update_kiosk,
+        admin::enrol_kiosk,
+        admin::revoke_kiosk,
+        admin::audit_log,
+        admin::audit_csv,
         city::locate,
         city::services_nearby,
         city::classes,
@@ -71,6 +87,7 @@ use crate::store::users::role_name;
     tags(
         (name = "service", description = "Health, readiness, this document"),
         (name = "accounts", description = "Signing in and out, the caller"),
+        (name = "admin", description = "Administration: users, tokens, kiosks, the audit log"),
         (name = "city", description = "The city: geocoding, classes, departments, areas"),
         (name = "cases", description = "Intake and the closed loop"),
         (name = "media", description = "Photos"),
@@ -112,6 +129,7 @@ impl Modify for AccessRules {
                 ("GET", &mut item.get),
                 ("POST", &mut item.post),
                 ("DELETE", &mut item.delete),
+                ("PATCH", &mut item.patch),
             ] {
                 let Some(op) = op else { continue };
                 let access = access::rule_for_document(method, path).map(|(_, a)| a);

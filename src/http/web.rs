@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/kiosk", get(|s: State<AppState>| page(s, "kiosk.html")))
         .route("/stats", get(|s: State<AppState>| page(s, "stats.html")))
+        .route("/admin", get(|s: State<AppState>| page(s, "admin.html")))
         .route("/assets/{*path}", get(asset))
 }
 

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
+use super::audit::{self, Actor};
 use super::sessions::{self, Lifetime};
 use super::users::{self, Kiosk, NewUser, USER_COLUMNS, User, UserError, UserRow, token_hash};
 use crate::domain::workflow::Role;
@@ -63,6 +64,7 @@ async fn issue_code(
 /// Adds a kiosk; its enrolment code.
 pub async fn add(
     pool: &PgPool,
+    actor: &Actor,
     id: &str,
     name: &str,
     lon: f64,
@@ -87,6 +89,8 @@ pub async fn add(
     )
     .await?;
     let code = issue_code(&mut tx, user.id, now).await?;
+    let after = users::snapshot(&mut tx, user.id).await?;
+    audit::record(&mut tx, actor, now, "kiosk.add", id, None, after).await?;
     tx.commit().await?;
     Ok((user, code))
 }
@@ -95,28 +99,85 @@ pub async fn add(
 /// not yet used are withdrawn. Re-enables a revoked kiosk.
 pub async fn new_enrolment(
     pool: &PgPool,
+    actor: &Actor,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<String, UserError> {
-    let user = users::id_of(pool, &login_of(id)).await?;
+    let user = kiosk_user(pool, id).await?;
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE enrolments SET expires_at = $2 WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2")
-        .bind(user)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    let before = users::snapshot(&mut tx, user).await?;
+    sqlx::query(
+        "UPDATE enrolments SET expires_at = $2 WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(user)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = $1")
         .bind(user)
         .execute(&mut *tx)
         .await?;
     let code = issue_code(&mut tx, user, now).await?;
+    let after = users::snapshot(&mut tx, user).await?;
+    audit::record(&mut tx, actor, now, "kiosk.enrol", id, before, after).await?;
     tx.commit().await?;
     Ok(code)
 }
 
+/// The user id of the kiosk `id`.
+async fn kiosk_user(pool: &PgPool, id: &str) -> Result<i64, UserError> {
+    sqlx::query_scalar("SELECT id FROM users WHERE role = 'kiosk' AND kiosk_id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| UserError::UnknownLogin(login_of(id)))
+}
+
+/// Renames or moves a kiosk.
+pub async fn update(
+    pool: &PgPool,
+    actor: &Actor,
+    id: &str,
+    name: Option<&str>,
+    place: Option<(f64, f64)>,
+    now: DateTime<Utc>,
+) -> Result<(), UserError> {
+    if name.is_some_and(|n| n.trim().is_empty()) {
+        return Err(UserError::Name);
+    }
+    if place.is_some_and(|(lon, lat)| {
+        !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat)
+    }) {
+        return Err(UserError::Kiosk);
+    }
+    let user = kiosk_user(pool, id).await?;
+    let mut tx = pool.begin().await?;
+    let before = users::snapshot(&mut tx, user).await?;
+    sqlx::query(
+        "UPDATE users SET name = coalesce($2, name), kiosk_lon = coalesce($3, kiosk_lon),
+                kiosk_lat = coalesce($4, kiosk_lat) WHERE id = $1",
+    )
+    .bind(user)
+    .bind(name.map(str::trim))
+    .bind(place.map(|p| p.0))
+    .bind(place.map(|p| p.1))
+    .execute(&mut *tx)
+    .await?;
+    let after = users::snapshot(&mut tx, user).await?;
+    audit::record(&mut tx, actor, now, "kiosk.update", id, before, after).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Revokes a kiosk: its device session ends at once on every server.
-pub async fn revoke(pool: &PgPool, id: &str, now: DateTime<Utc>) -> Result<(), UserError> {
-    users::set_disabled(pool, &login_of(id), true, now).await
+pub async fn revoke(
+    pool: &PgPool,
+    actor: &Actor,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), UserError> {
+    kiosk_user(pool, id).await?;
+    users::set_disabled_as(pool, actor, &login_of(id), true, "kiosk.revoke", now).await
 }
 
 /// Exchanges an unused, unexpired code of an enabled kiosk for a device

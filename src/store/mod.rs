@@ -1,6 +1,7 @@
 //! PostgreSQL + PostGIS: the one store. Connection, start-up checks, migrations,
 //! and reading the city data the in-memory index is built from.
 
+pub mod audit;
 pub mod case_config;
 pub mod cases;
 pub mod city;

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use super::audit::{self, Actor};
 use crate::domain::workflow::Role;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -181,18 +182,26 @@ pub async fn verify_password(password: &str, hash: Option<String>) -> bool {
 
 /// Creates a user. Without a password it gets a bearer token, returned here:
 /// the only time it exists in clear.
-pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, Option<String>), UserError> {
+pub async fn add_user(
+    pool: &PgPool,
+    actor: &Actor,
+    new: NewUser,
+    now: DateTime<Utc>,
+) -> Result<(User, Option<String>), UserError> {
     let with_token = new.password.is_none();
     let mut tx = pool.begin().await?;
     let user = insert_user(&mut tx, new).await?;
+    let after = snapshot(&mut tx, user.id).await?;
+    audit::record(&mut tx, actor, now, "user.add", &user.login, None, after).await?;
     let token = if with_token {
         let token = new_secret("cg_")?;
         sqlx::query(
             "INSERT INTO tokens (user_id, name, token_sha256, created_at)
-             VALUES ($1, 'created with the user', $2, now())",
+             VALUES ($1, 'created with the user', $2, $3)",
         )
         .bind(user.id)
         .bind(token_hash(&token))
+        .bind(now)
         .execute(&mut *tx)
         .await?;
         Some(token)
@@ -378,25 +387,51 @@ struct ListedRow {
     user: UserRow,
 }
 
-pub async fn list(pool: &PgPool) -> Result<Vec<Listed>, sqlx::Error> {
-    let rows: Vec<ListedRow> = sqlx::query_as(sql!(
-        "SELECT u.password_hash IS NOT NULL AS has_password, u.disabled_at, u.last_sign_in_at,
-                {USER_COLUMNS}
-         FROM users u ORDER BY u.id"
-    ))
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(Listed {
-                user: r.user.user()?,
-                has_password: r.has_password,
-                disabled_at: r.disabled_at,
-                last_sign_in_at: r.last_sign_in_at,
-            })
+const LISTED: &str = "SELECT u.password_hash IS NOT NULL AS has_password, u.disabled_at,
+        u.last_sign_in_at, u.id, u.login, u.name, u.role, u.department, u.kiosk_id,
+        u.kiosk_lon, u.kiosk_lat
+     FROM users u";
+
+impl ListedRow {
+    fn listed(self) -> Option<Listed> {
+        Some(Listed {
+            user: self.user.user()?,
+            has_password: self.has_password,
+            disabled_at: self.disabled_at,
+            last_sign_in_at: self.last_sign_in_at,
         })
-        .collect())
+    }
+}
+
+/// Every user, disabled ones too, in the order they were added.
+pub async fn list(pool: &PgPool) -> Result<Vec<Listed>, sqlx::Error> {
+    let rows: Vec<ListedRow> = sqlx::query_as(sql!("{LISTED} ORDER BY u.id"))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().filter_map(ListedRow::listed).collect())
+}
+
+/// One user as listed.
+pub async fn listed(conn: &mut sqlx::PgConnection, id: i64) -> Result<Option<Listed>, sqlx::Error> {
+    let row: Option<ListedRow> = sqlx::query_as(sql!("{LISTED} WHERE u.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.and_then(ListedRow::listed))
+}
+
+/// A user as the audit log keeps them: what an administrator changes.
+pub(crate) async fn snapshot(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    Ok(listed(conn, id).await?.map(|l| {
+        serde_json::json!({
+            "login": l.user.login, "name": l.user.name, "role": role_name(l.user.role),
+            "department": l.user.department, "kiosk": l.user.kiosk,
+            "has_password": l.has_password, "disabled": l.disabled_at.is_some(),
+        })
+    }))
 }
 
 /// The id of the user with `login`.
@@ -408,15 +443,125 @@ pub async fn id_of(pool: &PgPool, login: &str) -> Result<i64, UserError> {
         .ok_or_else(|| UserError::UnknownLogin(login.to_owned()))
 }
 
-pub async fn set_password(pool: &PgPool, login: &str, password: &str) -> Result<(), UserError> {
+/// Runs `change` on the user with `login` in one transaction with its audit
+/// entry (`action`, the user before and after).
+async fn audited<F>(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    login: &str,
+    action: &str,
+    change: F,
+) -> Result<(), UserError>
+where
+    F: for<'c> FnOnce(
+        &'c mut sqlx::PgConnection,
+        i64,
+    ) -> futures_util::future::BoxFuture<'c, Result<(), UserError>>,
+{
     let id = id_of(pool, login).await?;
-    let hash = hash_password(password).await?;
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(id)
-        .bind(hash)
-        .execute(pool)
-        .await?;
+    let mut tx = pool.begin().await?;
+    let before = snapshot(&mut tx, id).await?;
+    change(&mut tx, id).await?;
+    let after = snapshot(&mut tx, id).await?;
+    let target = after
+        .as_ref()
+        .and_then(|a| a["login"].as_str())
+        .unwrap_or(login)
+        .to_owned();
+    audit::record(&mut tx, actor, now, action, &target, before, after).await?;
+    tx.commit().await?;
     Ok(())
+}
+
+pub async fn set_password(
+    pool: &PgPool,
+    actor: &Actor,
+    login: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<(), UserError> {
+    let hash = hash_password(password).await?;
+    audited(pool, actor, now, login, "user.set_password", |tx, id| {
+        Box::pin(async move {
+            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                .bind(id)
+                .bind(hash)
+                .execute(tx)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// What an administrator may change of a user (none: unchanged).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    /// The department of a department user (required when the role becomes
+    /// `department`; cleared for any other role).
+    pub department: Option<String>,
+}
+
+/// Changes a user's name, role or department, with the same checks as adding
+/// one. A kiosk's role is its own: kiosks are changed as kiosks.
+pub async fn update(
+    pool: &PgPool,
+    actor: &Actor,
+    login: &str,
+    change: UserChange,
+    now: DateTime<Utc>,
+) -> Result<(), UserError> {
+    audited(pool, actor, now, login, "user.update", |tx, id| {
+        Box::pin(async move {
+            let (name, role, department): (String, String, Option<String>) =
+                sqlx::query_as("SELECT name, role, department FROM users WHERE id = $1 FOR UPDATE")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let old_role = parse_role(&role).ok_or(UserError::Kiosk)?;
+            let role = change.role.unwrap_or(old_role);
+            if (old_role == Role::Kiosk) != (role == Role::Kiosk) {
+                return Err(UserError::Kiosk);
+            }
+            let name = change.name.unwrap_or(name);
+            if name.trim().is_empty() {
+                return Err(UserError::Name);
+            }
+            let department = if role == Role::Department {
+                change.department.or(department)
+            } else if change.department.is_some() {
+                return Err(UserError::Department);
+            } else {
+                None
+            };
+            if role == Role::Department {
+                let Some(d) = &department else {
+                    return Err(UserError::Department);
+                };
+                let known: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM departments WHERE code = $1)")
+                        .bind(d)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if !known {
+                    return Err(UserError::UnknownDepartment(d.clone()));
+                }
+            }
+            sqlx::query("UPDATE users SET name = $2, role = $3, department = $4 WHERE id = $1")
+                .bind(id)
+                .bind(name.trim())
+                .bind(role_name(role))
+                .bind(department)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Disables a user: every session ends and every token is revoked in the
@@ -424,34 +569,60 @@ pub async fn set_password(pool: &PgPool, login: &str, password: &str) -> Result<
 /// brings back neither; the user signs in again or is given a new token.
 pub async fn set_disabled(
     pool: &PgPool,
+    actor: &Actor,
     login: &str,
     disabled: bool,
     now: DateTime<Utc>,
 ) -> Result<(), UserError> {
-    let id = id_of(pool, login).await?;
-    let mut tx = pool.begin().await?;
-    if disabled {
-        sqlx::query("UPDATE users SET disabled_at = coalesce(disabled_at, $2) WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+    let action = if disabled {
+        "user.disable"
     } else {
-        sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+        "user.enable"
+    };
+    set_disabled_as(pool, actor, login, disabled, action, now).await
+}
+
+/// [`set_disabled`], written to the audit log as `action`.
+pub(crate) async fn set_disabled_as(
+    pool: &PgPool,
+    actor: &Actor,
+    login: &str,
+    disabled: bool,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<(), UserError> {
+    audited(pool, actor, now, login, action, |tx, id| {
+        Box::pin(async move {
+            if disabled {
+                sqlx::query(
+                    "UPDATE users SET disabled_at = coalesce(disabled_at, $2) WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(())
+        })
+    })
+    .await
 }

@@ -39,6 +39,7 @@ fn routes_in_source() -> Vec<(String, String)> {
                 ("post(", "POST"),
                 ("put(", "PUT"),
                 ("delete(", "DELETE"),
+                ("patch(", "PATCH"),
             ] {
                 if call.contains(name) {
                     found.push((method.to_owned(), path.clone()));
@@ -165,6 +166,7 @@ async fn every_route_by_every_role_as_the_table_says() {
                 "GET" => app.client.get(app.url(&path)),
                 "POST" => app.client.post(app.url(&path)),
                 "DELETE" => app.client.delete(app.url(&path)),
+                "PATCH" => app.client.patch(app.url(&path)),
                 m => panic!("no request for {m}"),
             };
             if let Some(t) = token {

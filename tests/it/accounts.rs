@@ -391,6 +391,7 @@ async fn machine_tokens_expire_and_are_revoked_on_every_server() {
     let now = test_now();
     let (_, expiring) = citygrid::store::tokens::add(
         pool,
+        &citygrid::store::audit::Actor::command_line(),
         "hotline",
         "12345 bridge",
         Some(now + Duration::days(90)),
@@ -398,9 +399,16 @@ async fn machine_tokens_expire_and_are_revoked_on_every_server() {
     )
     .await
     .unwrap();
-    let (id, kept) = citygrid::store::tokens::add(pool, "hotline", "Open311 app", None, now)
-        .await
-        .unwrap();
+    let (id, kept) = citygrid::store::tokens::add(
+        pool,
+        &citygrid::store::audit::Actor::command_line(),
+        "hotline",
+        "Open311 app",
+        None,
+        now,
+    )
+    .await
+    .unwrap();
     for t in [&expiring, &kept] {
         assert_eq!(me(&base, t).await.0, 200);
         assert_eq!(me(&other.base, t).await.0, 200);
@@ -441,7 +449,7 @@ async fn machine_tokens_expire_and_are_revoked_on_every_server() {
 
 #[tokio::test]
 async fn accounts_refuse_bad_logins_short_passwords_and_taken_logins() {
-    use citygrid::store::users::{NewUser, UserError, add_user};
+    use citygrid::store::users::{NewUser, UserError};
     let db = TestDb::new(Template::SampleCity).await.unwrap();
     let person = |login: &str, password: &str| NewUser {
         login: Some(login.into()),

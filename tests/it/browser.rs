@@ -33,6 +33,7 @@ async fn the_web_map_in_a_real_browser() {
     }
     let (_, kiosk_code) = citygrid::store::kiosks::add(
         &app.db.pool,
+        &citygrid::store::audit::Actor::command_line(),
         "kiosk-test",
         "渭滨区便民服务亭 1",
         kiosk_lon,

@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod admin;
 mod browser;
 mod deadlines;
 mod evaluation;

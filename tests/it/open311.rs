@@ -321,7 +321,7 @@ async fn requests_are_posted_with_an_api_key_and_read_back_without_personal_data
 async fn an_independent_open311_client_reads_it() {
     let db = TestDb::new(Template::SampleCity).await.unwrap();
     let server = ServerProcess::start(&db).await;
-    let (_, key) = citygrid::store::users::add_user(
+    let (_, key) = add_user(
         &db.pool,
         citygrid::store::users::NewUser {
             login: None,

@@ -12,7 +12,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 pub use citygrid::clock::Clock;
 pub use citygrid::domain::workflow::Role;
-use citygrid::store::users::{Kiosk, NewUser, add_user};
+use citygrid::store::users::{Kiosk, NewUser, User, UserError};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -405,6 +405,17 @@ pub async fn add_user_to(pool: &PgPool, name: &str, role: Role) -> String {
     .expect("add user")
     .1
     .expect("a user without a password has a token")
+}
+
+/// Adds a user as the command line does, at the test's instant.
+pub async fn add_user(pool: &PgPool, new: NewUser) -> Result<(User, Option<String>), UserError> {
+    citygrid::store::users::add_user(
+        pool,
+        &citygrid::store::audit::Actor::command_line(),
+        new,
+        test_now(),
+    )
+    .await
 }
 
 /// The password of every person [`add_person`] makes.

@@ -1,7 +1,7 @@
 //! Users and bearer tokens: only a hash is stored; missing or wrong tokens get 401.
 
 use citygrid::domain::workflow::Role;
-use citygrid::store::users::{Kiosk, NewUser, add_user, token_hash};
+use citygrid::store::users::{Kiosk, NewUser, token_hash};
 
 use crate::support::*;
 
