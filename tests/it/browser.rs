@@ -23,11 +23,13 @@ async fn the_web_map_in_a_real_browser() {
     // People sign in on the pages' forms; the kiosk is enrolled with its code.
     let people = serde_json::json!({
         "dispatcher": "console.desk", "inspector": "patrol.1", "operator": "supervisor",
+        "admin": "city.admin",
     });
     for (role, login) in [
         (Role::Dispatcher, "console.desk"),
         (Role::Inspector, "patrol.1"),
         (Role::Operator, "supervisor"),
+        (Role::Admin, "city.admin"),
     ] {
         add_person(&app.db.pool, login, role, None).await;
     }
@@ -53,6 +55,8 @@ async fn the_web_map_in_a_real_browser() {
         .env("PASSWORD", PASSWORD)
         .env("KIOSK_CODE", &kiosk_code)
         .env("KIOSK_ID", "kiosk-test")
+        .env("KIOSK_LON", kiosk_lon.to_string())
+        .env("KIOSK_LAT", kiosk_lat.to_string())
         .env("CITYGRID_BIN", env!("CARGO_BIN_EXE_citygrid"))
         .env("DATABASE_URL", url_for(&app.db.name))
         .env("FILED_CASE", &filed)

@@ -294,6 +294,53 @@ await step('the enrolment code is used up, and a revoked kiosk shows out of serv
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk-out-of-service.png` });
 });
 
+// ---------------------------------------------------------------- admin
+await step('the administrator adds a kiosk on the admin page, enrols it with the code and revokes it', async () => {
+  const { context, page } = await open('/admin', 'admin', 'admin');
+  await page.waitForFunction(() => window.citygrid.ready);
+  await page.click('button[data-tab="kiosks"]');
+  await page.fill('#add-kiosk input[name=id]', 'kiosk-admin');
+  await page.fill('#add-kiosk input[name=name]', '管理页新增的信息亭');
+  await page.fill('#add-kiosk input[name=lon]', env.KIOSK_LON);
+  await page.fill('#add-kiosk input[name=lat]', env.KIOSK_LAT);
+  await page.click('#add-kiosk button');
+  await page.waitForSelector('#enrolment-code');
+  const code = await page.$eval('#enrolment-code', (e) => e.textContent);
+  assert.match(code, /^[A-Z2-9]{16}$/);
+  await page.screenshot({ path: `${ARTIFACTS}/admin-kiosk.png`, fullPage: true });
+  // The kiosk's browser opens the enrolment address once, and serves.
+  const kiosk = await browser.newContext({ viewport: { width: 1080, height: 1920 } });
+  const kpage = await kiosk.newPage();
+  await kpage.goto(`${BASE}/kiosk#enrol=${code}`);
+  await kpage.waitForSelector('.service');
+  // Revoked on the admin page: out of service at the kiosk's next check.
+  page.once('dialog', (d) => d.accept());
+  await page.click('tr[data-kiosk="kiosk-admin"] button.danger');
+  await page.waitForSelector('tr[data-kiosk="kiosk-admin"].off');
+  await kpage.evaluate(() => window.citygrid.checkIn());
+  await kpage.waitForSelector('#out-of-service:not([hidden])');
+  // The audit tab names the administrator and what changed.
+  await page.click('button[data-tab="audit"]');
+  const audit = await page.$$eval('#audit-rows tr', (rows) => rows.map((r) => r.textContent));
+  assert.ok(audit.some((r) => r.includes('kiosk.revoke') && r.includes(PEOPLE.admin)), audit.join('\n'));
+  await page.screenshot({ path: `${ARTIFACTS}/admin-audit.png`, fullPage: true });
+  // A user added on the page signs in on the inspector page.
+  await page.click('button[data-tab="users"]');
+  await page.fill('#add-user input[name=login]', 'new.patrol');
+  await page.fill('#add-user input[name=name]', '新监督员');
+  await page.selectOption('#new-role', 'inspector');
+  await page.fill('#add-user input[name=password]', 'short');
+  await page.click('#add-user button');
+  // The browser's own check refuses a short password before the server is asked.
+  assert.equal(await page.$eval('#add-user input[name=password]', (i) => i.validity.valid), false);
+  await page.fill('#add-user input[name=password]', env.PASSWORD);
+  await page.click('#add-user button');
+  await page.waitForSelector('tr[data-login="new.patrol"]');
+  await page.screenshot({ path: `${ARTIFACTS}/admin-users.png`, fullPage: true });
+  await context.close();
+  await kiosk.close();
+});
+
 // ---------------------------------------------------------------- stats
 await step('the evaluation page shows the indicators and the hotspot map', async () => {
   const { page } = await open('/stats', 'operator', 'stats');
