@@ -16,6 +16,6 @@ if ! ./target/release/citygrid user list | awk '$2 == "admin" && $4 == "enabled"
     password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
     echo "$password" | ./target/release/citygrid user add --login admin --name "管理员 Administrator" --role admin --password-stdin
     echo "== the first administrator: sign in as admin with the one-time password $password"
-    echo "== (change it: DATABASE_URL=$DATABASE_URL ./target/release/citygrid user set-password admin)"
+    echo "== (change it: ./target/release/citygrid user set-password admin, with the same DATABASE_URL)"
 fi
 exec ./target/release/citygrid serve --bind "${CITYGRID_BIND:-127.0.0.1:8080}"

@@ -45,30 +45,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/audit.csv", get(audit_csv))
 }
 
-impl From<UserError> for ApiError {
-    fn from(e: UserError) -> Self {
-        let status = match &e {
-            UserError::Database(_) | UserError::Random(_) => {
-                return match e {
-                    UserError::Database(e) => e.into(),
-                    e => {
-                        tracing::error!(error = %e, "no random bytes");
-                        ApiError::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "internal",
-                            "internal error",
-                        )
-                    }
-                };
-            }
-            UserError::UnknownLogin(_) => StatusCode::NOT_FOUND,
-            UserError::LoginTaken(_) => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        ApiError::new(status, e.code(), e.to_string())
-    }
-}
-
 fn actor(caller: &Caller) -> Actor {
     Actor::Admin(caller.0.clone())
 }
@@ -85,6 +61,15 @@ async fn listed(state: &AppState, login: &str) -> ApiResult<Listed> {
     users::listed(&mut conn, id).await?.ok_or_else(|| {
         ApiError::not_found("unknown_login", format!("no user has the login {login:?}"))
     })
+}
+
+/// The person with `login`: kiosks are changed as kiosks, not as users.
+async fn person(state: &AppState, login: &str) -> ApiResult<Listed> {
+    let listed = listed(state, login).await?;
+    if listed.user.role == Role::Kiosk {
+        return Err(UserError::IsAKiosk(login.to_owned()).into());
+    }
+    Ok(listed)
 }
 
 /// Every user but kiosks, disabled ones too, with their last sign-in.
@@ -176,6 +161,7 @@ pub(crate) async fn update_user(
     if change.name.as_ref().is_some_and(|n| n.len() > 200) {
         return Err(UserError::Name.into());
     }
+    person(&state, &login).await?;
     users::update(
         &state.pool,
         &actor(&caller),
@@ -217,6 +203,7 @@ pub(crate) async fn set_password(
             "a password has at most 1,024 characters",
         ));
     }
+    person(&state, &login).await?;
     users::set_password(
         &state.pool,
         &actor(&caller),
@@ -248,6 +235,7 @@ pub(crate) async fn disable_user(
             "an administrator cannot disable their own account",
         ));
     }
+    person(&state, &login).await?;
     users::set_disabled(
         &state.pool,
         &actor(&caller),
@@ -271,6 +259,7 @@ pub(crate) async fn enable_user(
     caller: Caller,
     Path(login): Path<String>,
 ) -> ApiResult<Json<Listed>> {
+    person(&state, &login).await?;
     users::set_disabled(
         &state.pool,
         &actor(&caller),
@@ -337,6 +326,7 @@ pub(crate) async fn add_token(
             "a token expires after 1 to 3,650 days, or never",
         ));
     }
+    person(&state, &t.login).await?;
     let now = state.clock.now();
     let expires = t.expires_days.map(|d| now + chrono::Duration::days(d));
     let (id, token) = tokens::add(
@@ -500,7 +490,7 @@ pub(crate) async fn update_kiosk(
     if k.name.as_ref().is_some_and(|n| n.len() > 200) {
         return Err(UserError::Name.into());
     }
-    kiosks::update(
+    let user = kiosks::update(
         &state.pool,
         &actor(&caller),
         &id,
@@ -509,7 +499,11 @@ pub(crate) async fn update_kiosk(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(listed(&state, &kiosks::login_of(&id)).await?))
+    let mut conn = state.pool.acquire().await?;
+    let listed = users::listed(&mut conn, user).await?;
+    listed
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("unknown_kiosk", format!("no kiosk has id {id:?}")))
 }
 
 /// A new enrolment code for a kiosk (re-enables a revoked one).

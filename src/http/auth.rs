@@ -299,34 +299,47 @@ pub(crate) async fn sign_in(
     let login_key = body.login.to_lowercase();
     let now = Instant::now();
     let rates = &state.rates;
-    if let Some(wait) = rates
-        .sign_in_per_login
-        .waiting(&login_key, now)
-        .max(rates.sign_in_per_address.waiting(&address, now))
-    {
+    // Each attempt is counted before the password is checked (so that
+    // parallel guesses meet the limit too) and given back when it succeeds.
+    let for_login = rates.sign_in_per_login.check(&login_key, now);
+    let for_address = rates.sign_in_per_address.check(&address, now);
+    if for_login.is_err() || for_address.is_err() {
+        if for_login.is_ok() {
+            rates.sign_in_per_login.refund(&login_key);
+        }
+        if for_address.is_ok() {
+            rates.sign_in_per_address.refund(&address);
+        }
+        let wait = for_login.err().max(for_address.err()).unwrap_or_default();
         return Err(too_many_attempts(wait));
     }
-    let Some(user) = users::by_password(&state.pool, &body.login, &body.password).await? else {
-        let _ = rates.sign_in_per_login.check(&login_key, now);
-        let _ = rates.sign_in_per_address.check(&address, now);
-        tracing::info!(login = %body.login, address = %address, "sign-in refused");
-        return Err(ApiError::new(
+    let refused = || {
+        // The login as typed only when it could be one (not a password typed
+        // into the wrong field, nor a forged log line).
+        let login = if users::valid_login(&body.login) {
+            body.login.as_str()
+        } else {
+            "(not a login)"
+        };
+        tracing::info!(login = %login, address = %address, "sign-in refused");
+        ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
             "wrong login or password",
-        ));
+        )
+    };
+    let Some(user) = users::by_password(&state.pool, &body.login, &body.password).await? else {
+        return Err(refused());
     };
     let lifetime = state.sessions.lifetime_of(user.role);
-    let secret = sessions::start(&state.pool, user.id, lifetime, state.clock.now())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "starting a session");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
-        })?;
+    let secret = match sessions::start(&state.pool, user.id, lifetime, state.clock.now()).await {
+        Ok(secret) => secret,
+        // Disabled while signing in.
+        Err(users::UserError::Disabled) => return Err(refused()),
+        Err(e) => return Err(e.into()),
+    };
+    rates.sign_in_per_login.refund(&login_key);
+    rates.sign_in_per_address.refund(&address);
     tracing::info!(login = %user.login, role = role_name(user.role), "signed in");
     let cookie = state
         .sessions
@@ -388,27 +401,18 @@ pub(crate) async fn enrol(
     let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let address = edge::client_address(&headers, peer, state.trust_forwarded_for);
     let now = Instant::now();
-    if let Some(wait) = state.rates.sign_in_per_address.waiting(&address, now) {
+    if let Err(wait) = state.rates.sign_in_per_address.check(&address, now) {
         return Err(too_many_attempts(wait));
     }
-    let enrolled = kiosks::enrol(&state.pool, &body.code, state.clock.now())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "enrolling a kiosk");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
-        })?;
+    let enrolled = kiosks::enrol(&state.pool, &body.code, state.clock.now()).await?;
     let Some((user, secret)) = enrolled else {
-        let _ = state.rates.sign_in_per_address.check(&address, now);
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_enrolment_code",
             "this enrolment code is unknown, used or expired, or the kiosk is revoked",
         ));
     };
+    state.rates.sign_in_per_address.refund(&address);
     tracing::info!(kiosk = %user.login, "kiosk enrolled");
     let cookie = state
         .sessions

@@ -6,6 +6,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::store::users::UserError;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -129,6 +131,30 @@ impl From<sqlx::Error> for ApiError {
                 )
             }
         }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        let status = match &e {
+            UserError::Database(_) | UserError::Random(_) => {
+                return match e {
+                    UserError::Database(e) => e.into(),
+                    e => {
+                        tracing::error!(error = %e, "no random bytes");
+                        ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal",
+                            "internal error",
+                        )
+                    }
+                };
+            }
+            UserError::UnknownLogin(_) => StatusCode::NOT_FOUND,
+            UserError::LoginTaken(_) => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, e.code(), e.to_string())
     }
 }
 

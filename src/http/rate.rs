@@ -82,6 +82,14 @@ impl RateLimiter {
         Duration::from_secs_f64(wait.min(3600.0))
     }
 
+    /// Gives back one request taken from `key`'s bucket (it turned out fine).
+    pub fn refund(&self, key: &str) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((tokens, _)) = buckets.get_mut(key) {
+            *tokens = (*tokens + 1.0).min(self.rate.burst);
+        }
+    }
+
     /// Takes one request from `key`'s bucket: `Err(wait)` when it is empty.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());

@@ -71,6 +71,9 @@ pub async fn add(
     lat: f64,
     now: DateTime<Utc>,
 ) -> Result<(User, String), UserError> {
+    if kiosk_user(pool, id).await.is_ok() {
+        return Err(UserError::LoginTaken(login_of(id)));
+    }
     let mut tx = pool.begin().await?;
     let user = users::insert_user(
         &mut tx,
@@ -117,6 +120,8 @@ pub async fn new_enrolment(
         .bind(user)
         .execute(&mut *tx)
         .await?;
+    // The device it replaces (lost, stolen) is out.
+    users::end_sessions(&mut tx, user, now).await?;
     let code = issue_code(&mut tx, user, now).await?;
     let after = users::snapshot(&mut tx, user).await?;
     audit::record(&mut tx, actor, now, "kiosk.enrol", id, before, after).await?;
@@ -124,13 +129,16 @@ pub async fn new_enrolment(
     Ok(code)
 }
 
-/// The user id of the kiosk `id`.
-async fn kiosk_user(pool: &PgPool, id: &str) -> Result<i64, UserError> {
-    sqlx::query_scalar("SELECT id FROM users WHERE role = 'kiosk' AND kiosk_id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| UserError::UnknownLogin(login_of(id)))
+/// The user id of the kiosk `id` (the newest, were an id given twice before
+/// kiosks were added as kiosks).
+pub async fn kiosk_user(pool: &PgPool, id: &str) -> Result<i64, UserError> {
+    sqlx::query_scalar(
+        "SELECT id FROM users WHERE role = 'kiosk' AND kiosk_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| UserError::UnknownLogin(login_of(id)))
 }
 
 /// Renames or moves a kiosk.
@@ -141,7 +149,7 @@ pub async fn update(
     name: Option<&str>,
     place: Option<(f64, f64)>,
     now: DateTime<Utc>,
-) -> Result<(), UserError> {
+) -> Result<i64, UserError> {
     if name.is_some_and(|n| n.trim().is_empty()) {
         return Err(UserError::Name);
     }
@@ -166,7 +174,7 @@ pub async fn update(
     let after = users::snapshot(&mut tx, user).await?;
     audit::record(&mut tx, actor, now, "kiosk.update", id, before, after).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(user)
 }
 
 /// Revokes a kiosk: its device session ends at once on every server.
@@ -176,8 +184,8 @@ pub async fn revoke(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), UserError> {
-    kiosk_user(pool, id).await?;
-    users::set_disabled_as(pool, actor, &login_of(id), true, "kiosk.revoke", now).await
+    let user = kiosk_user(pool, id).await?;
+    users::set_disabled_id(pool, actor, user, true, "kiosk.revoke", now).await
 }
 
 /// Exchanges an unused, unexpired code of an enabled kiosk for a device
@@ -202,6 +210,10 @@ pub async fn enrol(
     let Some(user) = row.and_then(UserRow::user) else {
         return Ok(None);
     };
-    let secret = sessions::start(pool, user.id, DEVICE, now).await?;
-    Ok(Some((user, secret)))
+    match sessions::start(pool, user.id, DEVICE, now).await {
+        Ok(secret) => Ok(Some((user, secret))),
+        // Revoked while enrolling.
+        Err(UserError::Disabled) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -29,6 +29,16 @@ pub async fn start(
 ) -> Result<String, super::users::UserError> {
     let secret = new_secret("cgs_")?;
     let mut tx = pool.begin().await?;
+    // Ordered with disabling (which locks the row too): a user disabled
+    // while signing in gets no session.
+    let enabled: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE")
+            .bind(user)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if enabled.is_none() {
+        return Err(super::users::UserError::Disabled);
+    }
     sqlx::query(
         "INSERT INTO sessions (user_id, secret_sha256, created_at, last_seen_at, idle_seconds, expires_at)
          VALUES ($1, $2, $3, $3, $4, $5)",

@@ -71,6 +71,12 @@ pub enum UserError {
     PasswordTooShort,
     #[error("a token's name is required")]
     TokenName,
+    #[error("the city needs an enabled administrator: this change would leave none")]
+    LastAdmin,
+    #[error("the user is disabled")]
+    Disabled,
+    #[error("{0:?} is a kiosk: change it as a kiosk")]
+    IsAKiosk(String),
     #[error("cannot read random bytes: {0}")]
     Random(#[from] std::io::Error),
     #[error("database: {0}")]
@@ -89,6 +95,9 @@ impl UserError {
             Self::UnknownLogin(_) => "unknown_login",
             Self::PasswordTooShort => "password_too_short",
             Self::TokenName => "invalid_token_name",
+            Self::LastAdmin => "last_admin",
+            Self::Disabled => "disabled",
+            Self::IsAKiosk(_) => "is_a_kiosk",
             Self::Random(_) | Self::Database(_) => "internal",
         }
     }
@@ -129,7 +138,7 @@ pub(crate) fn new_secret(prefix: &str) -> Result<String, std::io::Error> {
     Ok(format!("{prefix}{}", super::hex(&bytes)))
 }
 
-fn valid_login(login: &str) -> bool {
+pub fn valid_login(login: &str) -> bool {
     (1..=64).contains(&login.len())
         && login
             .chars()
@@ -157,18 +166,18 @@ pub async fn hash_password(password: &str) -> Result<String, UserError> {
 pub async fn verify_password(password: &str, hash: Option<String>) -> bool {
     static STAND_IN: OnceLock<String> = OnceLock::new();
     let known = hash.is_some();
-    let hash = hash.unwrap_or_else(|| {
-        STAND_IN
-            .get_or_init(|| {
-                Argon2::default()
-                    .hash_password(b"no such user: a stand-in")
-                    .map(|h: PasswordHash| h.to_string())
-                    .unwrap_or_default()
-            })
-            .clone()
-    });
     let password = password.to_owned();
     let matched = tokio::task::spawn_blocking(move || {
+        let hash = hash.unwrap_or_else(|| {
+            STAND_IN
+                .get_or_init(|| {
+                    Argon2::default()
+                        .hash_password(b"no such user: a stand-in")
+                        .map(|h: PasswordHash| h.to_string())
+                        .unwrap_or_default()
+                })
+                .clone()
+        });
         PasswordHash::new(&hash).ok().is_some_and(|h| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &h)
@@ -460,17 +469,67 @@ where
     ) -> futures_util::future::BoxFuture<'c, Result<(), UserError>>,
 {
     let id = id_of(pool, login).await?;
+    audited_id(pool, actor, now, id, action, change).await
+}
+
+/// [`audited`], for the user with this id.
+pub(crate) async fn audited_id<F>(
+    pool: &PgPool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: i64,
+    action: &str,
+    change: F,
+) -> Result<(), UserError>
+where
+    F: for<'c> FnOnce(
+        &'c mut sqlx::PgConnection,
+        i64,
+    ) -> futures_util::future::BoxFuture<'c, Result<(), UserError>>,
+{
     let mut tx = pool.begin().await?;
+    // Locked: a sign-in starting a session waits for this change (and sees it).
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let before = snapshot(&mut tx, id).await?;
     change(&mut tx, id).await?;
     let after = snapshot(&mut tx, id).await?;
     let target = after
         .as_ref()
         .and_then(|a| a["login"].as_str())
-        .unwrap_or(login)
+        .unwrap_or_default()
         .to_owned();
     audit::record(&mut tx, actor, now, action, &target, before, after).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every open session of a user (the change's transaction).
+pub(crate) async fn end_sessions(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Refuses a change that leaves the city without an enabled administrator.
+async fn keep_an_admin(conn: &mut sqlx::PgConnection) -> Result<(), UserError> {
+    let admins: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+    )
+    .fetch_one(conn)
+    .await?;
+    if admins == 0 {
+        return Err(UserError::LastAdmin);
+    }
     Ok(())
 }
 
@@ -482,13 +541,15 @@ pub async fn set_password(
     now: DateTime<Utc>,
 ) -> Result<(), UserError> {
     let hash = hash_password(password).await?;
+    // A reset follows a lost or stolen password: whoever held it is signed out.
     audited(pool, actor, now, login, "user.set_password", |tx, id| {
         Box::pin(async move {
             sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
                 .bind(id)
                 .bind(hash)
-                .execute(tx)
+                .execute(&mut *tx)
                 .await?;
+            end_sessions(tx, id, now).await?;
             Ok(())
         })
     })
@@ -558,6 +619,13 @@ pub async fn update(
                 .bind(department)
                 .execute(&mut *tx)
                 .await?;
+            if old_role == Role::Admin && role != Role::Admin {
+                keep_an_admin(tx).await?;
+            }
+            // A new role has its own idle time: sign in again with it.
+            if old_role != role {
+                end_sessions(tx, id, now).await?;
+            }
             Ok(())
         })
     })
@@ -591,7 +659,20 @@ pub(crate) async fn set_disabled_as(
     action: &str,
     now: DateTime<Utc>,
 ) -> Result<(), UserError> {
-    audited(pool, actor, now, login, action, |tx, id| {
+    let id = id_of(pool, login).await?;
+    set_disabled_id(pool, actor, id, disabled, action, now).await
+}
+
+/// [`set_disabled_as`], for the user with this id.
+pub(crate) async fn set_disabled_id(
+    pool: &PgPool,
+    actor: &Actor,
+    id: i64,
+    disabled: bool,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<(), UserError> {
+    audited_id(pool, actor, now, id, action, |tx, id| {
         Box::pin(async move {
             if disabled {
                 sqlx::query(
@@ -601,13 +682,7 @@ pub(crate) async fn set_disabled_as(
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                end_sessions(&mut *tx, id, now).await?;
                 sqlx::query(
                     "UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
                 )
@@ -615,6 +690,22 @@ pub(crate) async fn set_disabled_as(
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                // Enrolment codes not yet used go too: no way back in but a new one.
+                sqlx::query(
+                    "UPDATE enrolments SET expires_at = $2
+                     WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let role: String = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if role == "admin" {
+                    keep_an_admin(tx).await?;
+                }
             } else {
                 sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = $1")
                     .bind(id)

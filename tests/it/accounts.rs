@@ -232,6 +232,38 @@ async fn a_wrong_password_and_an_unknown_login_get_the_same_answer_then_429() {
 }
 
 #[tokio::test]
+async fn guesses_sent_all_at_once_meet_the_same_limit() {
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.addr);
+    // Twelve at once for one login: five are checked, the rest refused.
+    add_person(&app.db.pool, "wu.qi", Role::Dispatcher, None).await;
+    let burst = futures_util::future::join_all(
+        (0..12).map(|_| sign_in(&base, "wu.qi", "a guess in parallel")),
+    )
+    .await;
+    let statuses: Vec<u16> = burst.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
+
+    // The right password, once the burst is over, is refused too: the login waits.
+    assert_eq!(
+        sign_in(&base, "wu.qi", PASSWORD).await.status().as_u16(),
+        429
+    );
+    app.db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
 async fn sessions_end_when_idle_and_at_their_lifetime_on_the_fixed_clock() {
     let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
         .await

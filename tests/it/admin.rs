@@ -105,7 +105,10 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
     assert_eq!(changed["department"], "water-co");
     let signed_in = sign_in(&b.base, "liu.yang", "patrol in the rain").await;
     assert_eq!(signed_in.status().as_u16(), 200);
-    let person_cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let person_cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         admin
             .call("POST", "/api/v1/admin/users/liu.yang/disable", None)
@@ -138,6 +141,9 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
             .0,
         200
     );
+    // A reset password signs out whoever held the old one.
+    let again = sign_in(&b.base, "liu.yang", "patrol in the rain").await;
+    let held = again.headers()["set-cookie"].to_str().unwrap().to_owned();
     let (s, _) = admin
         .call(
             "POST",
@@ -146,6 +152,26 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
         )
         .await;
     assert_eq!(s, 204);
+    let me = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", a.base))
+        .header("Cookie", &held)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status().as_u16(),
+        401,
+        "the old session ended with the reset"
+    );
+    // The last administrator cannot be demoted (nor disabled).
+    let (s, e) = admin
+        .call(
+            "PATCH",
+            "/api/v1/admin/users/root",
+            Some(json!({"role": "operator"})),
+        )
+        .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("last_admin")));
     assert_eq!(
         sign_in(&b.base, "liu.yang", "a brand new one")
             .await
@@ -226,6 +252,15 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
         )
         .await;
     assert_eq!((s, moved["kiosk"]["lon"].as_f64()), (200, Some(107.17)));
+    // A kiosk is not a user to give a password or a token to.
+    let (s, e) = admin
+        .call(
+            "POST",
+            "/api/v1/admin/users/kiosk-k-9/password",
+            Some(json!({"password": "a kiosk password"})),
+        )
+        .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("is_a_kiosk")));
     assert_eq!(
         admin
             .call("DELETE", "/api/v1/admin/kiosks/k-9", None)
