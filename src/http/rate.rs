@@ -68,15 +68,6 @@ impl RateLimiter {
         }
     }
 
-    /// How long `key` must wait before its bucket holds one again (`None`:
-    /// not empty), without taking from it.
-    pub fn waiting(&self, key: &str, now: Instant) -> Option<Duration> {
-        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, at) = buckets.get(key)?;
-        let available = refill(self.rate, *tokens, *at, now);
-        (available < 1.0).then(|| self.wait_for(available))
-    }
-
     fn wait_for(&self, available: f64) -> Duration {
         let wait = (1.0 - available) / self.rate.per_second.max(f64::MIN_POSITIVE);
         Duration::from_secs_f64(wait.min(3600.0))
@@ -137,10 +128,11 @@ mod tests {
         assert!(limiter.check("b", t0).is_ok());
         // Half a second later one more request fits, and then none.
         let t1 = t0 + Duration::from_millis(500);
-        assert_eq!(limiter.waiting("a", t1), None);
         assert!(limiter.check("a", t1).is_ok());
-        assert_eq!(limiter.waiting("a", t1), Some(Duration::from_millis(500)));
         assert!(limiter.check("a", t1).is_err());
-        assert_eq!(limiter.waiting("never", t1), None);
+        // One given back (it went well) can be taken again, once.
+        limiter.refund("a");
+        assert!(limiter.check("a", t1).is_ok());
+        assert!(limiter.check("a", t1).is_err());
     }
 }
