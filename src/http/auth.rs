@@ -54,6 +54,9 @@ fn unauthorized(message: &str) -> ApiError {
 
 /// The cookie a signed-in browser carries.
 pub const SESSION_COOKIE: &str = "citygrid_session";
+/// Its name when served over TLS: the `__Host-` prefix makes browsers refuse
+/// one set by a sibling subdomain or for a narrower path.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-citygrid_session";
 
 /// How long sessions last and how their cookie is sent.
 #[derive(Debug, Clone, Copy)]
@@ -92,10 +95,20 @@ impl SessionPolicy {
         }
     }
 
+    /// The session cookie's name.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookie {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
     fn cookie(&self, value: &str, max_age: i64) -> HeaderValue {
         let secure = if self.secure_cookie { "; Secure" } else { "" };
+        let name = self.cookie_name();
         HeaderValue::from_str(&format!(
-            "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+            "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
         ))
         .expect("a cookie of hex digits")
     }
@@ -107,7 +120,7 @@ enum Credential {
     Session(String),
 }
 
-fn credential_of(parts: &Parts) -> Result<Option<Credential>, ApiError> {
+fn credential_of(parts: &Parts, cookie: &str) -> Result<Option<Credential>, ApiError> {
     if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
         return h
             .to_str()
@@ -118,10 +131,10 @@ fn credential_of(parts: &Parts) -> Result<Option<Credential>, ApiError> {
             .map(|t| Some(Credential::Bearer(t.to_owned())))
             .ok_or_else(|| unauthorized("the Authorization header must be Bearer TOKEN"));
     }
-    Ok(session_cookie(&parts.headers).map(Credential::Session))
+    Ok(session_cookie(&parts.headers, cookie).map(Credential::Session))
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -129,7 +142,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
             c.trim()
-                .strip_prefix(SESSION_COOKIE)
+                .strip_prefix(name)
                 .and_then(|c| c.strip_prefix('='))
         })
         .filter(|s| !s.is_empty())
@@ -156,7 +169,7 @@ fn is_write(method: &Method) -> bool {
 /// stale session cookie no caller.
 pub async fn optional_caller(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
     let now = state.clock.now();
-    let user = match credential_of(parts)? {
+    let user = match credential_of(parts, state.sessions.cookie_name())? {
         None => return Ok(None),
         Some(Credential::Bearer(token)) => match users::by_token(&state.pool, &token, now).await? {
             Some(user) => user,
@@ -354,7 +367,7 @@ pub(crate) async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(secret) = session_cookie(&headers) {
+    if let Some(secret) = session_cookie(&headers, state.sessions.cookie_name()) {
         sessions::end(&state.pool, &secret, state.clock.now()).await?;
     }
     let cookie = state.sessions.cookie("", 0);

@@ -38,7 +38,7 @@ fn cli(db: &TestDb, args: &[&str], stdin: &str) -> String {
 /// `GET /api/v1/me` at `base` with a cookie or a bearer token: status and body.
 async fn me(base: &str, credential: &str) -> (u16, Value) {
     let mut req = reqwest::Client::new().get(format!("{base}/api/v1/me"));
-    req = if credential.starts_with("citygrid_session=") {
+    req = if credential.contains("citygrid_session=") {
         req.header("Cookie", credential)
     } else {
         req.bearer_auth(credential)
@@ -576,4 +576,44 @@ async fn a_kiosk_is_enrolled_once_with_its_code_and_revoked_on_every_server() {
     );
     drop((a, b));
     db.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn behind_tls_the_cookie_is_secure_and_host_only() {
+    let opts = citygrid::http::ServeOptions {
+        sessions: citygrid::http::auth::SessionPolicy {
+            secure_cookie: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with_options(
+        TestDb::new(Template::SampleCity).await.unwrap(),
+        citygrid::clock::Clock::fixed(test_now()),
+        opts,
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", app.addr);
+    add_person(&app.db.pool, "tls.user", Role::Operator, None).await;
+    let resp = sign_in(&base, "tls.user", PASSWORD).await;
+    let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.starts_with("__Host-citygrid_session=") && set.contains("; Secure"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (status, _) = me(&base, &cookie).await;
+    assert_eq!(status, 200);
+    // The plain name (what a sibling subdomain could set) is not read.
+    let plain = cookie.trim_start_matches("__Host-").to_owned();
+    let resp = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("Cookie", &plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    app.db.drop_db().await.unwrap();
 }
