@@ -409,22 +409,6 @@ fn enrolment(kiosk: &str, code: String, now: DateTime<Utc>) -> KioskEnrolment {
     }
 }
 
-fn check_kiosk_id(id: &str) -> ApiResult<()> {
-    let ok = (1..=40).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_kiosk",
-            "a kiosk id is 1 to 40 letters, digits, '.', '_' or '-'",
-        ))
-    }
-}
-
 /// Adds a kiosk; the answer holds its one-time enrolment code.
 #[utoipa::path(post, path = "/api/v1/admin/kiosks", tag = "admin", request_body = NewKiosk,
     responses(
@@ -437,7 +421,6 @@ pub(crate) async fn add_kiosk(
     caller: Caller,
     ApiJson(k): ApiJson<NewKiosk>,
 ) -> ApiResult<Response> {
-    check_kiosk_id(&k.id)?;
     if k.name.len() > 200 {
         return Err(UserError::Name.into());
     }

@@ -161,6 +161,20 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Refuses a credential-making request (sign-in, enrolment) from another
+/// site's page: it would sign the browser in as someone else. Clients that
+/// send no `Origin` (scripts) are not pages.
+fn from_our_pages(headers: &HeaderMap, message: &'static str) -> ApiResult<()> {
+    if headers.contains_key(header::ORIGIN) && !same_origin(headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            message,
+        ));
+    }
+    Ok(())
+}
+
 fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -292,14 +306,7 @@ pub(crate) async fn sign_in(
     extensions: axum::http::Extensions,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    // A sign-in from another site's page would sign the browser in as someone else.
-    if headers.contains_key(header::ORIGIN) && !same_origin(&headers) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_site_request",
-            "sign in on citygrid's own pages",
-        ));
-    }
+    from_our_pages(&headers, "sign in on citygrid's own pages")?;
     if body.login.len() > 64 || body.password.len() > 1024 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -397,13 +404,7 @@ pub(crate) async fn enrol(
     extensions: axum::http::Extensions,
     ApiJson(body): ApiJson<Enrolment>,
 ) -> ApiResult<Response> {
-    if headers.contains_key(header::ORIGIN) && !same_origin(&headers) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_site_request",
-            "enrol on citygrid's own kiosk page",
-        ));
-    }
+    from_our_pages(&headers, "enrol on citygrid's own kiosk page")?;
     if body.code.len() > 64 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

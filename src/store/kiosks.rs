@@ -71,6 +71,11 @@ pub async fn add(
     lat: f64,
     now: DateTime<Utc>,
 ) -> Result<(User, String), UserError> {
+    // The id becomes part of its login: the same characters, shorter.
+    let valid_id = (1..=40).contains(&id.len()) && users::valid_login(id);
+    if !valid_id {
+        return Err(UserError::Kiosk);
+    }
     if kiosk_user(pool, id).await.is_ok() {
         return Err(UserError::LoginTaken(login_of(id)));
     }

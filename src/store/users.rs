@@ -57,7 +57,9 @@ pub enum UserError {
     Department,
     #[error("department {0:?} is not in the imported departments")]
     UnknownDepartment(String),
-    #[error("a kiosk user needs --kiosk ID --lon X --lat Y (WGS-84), and only kiosks have them")]
+    #[error(
+        "a kiosk needs an id (1 to 40 letters, digits, '.', '_', '-') and a place (WGS-84 --lon X --lat Y); only kiosks have them"
+    )]
     Kiosk,
     #[error("a name is required")]
     Name,
