@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::domain::calendar::CalendarConfig;
+use crate::import::records::Dataset;
 use crate::index::wkb;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,21 +72,81 @@ fn multipolygon(bytes: &[u8]) -> Result<Value, ExportError> {
     Ok(json!({"type": "MultiPolygon", "coordinates": polys}))
 }
 
-fn csv_file(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<usize, ExportError> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| ExportError::Data(e.to_string()))?;
-    w.write_record(header)
-        .map_err(|e| ExportError::Data(e.to_string()))?;
-    for r in rows {
-        w.write_record(r)
-            .map_err(|e| ExportError::Data(e.to_string()))?;
-    }
-    w.flush()?;
-    Ok(rows.len())
+/// The columns and query of each data set held as a CSV table.
+fn csv_table(ds: Dataset) -> Option<(&'static [&'static str], &'static str)> {
+    Some(match ds {
+        Dataset::Departments => (
+            &["code", "name", "phone"],
+            "SELECT code, name, phone FROM departments ORDER BY code",
+        ),
+        Dataset::Classes => (
+            &["kind", "code", "major", "major_name", "name", "name_en"],
+            "SELECT kind, code, major, major_name, name, name_en FROM classes ORDER BY kind DESC, code",
+        ),
+        Dataset::Routing => (
+            &["kind", "class", "area", "department"],
+            "SELECT kind, class, area, department FROM routing_rules ORDER BY kind DESC, class, area",
+        ),
+        Dataset::Sla => (
+            &["kind", "class", "urgent", "stage", "amount", "unit"],
+            "SELECT kind, class, urgent, stage, amount::text, unit FROM sla_rules ORDER BY kind, class, urgent, stage",
+        ),
+        Dataset::CaseRules => (
+            &["kind", "class", "duplicate_radius_m", "duplicates", "auto_file", "auto_dispatch"],
+            "SELECT kind, class, duplicate_radius_m::text, duplicates,
+                    CASE WHEN auto_file THEN 'yes' ELSE 'no' END, CASE WHEN auto_dispatch THEN 'yes' ELSE 'no' END
+             FROM case_rules ORDER BY kind, class",
+        ),
+        _ => return None,
+    })
 }
 
-async fn text_rows(pool: &PgPool, sql: &'static str) -> Result<Vec<Vec<String>>, sqlx::Error> {
+/// The columns of a CSV data set, in file order.
+pub fn columns(ds: Dataset) -> &'static [&'static str] {
+    csv_table(ds).map_or(&[], |(columns, _)| columns)
+}
+
+/// A configuration data set (the CSV tables and the calendar) as its file
+/// holds it, or `None` when nothing is stored. The admin page's edits are
+/// versioned by this text, so an exported file imports as unchanged.
+pub async fn config_text(
+    conn: &mut sqlx::PgConnection,
+    ds: Dataset,
+) -> Result<Option<Vec<u8>>, ExportError> {
+    if ds == Dataset::Calendar {
+        let calendar: Option<sqlx::types::Json<CalendarConfig>> =
+            sqlx::query_scalar("SELECT config FROM calendar LIMIT 1")
+                .fetch_optional(conn)
+                .await?;
+        return calendar
+            .map(|cal| toml::to_string(&cal.0).map(String::into_bytes))
+            .transpose()
+            .map_err(|e| ExportError::Data(e.to_string()));
+    }
+    let Some((header, sql)) = csv_table(ds) else {
+        return Err(ExportError::Data(format!("{} is not a table", ds.file())));
+    };
+    let rows = text_rows(conn, sql).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let data = |e: csv::Error| ExportError::Data(e.to_string());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(data)?;
+    for r in &rows {
+        w.write_record(r).map_err(data)?;
+    }
+    w.into_inner()
+        .map(Some)
+        .map_err(|e| ExportError::Data(e.to_string()))
+}
+
+async fn text_rows(
+    conn: &mut sqlx::PgConnection,
+    sql: &'static str,
+) -> Result<Vec<Vec<String>>, sqlx::Error> {
     use sqlx::Row;
-    let rows = sqlx::query(sql).fetch_all(pool).await?;
+    let rows = sqlx::query(sql).fetch_all(conn).await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -101,37 +162,26 @@ pub async fn export_dir(pool: &PgPool, dir: &Path) -> Result<ExportReport, Expor
     std::fs::create_dir_all(dir)?;
     let mut report = Vec::new();
 
-    let csvs: [(&'static str, &[&str], &'static str); 5] = [
-        ("departments.csv", &["code", "name", "phone"], "SELECT code, name, phone FROM departments ORDER BY code"),
-        (
-            "classes.csv",
-            &["kind", "code", "major", "major_name", "name", "name_en"],
-            "SELECT kind, code, major, major_name, name, name_en FROM classes ORDER BY kind DESC, code",
-        ),
-        (
-            "routing.csv",
-            &["kind", "class", "area", "department"],
-            "SELECT kind, class, area, department FROM routing_rules ORDER BY kind DESC, class, area",
-        ),
-        (
-            "sla.csv",
-            &["kind", "class", "urgent", "stage", "amount", "unit"],
-            "SELECT kind, class, urgent, stage, amount::text, unit FROM sla_rules ORDER BY kind, class, urgent, stage",
-        ),
-        (
-            "case_rules.csv",
-            &["kind", "class", "duplicate_radius_m", "duplicates", "auto_file", "auto_dispatch"],
-            "SELECT kind, class, duplicate_radius_m::text, duplicates,
-                    CASE WHEN auto_file THEN 'yes' ELSE 'no' END, CASE WHEN auto_dispatch THEN 'yes' ELSE 'no' END
-             FROM case_rules ORDER BY kind, class",
-        ),
-    ];
-    for (file, header, sql) in csvs {
-        let rows = text_rows(pool, sql).await?;
-        if !rows.is_empty() {
-            report.push((file, csv_file(&dir.join(file), header, &rows)?));
+    let mut conn = pool.acquire().await?;
+    for ds in [
+        Dataset::Departments,
+        Dataset::Classes,
+        Dataset::Routing,
+        Dataset::Sla,
+        Dataset::CaseRules,
+        Dataset::Calendar,
+    ] {
+        if let Some(text) = config_text(&mut conn, ds).await? {
+            std::fs::write(dir.join(ds.file()), &text)?;
+            let rows = if ds == Dataset::Calendar {
+                1
+            } else {
+                csv::Reader::from_reader(text.as_slice()).records().count()
+            };
+            report.push((ds.file(), rows));
         }
     }
+    drop(conn);
 
     for (file, table) in [
         ("districts.geojson", "districts"),
@@ -185,14 +235,5 @@ pub async fn export_dir(pool: &PgPool, dir: &Path) -> Result<ExportReport, Expor
     }
     report.push(("services.geojson", c.finish()?));
 
-    let calendar: Option<sqlx::types::Json<CalendarConfig>> =
-        sqlx::query_scalar("SELECT config FROM calendar LIMIT 1")
-            .fetch_optional(pool)
-            .await?;
-    if let Some(cal) = calendar {
-        let text = toml::to_string(&cal.0).map_err(|e| ExportError::Data(e.to_string()))?;
-        std::fs::write(dir.join("calendar.toml"), text)?;
-        report.push(("calendar.toml", 1));
-    }
     Ok(report)
 }

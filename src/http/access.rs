@@ -78,6 +78,20 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ),
     ("GET", "/api/v1/admin/audit", Roles(&[Admin])),
     ("GET", "/api/v1/admin/audit.csv", Roles(&[Admin])),
+    // The city's case configuration, and previews of drafts of it.
+    ("GET", "/api/v1/admin/config", Roles(&[Admin])),
+    ("GET", "/api/v1/admin/config/{dataset}", Roles(&[Admin])),
+    ("PUT", "/api/v1/admin/config/{dataset}", Roles(&[Admin])),
+    (
+        "POST",
+        "/api/v1/admin/config/preview/route",
+        Roles(&[Admin]),
+    ),
+    (
+        "POST",
+        "/api/v1/admin/config/preview/deadline",
+        Roles(&[Admin]),
+    ),
     // The city: public facts.
     ("GET", "/api/v1/locate", Anyone),
     ("GET", "/api/v1/services/nearby", Anyone),

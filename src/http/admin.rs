@@ -1,5 +1,5 @@
 //! Administration (应用维护), for the admin role: users, machine tokens and
-//! kiosks. Every change is written to the audit log in its own transaction
+//! kiosks (the city's case configuration is `configuration`). Every change is written to the audit log in its own transaction
 //! (`store::audit`); the log is read here and exported as CSV.
 
 use axum::extract::{Path, State};
@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/audit.csv", get(audit_csv))
 }
 
-fn actor(caller: &Caller) -> Actor {
+pub(super) fn actor(caller: &Caller) -> Actor {
     Actor::Admin(caller.0.clone())
 }
 

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::import::records::Problem;
 use crate::store::users::UserError;
 
 #[derive(Debug)]
@@ -15,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before retrying (429, 503).
     pub retry_after: Option<u64>,
+    /// Each problem found in an edited data set (422 `invalid_config`).
+    pub problems: Vec<Problem>,
 }
 
 impl ApiError {
@@ -24,6 +27,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            problems: Vec::new(),
         }
     }
     pub fn retry_after(mut self, seconds: u64) -> Self {
@@ -50,6 +54,9 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people.
     pub message: String,
+    /// Where and why an edited data set is invalid, as the import reports it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
 }
 
 impl IntoResponse for ApiError {
@@ -58,6 +65,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code.to_owned(),
                 message: self.message,
+                problems: self.problems,
             },
         };
         let mut response = (self.status, Json(body)).into_response();

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod cases;
 pub mod city;
+pub mod configuration;
 pub mod edge;
 pub mod error;
 pub mod events;
@@ -168,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .merge(city::router())
         .merge(auth::router())
         .merge(admin::router())
+        .merge(configuration::router())
         .merge(cases::router())
         .merge(media::router())
         .merge(events::router())

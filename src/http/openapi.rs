@@ -16,7 +16,9 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{Content, Header, Ref, RefOr, Response, ResponseBuilder, Schema};
 
 use super::access::{self, Access};
-use super::{admin, auth, cases, city, events, health, media, open311, stats, tiles};
+use super::{
+    admin, auth, cases, city, configuration, events, health, media, open311, stats, tiles,
+};
 use crate::domain::workflow::Role;
 use crate::store::users::role_name;
 
@@ -56,6 +58,11 @@ use crate::store::users::role_name;
         admin::revoke_kiosk,
         admin::audit_log,
         admin::audit_csv,
+        configuration::all,
+        configuration::one,
+        configuration::replace,
+        configuration::preview_route,
+        configuration::preview_deadline,
         city::locate,
         city::services_nearby,
         city::classes,
@@ -130,6 +137,7 @@ impl Modify for AccessRules {
                 ("POST", &mut item.post),
                 ("DELETE", &mut item.delete),
                 ("PATCH", &mut item.patch),
+                ("PUT", &mut item.put),
             ] {
                 let Some(op) = op else { continue };
                 let access = access::rule_for_document(method, path).map(|(_, a)| a);

@@ -321,7 +321,21 @@ pub async fn check_references(
     conn: &mut PgConnection,
     problems: &mut Problems,
 ) -> Result<(), sqlx::Error> {
-    let checks: [(Dataset, &str, &str); 5] = [
+    let checks: [(Dataset, &str, &str); 7] = [
+        (
+            Dataset::Departments,
+            "department_in_use",
+            "SELECT 'user ' || u.login || ': department ' || u.department FROM users u
+              WHERE u.department IS NOT NULL AND u.disabled_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM departments p WHERE p.code = u.department) LIMIT 20",
+        ),
+        (
+            Dataset::Departments,
+            "department_in_use",
+            "SELECT 'open case ' || c.case_no || ': department ' || c.department FROM cases c
+              WHERE c.department IS NOT NULL AND c.state NOT IN ('closed', 'rejected', 'void')
+                AND NOT EXISTS (SELECT 1 FROM departments p WHERE p.code = c.department) LIMIT 20",
+        ),
         (
             Dataset::Components,
             "unknown_class",

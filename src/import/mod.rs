@@ -6,6 +6,7 @@
 //! The rest are replaced (COPY), geometry is repaired and checked in PostGIS,
 //! and on commit the running servers are told to rebuild their index.
 
+pub mod edit;
 pub mod geojson;
 pub mod load;
 pub mod records;
@@ -135,6 +136,10 @@ impl Parsed {
     }
 }
 
+fn sha256(bytes: &[u8]) -> String {
+    crate::store::hex(&Sha256::digest(bytes))
+}
+
 fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
@@ -149,12 +154,12 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(crate::store::hex(&hasher.finalize()))
 }
 
-async fn stored_catalogue(pool: &PgPool) -> Result<Catalogue, sqlx::Error> {
+async fn stored_catalogue(conn: &mut sqlx::PgConnection) -> Result<Catalogue, sqlx::Error> {
     let classes: Vec<(String, String)> = sqlx::query_as("SELECT kind, code FROM classes")
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
     let departments: Vec<String> = sqlx::query_scalar("SELECT code FROM departments")
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
     let mut cat = Catalogue {
         component_classes: HashSet::new(),
@@ -177,12 +182,15 @@ fn parse_files(dir: &Path, present: &HashSet<Dataset>, mut cat: Catalogue) -> (P
     let mut problems = Problems::default();
     let path = |ds: Dataset| dir.join(ds.file());
     if present.contains(&Dataset::Departments) {
-        let d = records::read_departments(&path(Dataset::Departments), &mut problems);
+        let d = records::read_departments(
+            records::Rows::File(&path(Dataset::Departments)),
+            &mut problems,
+        );
         cat.departments = d.iter().map(|d| d.code.clone()).collect();
         parsed.departments = Some(d);
     }
     if present.contains(&Dataset::Classes) {
-        let c = records::read_classes(&path(Dataset::Classes), &mut problems);
+        let c = records::read_classes(records::Rows::File(&path(Dataset::Classes)), &mut problems);
         cat.component_classes.clear();
         cat.event_classes.clear();
         for class in &c {
@@ -219,17 +227,21 @@ fn parse_files(dir: &Path, present: &HashSet<Dataset>, mut cat: Catalogue) -> (P
     }
     if present.contains(&Dataset::Routing) {
         parsed.routing = Some(records::read_routing(
-            &path(Dataset::Routing),
+            records::Rows::File(&path(Dataset::Routing)),
             &cat,
             &mut problems,
         ));
     }
     if present.contains(&Dataset::Sla) {
-        parsed.sla = Some(records::read_sla(&path(Dataset::Sla), &cat, &mut problems));
+        parsed.sla = Some(records::read_sla(
+            records::Rows::File(&path(Dataset::Sla)),
+            &cat,
+            &mut problems,
+        ));
     }
     if present.contains(&Dataset::CaseRules) {
         parsed.case_rules = Some(records::read_case_rules(
-            &path(Dataset::CaseRules),
+            records::Rows::File(&path(Dataset::CaseRules)),
             &cat,
             &mut problems,
         ));
@@ -274,7 +286,7 @@ pub async fn import_dir(
         return Ok(report);
     }
 
-    let catalogue = stored_catalogue(pool).await?;
+    let catalogue = stored_catalogue(&mut *pool.acquire().await?).await?;
     let (dir_owned, present_owned) = (dir.to_owned(), present.clone());
     let (parsed, mut problems) =
         tokio::task::spawn_blocking(move || parse_files(&dir_owned, &present_owned, catalogue))

@@ -99,7 +99,7 @@ impl Dataset {
 }
 
 /// An import problem: an error aborts the import, a warning is counted and listed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Problem {
     pub file: String,
     /// "feature 12", "line 7", or "" for the whole file.
@@ -539,15 +539,58 @@ pub fn read_services(path: &Path, problems: &mut Problems) -> Vec<ServiceRecord>
     out
 }
 
-/// Reads a CSV file with the given header columns; calls `each` with the line
-/// number and a column lookup for every record.
+/// Where a table's rows come from: a file of the import format, or rows
+/// edited on the admin page (each a JSON object of the same columns). Both
+/// are validated by the same code and give the same problems; a file's are
+/// placed by line, edited rows by row number.
+#[derive(Clone, Copy)]
+pub enum Rows<'a> {
+    File(&'a Path),
+    Edited(&'a [serde_json::Map<String, serde_json::Value>]),
+}
+
+/// An edited cell as the file would hold it: text, a number's digits, yes/no.
+fn cell(v: Option<&serde_json::Value>) -> String {
+    use serde_json::Value;
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.to_owned(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Reads a table with the given columns; calls `each` with the place (line
+/// or row) and a column lookup for every record.
 fn read_csv(
-    path: &Path,
+    rows: Rows<'_>,
     ds: Dataset,
     columns: &[&str],
     problems: &mut Problems,
     mut each: impl FnMut(String, &dyn Fn(&str) -> String, &mut Problems),
 ) {
+    let path = match rows {
+        Rows::File(path) => path,
+        Rows::Edited(rows) => {
+            for (i, row) in rows.iter().enumerate() {
+                if let Some(extra) = row.keys().find(|k| !columns.contains(&k.as_str())) {
+                    problems.error(
+                        ds,
+                        format!("row {}", i + 1),
+                        "unknown_column",
+                        format!("no column {extra:?} (expected {})", columns.join(",")),
+                    );
+                    continue;
+                }
+                each(
+                    format!("row {}", i + 1),
+                    &|col| cell(row.get(col)),
+                    problems,
+                );
+            }
+            return;
+        }
+    };
     let mut reader = match csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
@@ -603,12 +646,12 @@ fn read_csv(
     }
 }
 
-pub fn read_departments(path: &Path, problems: &mut Problems) -> Vec<DepartmentRecord> {
+pub fn read_departments(rows: Rows<'_>, problems: &mut Problems) -> Vec<DepartmentRecord> {
     let ds = Dataset::Departments;
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     read_csv(
-        path,
+        rows,
         ds,
         &["code", "name", "phone"],
         problems,
@@ -638,12 +681,12 @@ pub fn read_departments(path: &Path, problems: &mut Problems) -> Vec<DepartmentR
     out
 }
 
-pub fn read_classes(path: &Path, problems: &mut Problems) -> Vec<ClassRecord> {
+pub fn read_classes(rows: Rows<'_>, problems: &mut Problems) -> Vec<ClassRecord> {
     let ds = Dataset::Classes;
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     read_csv(
-        path,
+        rows,
         ds,
         &["kind", "code", "major", "major_name", "name", "name_en"],
         problems,
@@ -695,12 +738,16 @@ fn is_pattern(s: &str, max_digits: usize) -> bool {
     s == "*" || (!s.is_empty() && s.len() <= max_digits && s.bytes().all(|b| b.is_ascii_digit()))
 }
 
-pub fn read_routing(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Vec<RoutingRecord> {
+pub fn read_routing(
+    rows: Rows<'_>,
+    cat: &Catalogue,
+    problems: &mut Problems,
+) -> Vec<RoutingRecord> {
     let ds = Dataset::Routing;
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     read_csv(
-        path,
+        rows,
         ds,
         &["kind", "class", "area", "department"],
         problems,
@@ -828,12 +875,12 @@ fn yes_no(s: &str) -> Option<bool> {
     }
 }
 
-pub fn read_sla(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Vec<SlaRecord> {
+pub fn read_sla(rows: Rows<'_>, cat: &Catalogue, problems: &mut Problems) -> Vec<SlaRecord> {
     let ds = Dataset::Sla;
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     read_csv(
-        path,
+        rows,
         ds,
         &["kind", "class", "urgent", "stage", "amount", "unit"],
         problems,
@@ -894,7 +941,7 @@ pub fn read_sla(path: &Path, cat: &Catalogue, problems: &mut Problems) -> Vec<Sl
 }
 
 pub fn read_case_rules(
-    path: &Path,
+    rows: Rows<'_>,
     cat: &Catalogue,
     problems: &mut Problems,
 ) -> Vec<CaseRuleRecord> {
@@ -902,7 +949,7 @@ pub fn read_case_rules(
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     read_csv(
-        path,
+        rows,
         ds,
         &[
             "kind",
@@ -993,10 +1040,15 @@ pub fn read_calendar(path: &Path, problems: &mut Problems) -> Option<CalendarCon
             return None;
         }
     };
+    check_calendar(config, problems)
+}
+
+/// A calendar that builds: dates, ranges, hours and zone all readable.
+pub fn check_calendar(config: CalendarConfig, problems: &mut Problems) -> Option<CalendarConfig> {
     match config.build() {
         Ok(_) => Some(config),
         Err(message) => {
-            problems.error(ds, "", "bad_calendar", message);
+            problems.error(Dataset::Calendar, "", "bad_calendar", message);
             None
         }
     }

@@ -37,12 +37,17 @@ fn kind_of(s: &str) -> Option<ClassKind> {
     ClassKind::parse(s)
 }
 
-/// Reads the configuration (a handful of small tables) as imported.
+/// Reads the configuration (a handful of small tables) as stored.
 pub async fn load(pool: &PgPool) -> Result<CaseConfig, sqlx::Error> {
+    read(&mut *pool.acquire().await?).await
+}
+
+/// The configuration as `conn` sees it (in a transaction: with its changes).
+pub async fn read(conn: &mut sqlx::PgConnection) -> Result<CaseConfig, sqlx::Error> {
     let mut classes = HashMap::new();
     let rows: Vec<(String, String, String, String)> =
         sqlx::query_as("SELECT kind, code, name, name_en FROM classes")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
     for (kind, code, name, name_en) in rows {
         if let Some(kind) = kind_of(&kind) {
@@ -50,14 +55,14 @@ pub async fn load(pool: &PgPool) -> Result<CaseConfig, sqlx::Error> {
         }
     }
     let departments: HashMap<String, String> = sqlx::query_as("SELECT code, name FROM departments")
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?
         .into_iter()
         .collect();
     let routing = sqlx::query_as::<_, (String, String, String, String)>(
         "SELECT kind, class, area, department FROM routing_rules",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .filter_map(|(kind, class, area, department)| {
@@ -72,7 +77,7 @@ pub async fn load(pool: &PgPool) -> Result<CaseConfig, sqlx::Error> {
     let sla = sqlx::query_as::<_, (String, String, String, String, i32, String)>(
         "SELECT kind, class, urgent, stage, amount, unit FROM sla_rules",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .filter_map(|(kind, class, urgent, stage, amount, unit)| {
@@ -92,7 +97,7 @@ pub async fn load(pool: &PgPool) -> Result<CaseConfig, sqlx::Error> {
     let case_rules = sqlx::query_as::<_, (String, String, f64, String, bool, bool)>(
         "SELECT kind, class, duplicate_radius_m, duplicates, auto_file, auto_dispatch FROM case_rules",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(
@@ -112,7 +117,7 @@ pub async fn load(pool: &PgPool) -> Result<CaseConfig, sqlx::Error> {
     .collect();
     let stored: Option<sqlx::types::Json<CalendarConfig>> =
         sqlx::query_scalar("SELECT config FROM calendar LIMIT 1")
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?;
     let calendar = stored
         .and_then(|c| match c.0.build() {

@@ -1,50 +1,17 @@
 //! The administration API: users, tokens and kiosks changed by an
 //! administrator, each change in the append-only audit log; other roles get 403.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 use citygrid::domain::workflow::Role;
-
-/// An administrator's session at `base`: requests with the cookie and the page's origin.
-struct Admin {
-    base: String,
-    cookie: String,
-    http: reqwest::Client,
-}
-
-impl Admin {
-    async fn signed_in(base: &str, pool: &sqlx::PgPool) -> Self {
-        add_person(pool, "root", Role::Admin, None).await;
-        Self {
-            base: base.to_owned(),
-            cookie: session_cookie(base, "root").await,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("Cookie", &self.cookie)
-            .header("Origin", &self.base);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-}
 
 #[tokio::test]
 async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_audited() {
     let db = TestDb::new(Template::SampleCity).await.unwrap();
     let a = ServerProcess::start(&db).await;
     let b = ServerProcess::start(&db).await;
-    let admin = Admin::signed_in(&a.base, &db.pool).await;
+    let admin = AdminSession::signed_in(&a.base, &db.pool).await;
 
     // A person: added, refused when invalid, changed, disabled and enabled.
     let person = json!({"login": "liu.yang", "name": "刘洋", "role": "inspector",

@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod admin;
 mod browser;
+mod configuration;
 mod deadlines;
 mod evaluation;
 mod events;

@@ -791,3 +791,36 @@ impl ServerProcess {
         panic!("the second server did not become ready within a minute");
     }
 }
+
+/// An administrator's session at `base`: requests with the cookie and the page's origin.
+pub struct AdminSession {
+    pub base: String,
+    pub cookie: String,
+    http: reqwest::Client,
+}
+
+impl AdminSession {
+    pub async fn signed_in(base: &str, pool: &sqlx::PgPool) -> Self {
+        add_person(pool, "root", Role::Admin, None).await;
+        Self {
+            base: base.to_owned(),
+            cookie: session_cookie(base, "root").await,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .header("Origin", &self.base);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+}
