@@ -44,8 +44,19 @@ async fn the_web_map_in_a_real_browser() {
     )
     .await
     .unwrap();
+    // Where the admin page's new routing rule applies: a grid of 渭滨区, far
+    // in code order from the other reports.
+    let (route_grid, route_lon, route_lat): (String, f64, f64) = sqlx::query_as(
+        "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+         FROM grids WHERE code LIKE '610302%' ORDER BY code DESC LIMIT 1",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     let server = ServerProcess::start(&app.db).await;
-    let tokens = serde_json::json!({ "dispatcher": u.dispatcher, "operator": u.operator });
+    let tokens = serde_json::json!({
+        "dispatcher": u.dispatcher, "operator": u.operator, "inspector": u.inspector,
+    });
     let artifacts = std::path::Path::new("test-artifacts/web-map");
     let out = tokio::process::Command::new("node")
         .arg("web-map/tests/browser.mjs")
@@ -66,6 +77,9 @@ async fn the_web_map_in_a_real_browser() {
         .env("COMPONENT_LAT", component.3.to_string())
         .env("REPORT_LON", points[2].1.to_string())
         .env("REPORT_LAT", points[2].2.to_string())
+        .env("ROUTE_GRID", &route_grid)
+        .env("ROUTE_LON", route_lon.to_string())
+        .env("ROUTE_LAT", route_lat.to_string())
         .env("ARTIFACTS", artifacts)
         .output()
         .await

@@ -1,6 +1,8 @@
-// The administration page (应用维护): users, machine tokens, kiosks and the
-// audit log of every change made here or on the command line.
+// The administration page (应用维护): users, machine tokens, kiosks, the
+// city's case configuration (city-config.js) and the audit log of every change
+// made here or on the command line.
 import { api, signedIn, signInForm, message, t, translate, lang, setLang, el, when } from './common.js';
+import { startConfig } from './city-config.js';
 
 const ROLES = ['inspector', 'operator', 'dispatcher', 'department', 'admin'];
 const state = { departments: [], users: [], me: null };
@@ -108,12 +110,27 @@ function kioskRow(k) {
     el('td', { class: 'row-actions' }, enrol, revoke));
 }
 
+/** A value as the log shows it: a configuration row as its file line. */
+function shown(x) {
+  return x && typeof x === 'object' && !Array.isArray(x) ? Object.values(x).join(',') : JSON.stringify(x);
+}
+
+/** What a list gained (+) and lost (−): rows of a table, holidays of a calendar. */
+function listChange(before, after) {
+  const b = before.map(shown);
+  const a = after.map(shown);
+  return [...a.filter((x) => !b.includes(x)).map((x) => `+ ${x}`), ...b.filter((x) => !a.includes(x)).map((x) => `− ${x}`)].join('; ');
+}
+
 function changeText(before, after) {
   if (!before) return after ? JSON.stringify(after) : '';
   if (!after) return JSON.stringify(before);
+  if (Array.isArray(before) && Array.isArray(after)) return listChange(before, after);
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
   return keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
-    .map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`).join('; ');
+    .map((k) => (Array.isArray(before[k]) && Array.isArray(after[k])
+      ? `${k}: ${listChange(before[k], after[k])}`
+      : `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`)).join('; ');
 }
 
 async function load() {
@@ -184,6 +201,7 @@ async function start() {
     if (added) { showEnrolment(added); e.target.reset(); }
   };
   await load();
+  await startConfig(load);
   state.ready = true;
 }
 

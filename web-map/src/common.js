@@ -3,10 +3,12 @@
 // shape, Chinese/English labels.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, problems = []) {
     super(message);
     this.status = status;
     this.code = code;
+    /** What an edited data set's check found (422 `invalid_config`). */
+    this.problems = problems;
   }
 }
 
@@ -28,7 +30,7 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
     const e = (data && data.error) || {};
     // The session ended (idle, signed out elsewhere, disabled): the page asks again.
     if (resp.status === 401 && path !== '/api/v1/session') window.dispatchEvent(new Event('citygrid:unauthorized'));
-    throw new ApiError(resp.status, e.code || 'http_' + resp.status, e.message || resp.statusText);
+    throw new ApiError(resp.status, e.code || 'http_' + resp.status, e.message || resp.statusText, e.problems || []);
   }
   return data;
 }
@@ -155,6 +157,39 @@ const LABELS = {
     export_cases_csv: '导出案件 CSV', export_cases_geojson: '导出案件 GeoJSON', cases_count: '案件数',
     handled_on_time: '按时处置', due: '应结案', closure_rate: '结案率', on_time_closure_rate: '按时结案率',
     reports: '上报数', rework: '返工', rework_rate: '返工率', score: '综合得分', grade: '等级',
+    city_config: '城市配置', cfg_help: '部门、派遣规则、处置时限、案件规则和工作日历。修改在保存前可以预览；保存后所有服务器对下一个案件即生效，并记入审计日志。',
+    cfg_departments: '专业部门', cfg_routing: '派遣规则', cfg_sla: '处置时限', cfg_case_rules: '案件规则', cfg_calendar: '工作日历',
+    cfg_departments_help: '承办案件的专业部门（departments.csv）。仍被规则、部件、用户或在办案件使用的部门不能删除。',
+    cfg_routing_help: '事件和部件案件派往哪个部门（routing.csv）：类别越具体越优先，其次区域越具体越优先。部件案件优先派往部件的主管部门。',
+    cfg_sla_help: '各阶段的时限（sla.csv）：分钟按自然时间计，工作小时和工作日按工作日历计。',
+    cfg_case_rules_help: '重复上报的合并半径与方式，以及是否自动立案、自动派遣（case_rules.csv）。',
+    cfg_calendar_help: '工作时间、周末、法定节假日和调休上班日（calendar.toml）。国务院公布次年安排后请在此补充。',
+    cfg_add_row: '新增一行', cfg_discard: '放弃修改', cfg_unsaved: '有未保存的修改', cfg_unchanged: '内容未变，无需保存。',
+    cfg_remove: '删除', cfg_row_n: '第 {n} 行', cfg_filter: '查找（类别、区域或部门）', cfg_components: '部件', cfg_classes: '类别', cfg_any: '全部', cfg_area_hint: '* 或区划/网格编码前缀', cfg_class_hint: '*、大类或小类',
+    cfg_preview_route: '预览：派往哪个部门', cfg_grid_code: '单元网格编码', cfg_ask: '预览',
+    cfg_preview_deadline: '预览：何时到期', cfg_limit: '时限', cfg_by_limit: '指定时限', cfg_by_stage: '按案件阶段',
+    cfg_urgent_case: '紧急案件', cfg_start_at: '开始时间（空为现在）', cfg_by_rule: '依据规则', cfg_no_rule: '没有规则匹配：由派遣员在派遣时选择部门。',
+    cfg_start: '开始', cfg_due: '到期',
+    cfg_timezone: '时区', cfg_work_periods: '工作时间', cfg_add_period: '新增时段', cfg_weekend: '周末（休息日）',
+    cfg_holidays: '法定节假日（单日或起止日期）', cfg_workdays: '调休上班日', cfg_add_date: '新增日期',
+    cfg_mon: '周一', cfg_tue: '周二', cfg_wed: '周三', cfg_thu: '周四', cfg_fri: '周五', cfg_sat: '周六', cfg_sun: '周日',
+    cfg_event: '事件', cfg_component: '部件', cfg_yes: '是', cfg_no: '否',
+    cfg_filing: '立案', cfg_dispatch: '派遣', cfg_handling: '处置', cfg_verification: '核查',
+    cfg_minutes: '分钟', cfg_working_hours: '工作小时', cfg_working_days: '工作日',
+    cfg_attach: '并入已有案件', cfg_suggest: '提示可能重复',
+    col_code: '编码', col_name: '名称', col_phone: '电话', col_kind: '种类', col_class: '类别', col_area: '区域',
+    col_department: '部门', col_urgent: '紧急', col_stage: '阶段', col_amount: '时限数值', col_unit: '单位',
+    col_duplicate_radius_m: '合并半径（米）', col_duplicates: '重复上报', col_auto_file: '自动立案', col_auto_dispatch: '自动派遣',
+    problem_bad_code: '编码格式不正确', problem_bad_kind: '种类应为事件或部件', problem_unknown_class: '没有这个类别',
+    problem_unknown_department: '部门不存在', problem_duplicate_code: '与前面一行重复', problem_missing_name: '请填写名称',
+    problem_bad_value: '取值无效', problem_unknown_column: '有不认识的列', problem_too_many_rows: '行数过多',
+    problem_bad_calendar: '日历有误（日期、时段或时区格式不正确）', problem_department_in_use: '该部门仍有用户或在办案件，不能删除',
+    problem_wrong_shape: '内容格式不正确',
+    error_invalid_config: '配置有误，请按下方提示修改。', error_config_changed: '他人已修改此配置，请点“放弃修改”重新载入后再改。',
+    error_unknown_dataset: '没有这项配置。', error_unknown_grid: '本市没有这个单元网格。', error_invalid_grid: '网格编码应为 15 位数字。',
+    error_invalid_class: '类别应为 4 位数字的小类编码。', error_invalid_kind: '种类应为事件或部件。',
+    error_invalid_limit: '时限应为正整数，单位为分钟、工作小时或工作日。', error_invalid_stage: '请选择阶段。',
+    error_no_time_limit: '处置时限中没有适用于该阶段的规则。', error_no_working_time: '工作日历中没有足够的工作时间。',
   },
   en: {
     title: 'City grid management', console: 'Dispatch console', inspector: 'Inspector', kiosk: 'City kiosk',
@@ -202,6 +237,39 @@ const LABELS = {
     export_cases_csv: 'Cases as CSV', export_cases_geojson: 'Cases as GeoJSON', cases_count: 'Cases',
     handled_on_time: 'Handled on time', due: 'Due', closure_rate: 'Closure rate', on_time_closure_rate: 'On-time closure rate',
     reports: 'Reports', rework: 'Rework', rework_rate: 'Rework rate', score: 'Score', grade: 'Grade',
+    city_config: 'City configuration', cfg_help: 'Departments, routing rules, time limits, case rules and the working calendar. Preview a change before saving it; once saved, every server uses it for the next case, and the audit log records it.',
+    cfg_departments: 'Departments', cfg_routing: 'Routing', cfg_sla: 'Time limits', cfg_case_rules: 'Case rules', cfg_calendar: 'Working calendar',
+    cfg_departments_help: 'The departments that handle cases (departments.csv). A department still named by rules, components, users or open cases cannot be removed.',
+    cfg_routing_help: 'Which department a case goes to (routing.csv): the most specific class wins, then the most specific area. A component case goes to the component\'s competent department first.',
+    cfg_sla_help: 'The time limit of each stage (sla.csv): minutes run on the clock, working hours and days on the working calendar.',
+    cfg_case_rules_help: 'How near reports are merged, and whether cases are filed and dispatched automatically (case_rules.csv).',
+    cfg_calendar_help: 'Working hours, weekend, public holidays and make-up working days (calendar.toml). Add next year\'s when the State Council publishes them.',
+    cfg_add_row: 'Add a row', cfg_discard: 'Discard changes', cfg_unsaved: 'Unsaved changes', cfg_unchanged: 'Nothing changed; nothing to save.',
+    cfg_remove: 'Remove', cfg_row_n: 'Row {n}', cfg_filter: 'Find (class, area or department)', cfg_components: 'Components', cfg_classes: 'Classes', cfg_any: 'Any', cfg_area_hint: '* or an area/grid code prefix', cfg_class_hint: '*, major class or class',
+    cfg_preview_route: 'Preview: which department', cfg_grid_code: 'Unit grid code', cfg_ask: 'Preview',
+    cfg_preview_deadline: 'Preview: when due', cfg_limit: 'Time limit', cfg_by_limit: 'A given limit', cfg_by_stage: 'A case\'s stage',
+    cfg_urgent_case: 'Urgent case', cfg_start_at: 'Starting (empty: now)', cfg_by_rule: 'by the rule', cfg_no_rule: 'No rule matches: the dispatcher picks the department at dispatch.',
+    cfg_start: 'starting', cfg_due: 'due',
+    cfg_timezone: 'Time zone', cfg_work_periods: 'Working hours', cfg_add_period: 'Add a period', cfg_weekend: 'Weekend (days off)',
+    cfg_holidays: 'Public holidays (a day or a range)', cfg_workdays: 'Make-up working days', cfg_add_date: 'Add a date',
+    cfg_mon: 'Mon', cfg_tue: 'Tue', cfg_wed: 'Wed', cfg_thu: 'Thu', cfg_fri: 'Fri', cfg_sat: 'Sat', cfg_sun: 'Sun',
+    cfg_event: 'Event', cfg_component: 'Component', cfg_yes: 'Yes', cfg_no: 'No',
+    cfg_filing: 'Filing', cfg_dispatch: 'Dispatch', cfg_handling: 'Handling', cfg_verification: 'Verification',
+    cfg_minutes: 'minutes', cfg_working_hours: 'working hours', cfg_working_days: 'working days',
+    cfg_attach: 'Attach to the open case', cfg_suggest: 'Suggest as a duplicate',
+    col_code: 'Code', col_name: 'Name', col_phone: 'Phone', col_kind: 'Kind', col_class: 'Class', col_area: 'Area',
+    col_department: 'Department', col_urgent: 'Urgent', col_stage: 'Stage', col_amount: 'Amount', col_unit: 'Unit',
+    col_duplicate_radius_m: 'Merge radius (m)', col_duplicates: 'Duplicates', col_auto_file: 'Auto-file', col_auto_dispatch: 'Auto-dispatch',
+    problem_bad_code: 'the code is not well formed', problem_bad_kind: 'the kind must be event or component', problem_unknown_class: 'no such class',
+    problem_unknown_department: 'no such department', problem_duplicate_code: 'repeats an earlier row', problem_missing_name: 'a name is needed',
+    problem_bad_value: 'a value is not valid', problem_unknown_column: 'an unknown column', problem_too_many_rows: 'too many rows',
+    problem_bad_calendar: 'the calendar has an invalid date, period or time zone', problem_department_in_use: 'users or open cases still belong to this department',
+    problem_wrong_shape: 'not in the expected form',
+    error_invalid_config: 'The configuration has problems; see the list below.', error_config_changed: 'Someone else changed this meanwhile; discard your changes to reload, then edit again.',
+    error_unknown_dataset: 'There is no such configuration.', error_unknown_grid: 'This city has no such unit grid.', error_invalid_grid: 'A grid code has 15 digits.',
+    error_invalid_class: 'A class code has 4 digits.', error_invalid_kind: 'The kind must be event or component.',
+    error_invalid_limit: 'A time limit is a positive whole number of minutes, working hours or working days.', error_invalid_stage: 'Pick a stage.',
+    error_no_time_limit: 'No time limit applies to that stage.', error_no_working_time: 'The calendar has too little working time.',
   },
 };
 

@@ -2,12 +2,13 @@
 // against a running `citygrid serve` on the sample city. Run by the Rust test
 // tests/it/browser.rs, which starts the server, makes the users and passes:
 //   BASE_URL, PEOPLE (JSON: role → login) and PASSWORD, for signing in on the
-//   pages; TOKENS (JSON: dispatcher, operator), for this script's own checks;
+//   pages; TOKENS (JSON: dispatcher, operator, inspector), for this script's own checks;
 //   KIOSK_CODE (a kiosk's one-time enrolment code), KIOSK_ID;
 //   CITYGRID_BIN and DATABASE_URL (to revoke the kiosk, end a session);
 //   FILED_CASE (a case waiting for dispatch, at FILED_LON/FILED_LAT),
 //   COMPONENT_LON/COMPONENT_LAT (a component), REPORT_LON/REPORT_LAT (where the
-//   inspector reports), ARTIFACTS (where screenshots go).
+//   inspector reports), ROUTE_GRID/ROUTE_LON/ROUTE_LAT (a grid of 渭滨区 and a
+//   point in it, for a new routing rule), ARTIFACTS (where screenshots go).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -31,6 +32,8 @@ const browser = await chromium.launch({
 });
 const errors = [];
 let expectNetworkErrors = false;
+// While a step sends what the server must refuse, the browser's 422 line is expected.
+let expectRefusal = false;
 
 /** A new browser at `path`, signed in on the page's own form as `who`'s
  *  login (a kiosk: enrolled with its code instead). */
@@ -43,6 +46,7 @@ async function open(path, who, name, viewport = { width: 1400, height: 900 }) {
     if (expectNetworkErrors && /ERR_INTERNET_DISCONNECTED|Failed to fetch|ERR_FAILED|net::/.test(text)) return;
     // A refused sign-in or an ended session is the browser's 401 line, not the page's error.
     if (/status of 401/.test(text)) return;
+    if (expectRefusal && /status of 422/.test(text)) return;
     errors.push(`${name}: ${text}`);
   });
   page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
@@ -339,6 +343,76 @@ await step('the administrator adds a kiosk on the admin page, enrols it with the
   await page.screenshot({ path: `${ARTIFACTS}/admin-users.png`, fullPage: true });
   await context.close();
   await kiosk.close();
+});
+
+await step('a routing rule changed on the admin page routes the next report', async () => {
+  const { context, page } = await open('/admin', 'admin', 'admin-config');
+  await page.waitForFunction(() => window.citygrid.ready);
+  await page.click('button[data-tab="config"]');
+  await page.click('button[data-dataset="routing"]');
+  const street = env.ROUTE_GRID.slice(0, 9);
+  const ask = async () => {
+    await page.$eval('#route-answer', (o) => { o.textContent = ''; });
+    await page.click('#preview-route button');
+    await page.waitForFunction(() => document.getElementById('route-answer').textContent !== '');
+    return page.$eval('#route-answer', (o) => o.dataset.department);
+  };
+  // Which department gets a 0102 (exposed garbage) report in that grid today.
+  await page.fill('#preview-route input[name=class]', '0102');
+  await page.fill('#preview-route input[name=grid]', env.ROUTE_GRID);
+  assert.equal(await ask(), 'sanitation-wb');
+  // A new street-level rule, at first without its department: refused in words, the row marked.
+  await page.click('#config-add-row');
+  const row = '#config-editor tbody tr:last-child';
+  await page.fill(`${row} input.col-class`, '0102');
+  await page.fill(`${row} input.col-area`, street);
+  expectRefusal = true;
+  await page.click('#config-save');
+  await page.waitForSelector('#config-problems:not([hidden])');
+  expectRefusal = false;
+  const problems = await page.$eval('#config-problems', (e) => e.textContent);
+  assert.ok(problems.includes('部门不存在'), problems);
+  assert.ok(!/unknown_department|invalid_config/.test(problems + await page.$eval('#error', (e) => e.textContent)), 'no raw codes');
+  assert.ok(await page.$eval(row, (tr) => tr.classList.contains('bad')), 'the row is marked');
+  await page.screenshot({ path: `${ARTIFACTS}/admin-config-problem.png` });
+  // With its department: the preview answers with the draft, then it is saved.
+  await page.selectOption(`${row} select[aria-label="部门"]`, 'urban-mgmt-wb');
+  assert.equal(await ask(), 'urban-mgmt-wb');
+  await page.click('#config-save');
+  await page.waitForFunction(() => document.getElementById('config-unsaved').hidden && document.getElementById('notice').textContent !== '');
+  await page.fill('#config-filter', street);
+  await page.screenshot({ path: `${ARTIFACTS}/admin-config.png` });
+  // The next report there goes to the new rule's department.
+  const resp = await fetch(`${BASE}/api/v1/reports`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKENS.inspector}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ client_key: 'routed-by-the-admin-page', kind: 'event', class: '0102',
+      lon: Number(env.ROUTE_LON), lat: Number(env.ROUTE_LAT), description: '暴露垃圾' }),
+  });
+  assert.equal(resp.status, 201);
+  assert.equal((await resp.json()).case.department, 'urban-mgmt-wb');
+  // When a two-working-day handling stage started on Friday 4 December 10:00 is due.
+  await page.check('#preview-deadline input[value=limit]');
+  await page.fill('#preview-deadline input[name=amount]', '2');
+  await page.selectOption('#preview-deadline select[name=unit]', 'working_days');
+  await page.fill('#preview-deadline input[name=start]', '2026-12-04T10:00');
+  await page.click('#preview-deadline button');
+  await page.waitForFunction(() => document.getElementById('deadline-answer').dataset.due);
+  assert.equal(await page.$eval('#deadline-answer', (o) => o.dataset.due), '2026-12-08T10:00:00+08:00');
+  assert.ok((await page.$eval('#deadline-answer', (o) => o.textContent)).includes('2026-12-08 周二 10:00'));
+  // The calendar as a form: next year's holiday added, saved, and logged.
+  await page.click('button[data-dataset="calendar"]');
+  await page.click('#holidays button:not(.danger)');
+  await page.fill('#holidays li:nth-last-child(2) input:first-of-type', '2027-01-01');
+  await page.fill('#holidays li:nth-last-child(2) input:last-of-type', '2027-01-03');
+  await page.click('#config-save');
+  await page.waitForFunction(() => document.getElementById('config-unsaved').hidden);
+  await page.screenshot({ path: `${ARTIFACTS}/admin-calendar.png`, fullPage: true });
+  await page.click('button[data-tab="audit"]');
+  const audit = await page.$$eval('#audit-rows tr', (rows) => rows.map((r) => r.textContent));
+  assert.ok(audit.some((r) => r.includes('config.routing') && r.includes(PEOPLE.admin)), audit.join('\n'));
+  assert.ok(audit.some((r) => r.includes('config.calendar') && r.includes('2027-01-01..2027-01-03')), audit.join('\n'));
+  await context.close();
 });
 
 // ---------------------------------------------------------------- stats
