@@ -159,7 +159,10 @@ async fn every_route_by_every_role_as_the_table_says() {
             "/api/v1/services/nearby" => {
                 format!("/api/v1/services/nearby?lon={}&lat={}", p[0].1, p[0].2)
             }
-            r => r.replace("{case_no}", &case_no).replace("{id}", &photo),
+            r => r
+                .replace("{case_no}", &case_no)
+                .replace("{id}", &photo)
+                .replace("{dataset}", "routing"),
         };
         for (i, (who, role, token)) in callers.iter().enumerate() {
             let mut req = match method {
@@ -167,6 +170,7 @@ async fn every_route_by_every_role_as_the_table_says() {
                 "POST" => app.client.post(app.url(&path)),
                 "DELETE" => app.client.delete(app.url(&path)),
                 "PATCH" => app.client.patch(app.url(&path)),
+                "PUT" => app.client.put(app.url(&path)),
                 m => panic!("no request for {m}"),
             };
             if let Some(t) = token {
