@@ -3,7 +3,7 @@
 //! (`store::audit`); the log is read here and exported as CSV.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -398,12 +398,43 @@ pub struct KioskEnrolment {
     pub expires_at: DateTime<Utc>,
     /// The path to open on the kiosk's browser.
     pub enrol_path: String,
+    /// The whole address, when the request came from a page (its `Origin`).
+    pub enrol_url: Option<String>,
+    /// That address as a QR code (SVG), for the kiosk's camera or a phone.
+    pub qr_svg: Option<String>,
 }
 
-fn enrolment(kiosk: &str, code: String, now: DateTime<Utc>) -> KioskEnrolment {
+/// The page's origin (`https://host[:port]`), when the request names one.
+fn page_origin(headers: &HeaderMap) -> Option<&str> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))?;
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']');
+    (!host.is_empty() && host.len() <= 255 && host.bytes().all(plain)).then_some(origin)
+}
+
+fn enrolment(
+    kiosk: &str,
+    code: String,
+    now: DateTime<Utc>,
+    origin: Option<&str>,
+) -> KioskEnrolment {
+    let enrol_path = format!("/kiosk#enrol={code}");
+    let enrol_url = origin.map(|o| format!("{o}{enrol_path}"));
+    let qr_svg = enrol_url.as_ref().and_then(|url| {
+        let qr = qrcode::QrCode::new(url.as_bytes()).ok()?;
+        Some(
+            qr.render::<qrcode::render::svg::Color>()
+                .min_dimensions(240, 240)
+                .build(),
+        )
+    });
     KioskEnrolment {
         kiosk: kiosk.to_owned(),
-        enrol_path: format!("/kiosk#enrol={code}"),
+        enrol_path,
+        enrol_url,
+        qr_svg,
         code,
         expires_at: now + kiosks::CODE_LIFETIME,
     }
@@ -419,6 +450,7 @@ fn enrolment(kiosk: &str, code: String, now: DateTime<Utc>) -> KioskEnrolment {
 pub(crate) async fn add_kiosk(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     ApiJson(k): ApiJson<NewKiosk>,
 ) -> ApiResult<Response> {
     if k.name.len() > 200 {
@@ -435,7 +467,11 @@ pub(crate) async fn add_kiosk(
         now,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(enrolment(&k.id, code, now))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(enrolment(&k.id, code, now, page_origin(&headers))),
+    )
+        .into_response())
 }
 
 /// A kiosk's new name or place.
@@ -499,11 +535,12 @@ pub(crate) async fn update_kiosk(
 pub(crate) async fn enrol_kiosk(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<KioskEnrolment>> {
     let now = state.clock.now();
     let code = kiosks::new_enrolment(&state.pool, &actor(&caller), &id, now).await?;
-    Ok(Json(enrolment(&id, code, now)))
+    Ok(Json(enrolment(&id, code, now, page_origin(&headers))))
 }
 
 /// Revokes a kiosk: it shows "out of service" at once.

@@ -204,6 +204,16 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
         k["enrol_path"],
         format!("/kiosk#enrol={}", k["code"].as_str().unwrap())
     );
+    // From the page (its Origin): the whole address, and as a QR code to scan.
+    assert_eq!(
+        k["enrol_url"],
+        format!("{}/kiosk#enrol={}", a.base, k["code"].as_str().unwrap())
+    );
+    let qr = k["qr_svg"].as_str().unwrap();
+    assert!(
+        qr.contains("<svg") && qr.contains("width=\"") && qr.len() > 1_000,
+        "{qr}"
+    );
     let enrolled = reqwest::Client::new()
         .post(format!("{}/api/v1/device/enrol", b.base))
         .json(&json!({"code": k["code"]}))

@@ -84,7 +84,11 @@ function showEnrolment(e) {
   box.replaceChildren(
     el('div', {}, `${t('enrolment_code')} · ${e.kiosk}`),
     el('div', { class: 'code', id: 'enrolment-code' }, e.code),
-    el('div', { class: 'muted' }, `${t('enrol_on_kiosk')}: ${location.origin}${e.enrol_path}`),
+    e.qr_svg ? el('img', {
+      id: 'enrolment-qr', class: 'qr', width: 240, height: 240, alt: t('enrolment_qr'),
+      src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(e.qr_svg)}`,
+    }) : null,
+    el('div', { class: 'muted' }, `${t('enrol_on_kiosk')}: ${e.enrol_url || location.origin + e.enrol_path}`),
     el('div', { class: 'muted' }, `${t('valid_until')} ${when(e.expires_at)}`));
 }
 

@@ -311,6 +311,8 @@ await step('the administrator adds a kiosk on the admin page, enrols it with the
   await page.waitForSelector('#enrolment-code');
   const code = await page.$eval('#enrolment-code', (e) => e.textContent);
   assert.match(code, /^[A-Z2-9]{16}$/);
+  // The QR code of the enrolment address is drawn.
+  await page.waitForFunction(() => document.getElementById('enrolment-qr')?.naturalWidth >= 240);
   await page.screenshot({ path: `${ARTIFACTS}/admin-kiosk.png`, fullPage: true });
   // The kiosk's browser opens the enrolment address once, and serves.
   const kiosk = await browser.newContext({ viewport: { width: 1080, height: 1920 } });
