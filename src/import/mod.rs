@@ -362,6 +362,23 @@ pub async fn import_dir(
         .await?;
     }
     if !changed.is_empty() {
+        // An import is an administrative change too: the files it loaded, by whom.
+        let loaded: Vec<serde_json::Value> = report
+            .datasets
+            .iter()
+            .filter(|d| d.status == "loaded")
+            .map(|d| serde_json::json!({"file": d.file, "rows": d.rows}))
+            .collect();
+        crate::store::audit::record(
+            &mut tx,
+            &crate::store::audit::Actor::command_line(),
+            chrono::Utc::now(),
+            "import",
+            &dir.display().to_string(),
+            None,
+            Some(serde_json::json!({ "loaded": loaded })),
+        )
+        .await?;
         sqlx::query("SELECT pg_notify($1, 'import')")
             .bind(CITY_DATA_CHANNEL)
             .execute(&mut *tx)

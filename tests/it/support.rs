@@ -35,7 +35,9 @@ pub fn url_for(db: &str) -> String {
     format!("{server}/{db}{query}")
 }
 
-fn migrations_hash() -> String {
+/// What a template is built from: the migrations and this build of the tests
+/// (whose import builds the sample city).
+fn template_key() -> String {
     let mut files: Vec<PathBuf> = std::fs::read_dir("migrations")
         .expect("migrations/")
         .map(|e| e.expect("entry").path())
@@ -45,6 +47,12 @@ fn migrations_hash() -> String {
     for f in files {
         h.update(std::fs::read(f).expect("migration file"));
     }
+    // The sample city's template is built by this build's import: a new build
+    // (of the import, say) gets a new template.
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .expect("the test binary");
+    h.update(format!("{:?} {}", exe.modified().ok(), exe.len()));
     h.finalize()
         .iter()
         .take(6)
@@ -66,11 +74,11 @@ async fn admin() -> Result<PgConnection> {
         .context("connecting as admin")
 }
 
-/// Creates the template once per migration set; concurrent tests wait on an advisory lock.
+/// Creates the template once per build; concurrent tests wait on an advisory lock.
 async fn template(kind: Template) -> Result<String> {
     let name = match kind {
-        Template::Empty => format!("citygrid_tpl_{}_empty", migrations_hash()),
-        Template::SampleCity => format!("citygrid_tpl_{}_city", migrations_hash()),
+        Template::Empty => format!("citygrid_tpl_{}_empty", template_key()),
+        Template::SampleCity => format!("citygrid_tpl_{}_city", template_key()),
     };
     let mut conn = admin().await?;
     sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
@@ -83,6 +91,18 @@ async fn template(kind: Template) -> Result<String> {
             .fetch_one(&mut conn)
             .await?;
     if !exists {
+        // Templates of earlier builds, unless a test of theirs still runs.
+        let stale: Vec<String> = sqlx::query_scalar(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'citygrid\\_tpl\\_%' AND datname NOT LIKE $1",
+        )
+        .bind(format!("citygrid_tpl_{}%", template_key()))
+        .fetch_all(&mut conn)
+        .await?;
+        for db in stale {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+                .execute(&mut conn)
+                .await;
+        }
         let building = format!("{name}_build");
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {building} WITH (FORCE)"
