@@ -10,7 +10,9 @@ fi
 ensure_commands node:nodejs npm:npm
 build_web_map
 cargo build --release --locked
-./target/release/citygrid import gis-data
+# The sample city on the first run; later runs keep the city as it is (its
+# configuration may have been edited on the admin page since).
+./target/release/citygrid import --if-empty gis-data
 # The first run: an administrator to sign in with, its password shown once.
 if ! ./target/release/citygrid user list | awk '$2 == "admin" && $4 == "enabled" && $5 == "yes"' | grep -q .; then
     password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')

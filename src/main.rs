@@ -99,6 +99,10 @@ enum Command {
         /// Write the full report (every error and warning) as JSON to this file.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Import only into a database that holds no city yet (the first run),
+        /// so that what was edited on the admin page since is kept.
+        #[arg(long)]
+        if_empty: bool,
     },
     /// Write the stored city data back in the import format (import → export →
     /// import changes nothing).
@@ -340,8 +344,25 @@ async fn main() -> anyhow::Result<()> {
                 println!("{file:>22}  {rows:>9} rows");
             }
         }
-        Command::Import { dir, force, report } => {
+        Command::Import {
+            dir,
+            force,
+            report,
+            if_empty,
+        } => {
             let pool = pool(cli.database_url).await?;
+            if if_empty {
+                let grids: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM grids)")
+                    .fetch_one(&pool)
+                    .await?;
+                if grids {
+                    println!(
+                        "the database holds a city already: nothing imported (without --if-empty, {} would replace it)",
+                        dir.display()
+                    );
+                    return Ok(());
+                }
+            }
             let started = std::time::Instant::now();
             let result = import_dir(&pool, &dir, ImportOptions { force }).await?;
             if let Some(path) = report {

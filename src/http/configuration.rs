@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset};
 
 use super::AppState;
 use super::admin::actor;
@@ -35,13 +35,13 @@ pub fn router() -> Router<AppState> {
 impl From<EditError> for ApiError {
     fn from(e: EditError) -> Self {
         match e {
-            EditError::Invalid { file, problems } => {
+            EditError::Invalid { problems } => {
                 let first = problems.first().map(|p| p.to_string()).unwrap_or_default();
                 let mut err = ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_config",
                     format!(
-                        "{} problem(s) in the edited {file}; the first: {first}",
+                        "{} problem(s) in the edited configuration; the first: {first}",
                         problems.len()
                     ),
                 );
@@ -112,8 +112,9 @@ pub(crate) async fn one(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Replacement {
-    /// The version it was edited from: refused with 409 if it changed since.
-    pub version: Option<String>,
+    /// The version it was edited from (from the GET): refused with 409 if it
+    /// changed since, so that no one's change is overwritten unseen.
+    pub version: String,
     #[schema(value_type = Option<Vec<Object>>)]
     pub rows: Option<Vec<Row>>,
     #[schema(value_type = Option<Object>)]
@@ -156,7 +157,7 @@ pub(crate) async fn replace(
         &actor(&caller),
         ds,
         draft,
-        body.version.as_deref(),
+        &body.version,
         state.clock.now(),
     )
     .await?;
@@ -308,6 +309,12 @@ pub(crate) async fn preview_deadline(
     State(state): State<AppState>,
     ApiJson(q): ApiJson<DeadlineQuestion>,
 ) -> ApiResult<Json<DeadlineAnswer>> {
+    if q.start.is_some_and(|s| !(2000..=2200).contains(&s.year())) {
+        return Err(invalid(
+            "invalid_start",
+            "start must be a time between the years 2000 and 2200",
+        ));
+    }
     let mut drafts = Vec::new();
     if let Some(rows) = q.sla {
         drafts.push((Dataset::Sla, Draft::Rows(rows)));

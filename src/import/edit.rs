@@ -72,11 +72,8 @@ pub struct Current {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
-    #[error("{} problem(s) in the edited {file}", .problems.len())]
-    Invalid {
-        file: &'static str,
-        problems: Vec<Problem>,
-    },
+    #[error("{} problem(s) in the edited configuration", .problems.len())]
+    Invalid { problems: Vec<Problem> },
     #[error(
         "{file} was changed by someone else since it was loaded (now version {current}); reload it and make the change again"
     )]
@@ -126,69 +123,104 @@ fn csv_error(e: csv::Error) -> ExportError {
     ExportError::Data(e.to_string())
 }
 
-/// Validates `draft` as the import validates the file, and writes it within
-/// `conn`'s transaction with the import's database checks. Problems leave the
-/// transaction to be rolled back.
+/// At most this many holidays and make-up days in a calendar.
+const MAX_DATES: usize = 1_000;
+
+/// Validates the drafts as the import validates their files (a departments
+/// draft is the catalogue the others are checked against), writes them within
+/// `conn`'s transaction and runs the import's database checks once. Problems
+/// leave the transaction to be rolled back.
 async fn apply(
     conn: &mut sqlx::PgConnection,
-    ds: Dataset,
-    draft: Draft,
+    drafts: Vec<(Dataset, Draft)>,
 ) -> Result<Result<(), Vec<Problem>>, sqlx::Error> {
     let mut problems = Problems::default();
     let mut parsed = Parsed::default();
-    let cat = stored_catalogue(&mut *conn).await?;
-    match (ds, draft) {
-        (Dataset::Calendar, Draft::Calendar(config)) => {
-            parsed.calendar = records::check_calendar(config, &mut problems);
-        }
-        (ds, Draft::Rows(rows)) if ds != Dataset::Calendar => {
-            if rows.len() > MAX_ROWS {
-                problems.error(
-                    ds,
-                    "",
-                    "too_many_rows",
-                    format!("at most {MAX_ROWS} rows, not {}", rows.len()),
-                );
-            }
-            let rows = Rows::Edited(&rows);
-            match ds {
-                Dataset::Departments => {
-                    parsed.departments = Some(records::read_departments(rows, &mut problems))
+    let mut cat = stored_catalogue(&mut *conn).await?;
+    let mut changed = std::collections::HashSet::new();
+    // Departments first: the other tables name them.
+    let mut drafts = drafts;
+    drafts.sort_by_key(|(ds, _)| *ds != Dataset::Departments);
+    for (ds, draft) in drafts {
+        changed.insert(ds);
+        match (ds, draft) {
+            (Dataset::Calendar, Draft::Calendar(config)) => {
+                if config.holidays.len() + config.workdays.len() > MAX_DATES {
+                    problems.error(
+                        ds,
+                        "",
+                        "too_many_rows",
+                        format!("at most {MAX_DATES} holidays and make-up days"),
+                    );
+                    continue;
                 }
-                Dataset::Routing => {
-                    parsed.routing = Some(records::read_routing(rows, &cat, &mut problems))
-                }
-                Dataset::Sla => parsed.sla = Some(records::read_sla(rows, &cat, &mut problems)),
-                _ => parsed.case_rules = Some(records::read_case_rules(rows, &cat, &mut problems)),
+                parsed.calendar = records::check_calendar(config, &mut problems);
             }
+            (ds, Draft::Rows(rows)) if ds != Dataset::Calendar => {
+                if rows.len() > MAX_ROWS {
+                    problems.error(
+                        ds,
+                        "",
+                        "too_many_rows",
+                        format!("at most {MAX_ROWS} rows, not {}", rows.len()),
+                    );
+                    continue;
+                }
+                let rows = Rows::Edited(&rows);
+                match ds {
+                    Dataset::Departments => {
+                        let d = records::read_departments(rows, &mut problems);
+                        cat.departments = d.iter().map(|d| d.code.clone()).collect();
+                        parsed.departments = Some(d);
+                    }
+                    Dataset::Routing => {
+                        parsed.routing = Some(records::read_routing(rows, &cat, &mut problems))
+                    }
+                    Dataset::Sla => parsed.sla = Some(records::read_sla(rows, &cat, &mut problems)),
+                    _ => {
+                        parsed.case_rules =
+                            Some(records::read_case_rules(rows, &cat, &mut problems))
+                    }
+                }
+            }
+            (ds, _) => problems.error(
+                ds,
+                "",
+                "wrong_shape",
+                if ds == Dataset::Calendar {
+                    "the calendar is edited as a calendar, not as rows"
+                } else {
+                    "a table is edited as rows"
+                },
+            ),
         }
-        (ds, _) => problems.error(
-            ds,
-            "",
-            "wrong_shape",
-            if ds == Dataset::Calendar {
-                "the calendar is edited as a calendar, not as rows"
-            } else {
-                "a table is edited as rows"
-            },
-        ),
     }
     if !problems.errors.is_empty() {
         return Ok(Err(problems.errors));
     }
-    // Deleted, not truncated: servers reading the configuration meanwhile see
-    // the old rows until the commit instead of waiting for it.
-    let table = ds.table();
-    sqlx::query(sql!("DELETE FROM {table}"))
-        .execute(&mut *conn)
-        .await?;
-    write_dataset(&mut *conn, ds, &parsed).await?;
-    run_checks(&mut *conn, &[ds].into(), &parsed, &mut problems).await?;
+    for ds in &changed {
+        // Deleted, not truncated: servers reading the configuration meanwhile
+        // see the old rows until the commit instead of waiting for it.
+        let table = ds.table();
+        sqlx::query(sql!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .await?;
+        write_dataset(&mut *conn, *ds, &parsed).await?;
+    }
+    run_checks(&mut *conn, &changed, &parsed, &mut problems).await?;
     Ok(if problems.errors.is_empty() {
         Ok(())
     } else {
         Err(problems.errors)
     })
+}
+
+/// One change to the city data at a time, imports included.
+async fn lock(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('citygrid_import'))")
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// What an edit did.
@@ -200,35 +232,27 @@ pub struct Edited {
     pub current: Current,
 }
 
-/// Replaces data set `ds` with `draft`, if `base` (when given) is still its
-/// version; audited as `config.<dataset>` with the rows before and after.
+/// Replaces data set `ds` with `draft`, if `base` is still its version;
+/// audited as `config.<dataset>` with the rows before and after.
 pub async fn replace(
     pool: &PgPool,
     actor: &Actor,
     ds: Dataset,
     draft: Draft,
-    base: Option<&str>,
+    base: &str,
     now: DateTime<Utc>,
 ) -> Result<Edited, EditError> {
     let mut tx = pool.begin().await?;
-    // One change to the city data at a time, imports included.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('citygrid_import'))")
-        .execute(&mut *tx)
-        .await?;
+    lock(&mut tx).await?;
     let before = current(&mut tx, ds).await?;
-    if let Some(base) = base
-        && base != before.version
-    {
+    if base != before.version {
         return Err(EditError::Changed {
             file: ds.file(),
             current: before.version,
         });
     }
-    if let Err(problems) = apply(&mut tx, ds, draft).await? {
-        return Err(EditError::Invalid {
-            file: ds.file(),
-            problems,
-        });
+    if let Err(problems) = apply(&mut tx, vec![(ds, draft)]).await? {
+        return Err(EditError::Invalid { problems });
     }
     let after = current(&mut tx, ds).await?;
     if after.version == before.version {
@@ -281,12 +305,10 @@ pub async fn with_drafts(
     drafts: Vec<(Dataset, Draft)>,
 ) -> Result<(CaseConfig, sqlx::Transaction<'static, sqlx::Postgres>), EditError> {
     let mut tx = pool.begin().await?;
-    for (ds, draft) in drafts {
-        if let Err(problems) = apply(&mut tx, ds, draft).await? {
-            return Err(EditError::Invalid {
-                file: ds.file(),
-                problems,
-            });
+    if !drafts.is_empty() {
+        lock(&mut tx).await?;
+        if let Err(problems) = apply(&mut tx, drafts).await? {
+            return Err(EditError::Invalid { problems });
         }
     }
     let cfg = case_config::read(&mut tx).await?;

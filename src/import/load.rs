@@ -319,10 +319,14 @@ pub async fn check_points_outside_grids(
 /// (possible when classes.csv or departments.csv is imported on its own).
 pub async fn check_references(
     conn: &mut PgConnection,
+    changed: &std::collections::HashSet<Dataset>,
     problems: &mut Problems,
 ) -> Result<(), sqlx::Error> {
-    let checks: [(Dataset, &str, &str); 7] = [
+    use Dataset::{Classes, Components, Departments, Routing};
+    // Each check, run when a data set it reads has changed.
+    let checks: [(&[Dataset], Dataset, &str, &str); 7] = [
         (
+            &[Departments],
             Dataset::Departments,
             "department_in_use",
             "SELECT 'user ' || u.login || ': department ' || u.department FROM users u
@@ -330,6 +334,7 @@ pub async fn check_references(
                 AND NOT EXISTS (SELECT 1 FROM departments p WHERE p.code = u.department) LIMIT 20",
         ),
         (
+            &[Departments],
             Dataset::Departments,
             "department_in_use",
             "SELECT 'open case ' || c.case_no || ': department ' || c.department FROM cases c
@@ -337,12 +342,14 @@ pub async fn check_references(
                 AND NOT EXISTS (SELECT 1 FROM departments p WHERE p.code = c.department) LIMIT 20",
         ),
         (
+            &[Components, Classes],
             Dataset::Components,
             "unknown_class",
             "SELECT x.code || ': class ' || x.class FROM components x
               WHERE NOT EXISTS (SELECT 1 FROM classes c WHERE c.kind = 'component' AND c.code = x.class) LIMIT 20",
         ),
         (
+            &[Components, Departments],
             Dataset::Components,
             "unknown_department",
             "SELECT x.code || ': department ' || d.dept FROM components x
@@ -350,12 +357,14 @@ pub async fn check_references(
               WHERE d.dept IS NOT NULL AND NOT EXISTS (SELECT 1 FROM departments p WHERE p.code = d.dept) LIMIT 20",
         ),
         (
+            &[Routing, Departments],
             Dataset::Routing,
             "unknown_department",
             "SELECT r.kind || ',' || r.class || ',' || r.area || ': department ' || r.department FROM routing_rules r
               WHERE NOT EXISTS (SELECT 1 FROM departments p WHERE p.code = r.department) LIMIT 20",
         ),
         (
+            &[Routing, Classes],
             Dataset::Routing,
             "unknown_class",
             "SELECT r.kind || ',' || r.class || ',' || r.area FROM routing_rules r
@@ -363,12 +372,16 @@ pub async fn check_references(
                 (SELECT 1 FROM classes c WHERE c.kind = r.kind AND c.code LIKE r.class || '%') LIMIT 20",
         ),
         (
+            &[Classes, Components],
             Dataset::Classes,
             "unknown_class",
             "SELECT 'no classes' WHERE NOT EXISTS (SELECT 1 FROM classes) AND EXISTS (SELECT 1 FROM components) LIMIT 1",
         ),
     ];
-    for (ds, kind, sql) in checks {
+    for (when, ds, kind, sql) in checks {
+        if !when.iter().any(|d| changed.contains(d)) {
+            continue;
+        }
         let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&mut *conn).await?;
         for r in rows {
             problems.error(

@@ -583,7 +583,7 @@ async fn run_checks(
         Dataset::Components,
         Dataset::Routing,
     ]) {
-        load::check_references(conn, problems).await?;
+        load::check_references(conn, changed, problems).await?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ async fn the_web_map_in_a_real_browser() {
     let u = Staff::new(&app).await;
     let points = grid_points(&app.db, 3).await;
     let (filed, _) = case_in(&app, &u, (points[0].1, points[0].2), "b1", "filed").await;
+    let (handled, _) = case_in(&app, &u, (points[1].1, points[1].2), "b2", "handled").await;
     let component = components_of(&app.db, "0101", 1).await.remove(0);
     let (kiosk_lon, kiosk_lat): (f64, f64) =
         sqlx::query_as("SELECT ST_X(geom) + 0.0003, ST_Y(geom) FROM services ORDER BY id LIMIT 1")
@@ -71,6 +72,7 @@ async fn the_web_map_in_a_real_browser() {
         .env("CITYGRID_BIN", env!("CARGO_BIN_EXE_citygrid"))
         .env("DATABASE_URL", url_for(&app.db.name))
         .env("FILED_CASE", &filed)
+        .env("HANDLED_CASE", &handled)
         .env("FILED_LON", points[0].1.to_string())
         .env("FILED_LAT", points[0].2.to_string())
         .env("COMPONENT_LON", component.2.to_string())

@@ -167,7 +167,7 @@ async fn each_form_is_refused_with_the_import_s_own_problems_and_nothing_is_save
         .call(
             "PUT",
             "/api/v1/admin/config/calendar",
-            Some(json!({"calendar": calendar})),
+            Some(json!({"version": cal["version"], "calendar": calendar})),
         )
         .await;
     assert_eq!(s, 422, "{body}");
@@ -181,7 +181,7 @@ async fn each_form_is_refused_with_the_import_s_own_problems_and_nothing_is_save
         "{problem}"
     );
 
-    // A department still named by routing rules, a component, an active
+    // A department still named by routing rules, a component, an enabled
     // user or an open case cannot be removed.
     add_person(
         &db.pool,
@@ -190,6 +190,26 @@ async fn each_form_is_refused_with_the_import_s_own_problems_and_nothing_is_save
         Some("sanitation-wb"),
     )
     .await;
+    let inspector = add_user_to(&db.pool, "巡查员", Role::Inspector).await;
+    let (lon, lat): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids
+         WHERE code LIKE '610302%' ORDER BY code LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let case: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports", server.base))
+        .bearer_auth(&inspector)
+        .json(&event_report("routed-to-wb", "0102", lon, lat))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(case["case"]["department"], "sanitation-wb", "{case}");
+    let case_no = case["case"]["case_no"].as_str().unwrap();
     let (_, deps) = admin
         .call("GET", "/api/v1/admin/config/departments", None)
         .await;
@@ -204,48 +224,54 @@ async fn each_form_is_refused_with_the_import_s_own_problems_and_nothing_is_save
         .call(
             "PUT",
             "/api/v1/admin/config/departments",
-            Some(json!({"rows": kept})),
+            Some(json!({"version": deps["version"], "rows": kept})),
         )
         .await;
     assert_eq!(s, 422, "{body}");
-    let kinds: Vec<(String, String)> = problems_as_lines(&body["error"]["problems"])
-        .into_iter()
-        .map(|(file, _, kind, _)| (file, kind))
+    let found = problems_as_lines(&body["error"]["problems"]);
+    let in_use: Vec<&str> = found
+        .iter()
+        .filter(|(file, _, kind, _)| file == "departments.csv" && kind == "department_in_use")
+        .map(|(_, _, _, message)| message.as_str())
         .collect();
     assert!(
-        kinds.contains(&("departments.csv".into(), "department_in_use".into())),
-        "{kinds:?}"
+        in_use.iter().any(|m| m.contains("user wb.sanitation"))
+            && in_use.iter().any(|m| m.contains(case_no)),
+        "{in_use:?}"
     );
     assert!(
-        kinds.contains(&("routing.csv".into(), "unknown_department".into())),
-        "{kinds:?}"
+        found
+            .iter()
+            .any(|(file, _, kind, _)| file == "routing.csv" && kind == "unknown_department"),
+        "{found:?}"
     );
 
-    // Shapes that are not a data set's.
+    // Bodies that are not a data set's: a version is always needed, and a
+    // stale one is refused before anything is read.
     for (path, body, status, code) in [
         (
             "/api/v1/admin/config/classes",
-            json!({"rows": []}),
+            json!({"version": "0", "rows": []}),
             404,
             "unknown_dataset",
         ),
         (
             "/api/v1/admin/config/routing",
-            json!({"calendar": calendar}),
-            422,
-            "invalid_config",
+            json!({"version": "0", "rows": []}),
+            409,
+            "config_changed",
         ),
         (
             "/api/v1/admin/config/routing",
-            json!({}),
+            json!({"rows": []}),
             422,
             "invalid_body",
         ),
         (
             "/api/v1/admin/config/routing",
-            json!({"rows": [{"kind": "event", "klass": "01"}]}),
+            json!({"version": "0"}),
             422,
-            "invalid_config",
+            "invalid_body",
         ),
     ] {
         let (s, answer) = admin.call("PUT", path, Some(body)).await;
@@ -253,6 +279,28 @@ async fn each_form_is_refused_with_the_import_s_own_problems_and_nothing_is_save
             (s, answer["error"]["code"].as_str()),
             (status, Some(code)),
             "{path}: {answer}"
+        );
+    }
+    let (_, routing) = admin
+        .call("GET", "/api/v1/admin/config/routing", None)
+        .await;
+    for (body, problem) in [
+        (
+            json!({"version": routing["version"], "calendar": calendar}),
+            "wrong_shape",
+        ),
+        (
+            json!({"version": routing["version"], "rows": [{"kind": "event", "klass": "01"}]}),
+            "unknown_column",
+        ),
+    ] {
+        let (s, answer) = admin
+            .call("PUT", "/api/v1/admin/config/routing", Some(body))
+            .await;
+        assert_eq!(
+            (s, answer["error"]["problems"][0]["kind"].as_str()),
+            (422, Some(problem)),
+            "{answer}"
         );
     }
 
@@ -266,7 +314,6 @@ async fn each_form_is_refused_with_the_import_s_own_problems_and_nothing_is_save
     );
 
     // Only administrators.
-    let inspector = add_user_to(&db.pool, "巡查员", Role::Inspector).await;
     let resp = reqwest::Client::new()
         .get(format!("{}/api/v1/admin/config", server.base))
         .bearer_auth(&inspector)
@@ -409,10 +456,10 @@ async fn a_routing_rule_previewed_and_saved_on_one_server_routes_the_next_report
         .call(
             "PUT",
             "/api/v1/admin/config/routing",
-            Some(json!({"rows": rows})),
+            Some(json!({"version": saved["version"], "rows": rows})),
         )
         .await;
-    assert_eq!((s, same["changed"].as_bool()), (200, Some(false)));
+    assert_eq!((s, same["changed"].as_bool()), (200, Some(false)), "{same}");
 
     // The audit log holds the change once, with the rule before → after.
     let (_, log) = admin.call("GET", "/api/v1/admin/audit", None).await;
@@ -512,8 +559,8 @@ async fn deadlines_are_previewed_on_the_working_calendar_and_its_drafts() {
         ),
         "{a}"
     );
-    // Urgent cases: the `*,*,yes,handling,4,working_hours` line is less
-    // specific than `event,0102`, so the class's limit still applies.
+    // A draft giving 0102 one working day: urgent cases too, as the class's
+    // own line is more specific than `*,*,yes,handling,4,working_hours`.
     let (_, sla) = admin.call("GET", "/api/v1/admin/config/sla", None).await;
     let rows: Vec<Value> = sla["rows"]
         .as_array()
@@ -528,9 +575,18 @@ async fn deadlines_are_previewed_on_the_working_calendar_and_its_drafts() {
             r
         })
         .collect();
-    let (_, a) =
-        preview(json!({"stage": "handling", "class": "0102", "start": friday, "sla": rows})).await;
+    let (_, a) = preview(
+        json!({"stage": "handling", "class": "0102", "urgent": true, "start": friday, "sla": rows}),
+    )
+    .await;
     assert_eq!(a["due"], "2026-12-07T10:00:00+08:00", "{a}");
+    // A class without a line of its own: 3 working days, or 4 working hours when urgent.
+    let (_, a) = preview(json!({"stage": "handling", "class": "0199", "start": friday})).await;
+    assert_eq!(a["due"], "2026-12-09T10:00:00+08:00", "{a}");
+    let (_, a) =
+        preview(json!({"stage": "handling", "class": "0199", "urgent": true, "start": friday}))
+            .await;
+    assert_eq!(a["due"], "2026-12-04T16:00:00+08:00", "{a}");
 
     for (q, code) in [
         (
@@ -541,6 +597,10 @@ async fn deadlines_are_previewed_on_the_working_calendar_and_its_drafts() {
         (json!({"stage": "lunch", "class": "0102"}), "invalid_stage"),
         (json!({"stage": "handling", "class": "01"}), "invalid_class"),
         (json!({"amount": 2}), "invalid_body"),
+        (
+            json!({"amount": 2, "unit": "working_days", "start": "9999-12-31T23:59:59Z"}),
+            "invalid_start",
+        ),
         (
             json!({"amount": 2, "unit": "working_days", "calendar": {"timezone": "+08:00", "working_hours": ["17:00-08:00"]}}),
             "invalid_config",

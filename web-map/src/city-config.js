@@ -45,12 +45,16 @@ function load(set) {
 function showProblems(problems) {
   const list = document.getElementById('config-problems');
   for (const tr of document.querySelectorAll('#config-editor tr.bad')) tr.classList.remove('bad');
+  const shownFile = cfg.sets[cfg.shown]?.file;
   list.replaceChildren(...(problems || []).map((p) => {
-    const row = /^row (\d+)$/.exec(p.at);
+    // A row of the table on screen is marked; a problem of another data set
+    // (a preview's draft, a reference) is named by its data set.
+    const row = p.file === shownFile ? /^row (\d+)$/.exec(p.at) : null;
     if (row) document.querySelector(`#config-editor tr[data-row="${Number(row[1]) - 1}"]`)?.classList.add('bad');
-    const where = row ? t('cfg_row_n').replace('{n}', row[1]) : t(`cfg_${p.file.split('.')[0]}`);
+    const dataset = t(`cfg_${p.file.split('.')[0]}`);
+    const where = row ? t('cfg_row_n').replace('{n}', row[1]) : /^row (\d+)$/.test(p.at) ? `${dataset} ${p.at.replace('row ', '#')}` : dataset;
     const words = t(`problem_${p.kind}`);
-    return el('li', {}, `${where}：${words === `problem_${p.kind}` ? t('error_generic') : words}`);
+    return el('li', {}, `${where}${t('sep')}${words === `problem_${p.kind}` ? t('error_generic') : words}`);
   }));
   list.hidden = !list.children.length;
   document.querySelector('#config-editor tr.bad')?.scrollIntoView({ block: 'center' });
@@ -65,9 +69,11 @@ function cell(name, row, col) {
     return select;
   }
   if (col === 'department' && name === 'routing') {
-    const codes = (cfg.sets.departments?.rows || []).map((d) => d.code);
+    // The departments as saved: a rule may name only a department that exists.
+    const saved = cfg.sets.departments ? JSON.parse(cfg.sets.departments.stored) : [];
+    const codes = saved.map((d) => d.code);
     if (row[col] && !codes.includes(row[col])) codes.push(row[col]);
-    const names = Object.fromEntries((cfg.sets.departments?.rows || []).map((d) => [d.code, d.name]));
+    const names = Object.fromEntries(saved.map((d) => [d.code, d.name]));
     const select = el('select', { 'aria-label': label, onchange: () => { row[col] = select.value; } },
       el('option', { value: '' }, '—'),
       codes.map((c) => el('option', { value: c, selected: c === row[col] }, names[c] ? `${names[c]} (${c})` : c)));
@@ -190,7 +196,7 @@ async function save() {
     render();
     showProblems([]);
     error.textContent = '';
-    notice.textContent = saved.changed ? `${t(`cfg_${name}`)}：${t('saved')}` : t('cfg_unchanged');
+    notice.textContent = saved.changed ? `${t(`cfg_${name}`)}${t('sep')}${t('saved')}` : t('cfg_unchanged');
     cfg.onSaved();
   } catch (e) {
     notice.textContent = '';
@@ -234,7 +240,8 @@ async function previewDeadline(e) {
   e.preventDefault();
   const f = e.target.elements;
   const out = document.getElementById('deadline-answer');
-  const zone = cfg.sets.calendar?.calendar.timezone || '+08:00';
+  // The start is read in the saved calendar's zone (a draft's may be half typed).
+  const zone = (cfg.sets.calendar && JSON.parse(cfg.sets.calendar.stored).timezone) || '+08:00';
   const body = { ...drafts(['sla', 'calendar']) };
   if (f.start.value) body.start = `${f.start.value}:00${zone}`;
   if (f.by.value === 'limit') {

@@ -1,7 +1,7 @@
 // The dispatch console: the city map with cases live, the case list with
 // filters, and a detail panel with the actions the signed-in role may take.
 import {
-  api, ApiError, signedIn, signInForm, t, translate, lang, setLang, el, when, photoUrl,
+  api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, when, photoUrl,
   tiles, mapConfig,
 } from './common.js';
 
@@ -10,13 +10,20 @@ const OPEN = ['reported', 'filed', 'dispatched', 'handled', 'suspended'];
 const state = { me: null, cases: new Map(), classes: [], departments: [], selected: null, map: null };
 window.citygrid = state; // for the browser tests and the curious
 
-/** The worst light of the case's open stages, and its earliest due time. */
+/** The stages in the order a case goes through them. */
+const STAGES = ['filing', 'dispatch', 'handling', 'verification'];
+
+/** Actions that end or undo work: asked again before they are sent. */
+const CONFIRM = ['void', 'reject', 'verify_fail'];
+
+/** The worst light of the case's open stages, and its earliest due time; a
+ *  case with no open stage (closed, rejected, void) has no light. */
 function urgency(c) {
-  let light = 'green';
+  let light = 'none';
   let due = Infinity;
   for (const d of Object.values(c.deadlines || {})) {
     if (d.done_at) continue;
-    if (d.light === 'red' || (d.light === 'yellow' && light === 'green')) light = d.light;
+    if (d.light === 'red' || (d.light === 'yellow' && light !== 'red') || light === 'none') light = d.light;
     due = Math.min(due, Date.parse(d.due_at));
   }
   return { light, due };
@@ -56,10 +63,20 @@ function buildMap(config) {
       id: 'components', type: 'circle', source: 'components', 'source-layer': 'components', minzoom: 16,
       paint: { 'circle-radius': 3, 'circle-color': ['match', ['get', 'state'], 'intact', '#6b7b8c', '#d4322c'] },
     });
-    map.addSource('cases', { type: 'geojson', data: casesGeoJson(), cluster: true, clusterMaxZoom: 14, clusterRadius: 40 });
+    // A cluster counts its red and yellow cases and takes the worst light
+    // inside, so overdue cases stay red at city zoom.
+    const count = (light) => ['+', ['case', ['==', ['get', 'light'], light], 1, 0]];
+    map.addSource('cases', {
+      type: 'geojson', data: casesGeoJson(), cluster: true, clusterMaxZoom: 14, clusterRadius: 40,
+      clusterProperties: { red: count('red'), yellow: count('yellow') },
+    });
     map.addLayer({
       id: 'case-clusters', type: 'circle', source: 'cases', filter: ['has', 'point_count'],
-      paint: { 'circle-color': '#1f5fa8', 'circle-radius': ['step', ['get', 'point_count'], 14, 10, 20, 50, 26], 'circle-opacity': 0.85 },
+      paint: {
+        'circle-color': ['case', ['>', ['get', 'red'], 0], '#d4322c', ['>', ['get', 'yellow'], 0], '#e0b000', '#2e9e44'],
+        'circle-radius': ['step', ['get', 'point_count'], 14, 10, 20, 50, 26],
+        'circle-opacity': 0.85, 'circle-stroke-width': 2, 'circle-stroke-color': '#fff',
+      },
     });
     map.addLayer({
       id: 'cases', type: 'circle', source: 'cases', filter: ['!', ['has', 'point_count']],
@@ -143,12 +160,20 @@ async function select(caseNo) {
 
 /** Shows a case; the last action's message stays while the case is open,
  *  also when a live update redraws it. */
-function renderDetail(c, message) {
-  if (message) state.message = { caseNo: c.case_no, ...message };
-  else if (state.message && state.message.caseNo === c.case_no) message = state.message;
+function renderDetail(c, notice) {
+  if (notice) state.message = { caseNo: c.case_no, ...notice };
+  else if (state.message && state.message.caseNo === c.case_no) notice = state.message;
   const panel = document.getElementById('detail');
+  // What the dispatcher is typing or has picked survives the redraw of the
+  // same case (a live update): values, focus and the cursor.
+  const same = panel.dataset.case === c.case_no;
+  const typed = same ? [...panel.querySelectorAll('[id^="a-"]')].map((f) => [f.id, f.value]) : [];
+  const focus = same && document.activeElement?.id?.startsWith('a-') ? document.activeElement : null;
+  const cursor = focus && 'selectionStart' in focus ? [focus.selectionStart, focus.selectionEnd] : null;
   const area = (a) => (a ? `${a.name || ''} ${a.code}` : '—');
-  const deadlines = Object.entries(c.deadlines || {}).map(([stage, d]) =>
+  const deadlines = Object.entries(c.deadlines || {})
+    .sort(([a], [b]) => STAGES.indexOf(a) - STAGES.indexOf(b))
+    .map(([stage, d]) =>
     el('li', {}, el('span', { class: `light ${d.light}`, style: 'display:inline-block' }), ` ${t(stage)} ≤ ${when(d.due_at)}`, d.done_at ? ` ✓ ${when(d.done_at)}` : ''));
   const timeline = (c.timeline || []).map((e) =>
     el('li', {}, `${when(e.at)} · ${e.actor} (${e.role}) · ${t(e.action === 'overdue' ? 'overdue_event' : e.action)}`,
@@ -158,7 +183,7 @@ function renderDetail(c, message) {
   panel.replaceChildren(
     el('h2', {}, `${c.case_no}`),
     el('div', {}, `${className(c)} · ${t(c.state)}`, c.urgent ? ' · ⚠' : ''),
-    message ? el('div', { class: message.error ? 'error' : 'notice', id: 'message' }, message.text) : '',
+    notice ? el('div', { class: notice.error ? 'error' : 'notice', id: 'message' }, notice.text) : '',
     el('p', {}, c.description || ''),
     el('dl', { class: 'place' },
       el('dt', {}, t('grid')), el('dd', {}, c.grid),
@@ -172,6 +197,16 @@ function renderDetail(c, message) {
     form,
     el('h3', {}, t('timeline')), el('ol', { class: 'timeline' }, ...timeline),
   );
+  panel.dataset.case = c.case_no;
+  for (const [id, value] of typed) {
+    const f = document.getElementById(id);
+    if (f && value !== '') f.value = value;
+  }
+  if (focus) {
+    const f = document.getElementById(focus.id);
+    f?.focus();
+    if (f && cursor && f.setSelectionRange) f.setSelectionRange(...cursor);
+  }
 }
 
 function actionForm(c) {
@@ -193,6 +228,7 @@ function actionForm(c) {
 }
 
 async function act(c, action) {
+  if (CONFIRM.includes(action) && !confirm(`${t(action)} · ${c.case_no}?`)) return;
   const body = { action, expected_version: c.version };
   const v = (id) => document.getElementById(id)?.value;
   if (v('a-note')) body.note = v('a-note');
@@ -211,7 +247,7 @@ async function act(c, action) {
       state.cases.set(c.case_no, fresh);
       renderDetail(fresh, { error: true, text: t('version_conflict') });
     } else {
-      renderDetail(c, { error: true, text: `${e.code || ''}: ${e.message}` });
+      renderDetail(c, { error: true, text: message(e) });
     }
   }
 }

@@ -2,7 +2,7 @@
 // verify handled cases. Reports queue in the browser with their client key
 // and are sent when the connection allows; the server answers a resent key
 // with the same case, so nothing is ever reported twice.
-import { api, ApiError, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig } from './common.js';
+import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
 const state = { here: null, classes: [], map: null, marker: null, sending: null };
@@ -48,12 +48,15 @@ async function sendQueued() {
         photos.push((await api('/api/v1/media', { method: 'POST', body: blob })).id);
       }
       const res = await api('/api/v1/reports', { method: 'POST', body: { ...item.report, photos } });
-      document.getElementById('status').textContent = `${t('sent')}: ${res.case.case_no}${res.duplicate_of ? ` (= ${res.duplicate_of})` : ''}`;
+      // A report near an open case of its class joins that case: said in words.
+      document.getElementById('status').textContent = res.duplicate_of
+        ? t('joined_case').replace('{case}', res.case.case_no)
+        : `${t('sent')}: ${res.case.case_no}`;
     } catch (e) {
       const refused = e instanceof ApiError && e.status >= 400 && e.status < 500 && ![401, 408, 429].includes(e.status);
       if (!refused) break; // offline, or the server is busy: keep it for later
       // Refused for good (bad input): drop it and say why.
-      document.getElementById('status').textContent = `${e.code}: ${e.message}`;
+      document.getElementById('status').textContent = message(e);
     }
     q = queue().filter((x) => x.report.client_key !== item.report.client_key);
     saveQueue(q);
@@ -109,7 +112,9 @@ async function send() {
   const photos = [];
   for (const f of document.getElementById('photo').files) photos.push(await dataUrl(f));
   saveQueue([...queue(), { report, photos }]);
-  document.getElementById('description').value = '';
+  // The next report starts empty: no description, photos, component or urgency of this one.
+  for (const id of ['description', 'photo', 'component']) document.getElementById(id).value = '';
+  document.getElementById('urgent').checked = false;
   document.getElementById('status').textContent = t('queued');
   await flush();
 }
@@ -119,27 +124,45 @@ async function loadTasks() {
   try {
     const data = await api('/api/v1/cases?state=handled&page_size=50');
     const todo = data.cases.filter((c) => !c.verified);
-    box.replaceChildren(...todo.map((c) => el('div', { class: 'case', 'data-case': c.case_no },
+    box.replaceChildren(...todo.map((c) => el('div', { class: 'task', 'data-case': c.case_no },
       el('div', {}, `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name}`),
-      el('a', { href: `geo:${c.lat},${c.lon}` }, '🧭'),
-      el('button', { onclick: () => verify(c, 'verify_pass') }, t('verify_pass')),
-      el('button', { onclick: () => verify(c, 'verify_fail') }, t('verify_fail')))));
+      el('div', { class: 'row' },
+        el('a', { class: 'button', href: `geo:${c.lat},${c.lon}` }, t('navigate')),
+        el('button', { class: 'primary', 'data-verify': 'pass', onclick: () => verify(c, 'verify_pass', {}) }, t('verify_pass')),
+        el('button', { 'data-verify': 'fail', onclick: (e) => failForm(c, e.target.closest('.task')) }, t('verify_fail'))))));
   } catch (e) {
-    box.textContent = e.message;
+    box.textContent = message(e);
   }
 }
 
-async function verify(c, action) {
-  const photos = [];
-  for (const f of document.getElementById('photo').files) {
-    photos.push((await api('/api/v1/media', { method: 'POST', body: f })).id);
-  }
-  const note = document.getElementById('description').value || (action === 'verify_fail' ? t('verify_fail') : '');
+/** Not fixed: its own form, with a required reason and a new photo. */
+function failForm(c, task) {
+  if (task.querySelector('form')) return;
+  const reason = el('textarea', { name: 'reason', rows: 3, required: true, maxlength: 4000 });
+  const photo = el('input', { name: 'photo', type: 'file', accept: 'image/jpeg,image/png,image/webp', capture: 'environment', required: true });
+  const form = el('form', { class: 'fail-form' },
+    el('label', { class: 'field' }, el('span', {}, t('fail_reason')), reason),
+    el('label', { class: 'field' }, el('span', {}, t('fail_photo')), photo),
+    el('div', { class: 'row' },
+      el('button', { class: 'primary', type: 'submit' }, t('verify_fail_send')),
+      el('button', { type: 'button', onclick: () => form.remove() }, t('cancel'))));
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    verify(c, 'verify_fail', { note: reason.value.trim(), files: photo.files });
+  };
+  task.append(form);
+  reason.focus();
+}
+
+async function verify(c, action, { note = '', files = [] }) {
+  const status = document.getElementById('status');
   try {
+    const photos = [];
+    for (const f of files) photos.push((await api('/api/v1/media', { method: 'POST', body: f })).id);
     await api(`/api/v1/cases/${c.case_no}/actions`, { method: 'POST', body: { action, expected_version: c.version, note, photos } });
-    document.getElementById('status').textContent = `${c.case_no}: ${t(action)}`;
+    status.textContent = `${c.case_no}: ${t(action)}`;
   } catch (e) {
-    document.getElementById('status').textContent = `${e.code}: ${e.message}`;
+    status.textContent = message(e);
   }
   loadTasks();
 }
@@ -175,9 +198,10 @@ async function start() {
   document.getElementById('gps').onclick = () =>
     navigator.geolocation.getCurrentPosition((p) => { locate(p.coords.longitude, p.coords.latitude); state.map.setCenter([p.coords.longitude, p.coords.latitude]); },
       (err) => { document.getElementById('status').textContent = err.message; }, { enableHighAccuracy: true });
-  document.getElementById('send').onclick = send;
+  document.getElementById('report').onsubmit = (e) => { e.preventDefault(); send(); };
   state.locate = locate;
   state.flush = flush;
+  state.loadTasks = loadTasks;
   loadTasks();
   setInterval(flush, 10000);
 }

@@ -1,18 +1,37 @@
 // The street kiosk: nearby public services with distance and direction,
 // report a problem at the kiosk (no login: the kiosk's own token), look up a
 // case by its number. Back to the start after 60 s without a touch.
-import { api, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig } from './common.js';
+import { api, message, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig } from './common.js';
 
 const IDLE_MS = 60_000;
 const CATEGORIES = {
   hospital: ['医院', 'Hospital'], pharmacy: ['药店', 'Pharmacy'], toilet: ['公厕', 'Toilet'], police: ['警务', 'Police'],
   post_office: ['邮局', 'Post office'], gov_service: ['政务大厅', 'Service hall'], bus_stop: ['公交站', 'Bus stop'],
 };
-// The common problems, with pictures.
+// The common problems, with pictures drawn here (SVG): emoji are empty boxes
+// on a kiosk without an emoji font.
+const ICONS = {
+  bin: '<path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6"/>',
+  cover: '<circle cx="12" cy="12" r="8"/><path d="M6 9h12M5 12h14M6 15h12"/>',
+  lamp: '<path d="M12 22V10M8 22h8M7 10h10l-2-6H9z"/>',
+  car: '<path d="M3 16v-4l2-5h14l2 5v4z"/><circle cx="7" cy="17" r="2"/><circle cx="17" cy="17" r="2"/>',
+  water: '<path d="M2 10c3-3 5 3 8 0s5 3 8 0 4 0 4 0M2 16c3-3 5 3 8 0s5 3 8 0 4 0 4 0"/>',
+  flyer: '<path d="M6 2h9l5 5v15H6z"/><path d="M14 2v6h6M9 13h8M9 17h8"/>',
+  stall: '<path d="M3 4h3l3 11h10l2-8H7"/><circle cx="10" cy="20" r="1.5"/><circle cx="18" cy="20" r="1.5"/>',
+  bicycle: '<circle cx="6" cy="16" r="4"/><circle cx="18" cy="16" r="4"/><path d="M6 16l4-8h5l3 8M10 8l2 8"/>',
+  other: '<circle cx="12" cy="12" r="10"/><path d="M9 9a3 3 0 1 1 4 3c-1 .5-1 1-1 2M12 17v.5"/>',
+};
 const COMMON = [
-  ['event', '0102', '🗑️'], ['component', '0102', '🕳️'], ['component', '0118', '💡'], ['event', '0505', '🚗'],
-  ['event', '0406', '🌊'], ['event', '0201', '📄'], ['event', '0501', '🛒'], ['event', '0107', '🚲'], ['event', '0199', '❓'],
+  ['event', '0102', 'bin'], ['component', '0102', 'cover'], ['component', '0118', 'lamp'], ['event', '0505', 'car'],
+  ['event', '0406', 'water'], ['event', '0201', 'flyer'], ['event', '0501', 'stall'], ['event', '0107', 'bicycle'], ['event', '0199', 'other'],
 ];
+
+/** One of the drawn icons (our own constant markup, no outside text). */
+function icon(name) {
+  const box = el('span', { class: 'icon', 'aria-hidden': 'true' });
+  box.innerHTML = `<svg viewBox="0 0 24 24" width="48" height="48" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">${ICONS[name]}</svg>`;
+  return box;
+}
 const state = { kiosk: null, map: null, category: '', picked: null, classes: [] };
 window.citygrid = state;
 
@@ -53,9 +72,9 @@ function classButtons() {
     const c = state.classes.find((c) => c.kind === kind && c.code === code);
     return c ? (lang() === 'en' ? c.name_en : c.name) : code;
   };
-  document.getElementById('kiosk-classes').replaceChildren(...COMMON.map(([kind, code, icon]) =>
+  document.getElementById('kiosk-classes').replaceChildren(...COMMON.map(([kind, code, picture]) =>
     el('button', { 'data-class': `${kind}:${code}`, onclick: (e) => { state.picked = { kind, class: code }; for (const b of document.querySelectorAll('#kiosk-classes button')) b.classList.toggle('primary', b === e.currentTarget); } },
-      el('span', { class: 'icon' }, icon), name(kind, code))));
+      icon(picture), name(kind, code))));
 }
 
 async function sendReport() {
@@ -69,7 +88,7 @@ async function sendReport() {
     status.textContent = `${t('case_no')}: ${res.case.case_no}`;
     status.dataset.caseNo = res.case.case_no;
   } catch (e) {
-    status.textContent = e.message;
+    status.textContent = message(e);
   }
 }
 
@@ -88,7 +107,7 @@ async function lookup() {
       el('ol', {}, ...c.steps.map((s) => el('li', {}, `${when(s.at)} · ${stateOf(s)}`))),
     ].filter(Boolean));
   } catch (e) {
-    box.textContent = e.message;
+    box.textContent = message(e);
   }
 }
 
@@ -96,17 +115,25 @@ function resetOnIdle() {
   let timer;
   const reset = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      show('start');
-      state.picked = null;
-      document.getElementById('k-description').value = '';
-      document.getElementById('k-status').textContent = '';
-      document.getElementById('k-result').textContent = '';
-      state.map.jumpTo({ center: [state.kiosk.lon, state.kiosk.lat], zoom: 16 });
-    }, IDLE_MS);
+    timer = setTimeout(idleReset, IDLE_MS);
   };
   for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, reset);
   reset();
+}
+
+/** Back to the start for the next visitor, in the kiosk's own language. */
+function idleReset() {
+  if (lang() !== 'zh') {
+    setLang('zh');
+    location.reload();
+    return;
+  }
+  show('start');
+  state.picked = null;
+  document.getElementById('k-description').value = '';
+  document.getElementById('k-status').textContent = '';
+  document.getElementById('k-result').textContent = '';
+  state.map.jumpTo({ center: [state.kiosk.lon, state.kiosk.lat], zoom: 16 });
 }
 
 /** No sign-in form for passers-by: a kiosk not enrolled, or revoked, says so. */
@@ -160,6 +187,7 @@ async function start() {
     loadServices();
   });
   resetOnIdle();
+  state.idleReset = idleReset;
 }
 
 start();

@@ -5,12 +5,14 @@
 //   pages; TOKENS (JSON: dispatcher, operator, inspector), for this script's own checks;
 //   KIOSK_CODE (a kiosk's one-time enrolment code), KIOSK_ID;
 //   CITYGRID_BIN and DATABASE_URL (to revoke the kiosk, end a session);
-//   FILED_CASE (a case waiting for dispatch, at FILED_LON/FILED_LAT),
+//   FILED_CASE (a case waiting for dispatch, at FILED_LON/FILED_LAT), HANDLED_CASE
+//   (a case waiting for verification),
 //   COMPONENT_LON/COMPONENT_LAT (a component), REPORT_LON/REPORT_LAT (where the
 //   inspector reports), ROUTE_GRID/ROUTE_LON/ROUTE_LAT (a grid of 渭滨区 and a
 //   point in it, for a new routing rule), ARTIFACTS (where screenshots go).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 
@@ -24,6 +26,8 @@ function citygrid(...args) {
   execFileSync(env.CITYGRID_BIN, args, { env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 const ARTIFACTS = env.ARTIFACTS;
+/** A real photo (tests/fixtures/), for file inputs. */
+const PHOTO = fileURLToPath(new URL('../../tests/fixtures/python.jpg', import.meta.url));
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const browser = await chromium.launch({
@@ -145,8 +149,25 @@ await step('filters narrow the case list', async () => {
   await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`);
 });
 
-await step('an action from the console changes the case and its timeline', async () => {
+await step('what the dispatcher types survives a live update of the case', async () => {
   await cp.click(`[data-case="${env.FILED_CASE}"]`);
+  await cp.waitForSelector('button[data-action="dispatch"]');
+  await cp.click('#a-note');
+  await cp.keyboard.type('请尽快处理，正在输入');
+  // Meanwhile an inspector reports the same problem there: the case is updated live.
+  const resp = await fetch(`${BASE}/api/v1/reports`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKENS.inspector}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ client_key: 'same-problem-again', kind: 'event', class: '0102',
+      lon: Number(env.FILED_LON), lat: Number(env.FILED_LAT), description: '同一处暴露垃圾' }),
+  });
+  assert.equal((await resp.json()).case.case_no, env.FILED_CASE, 'the report joined the case');
+  await cp.waitForFunction(() => [...document.querySelectorAll('.timeline li')].some((l) => l.textContent.includes('重复上报')));
+  await cp.keyboard.type('。');
+  assert.equal(await cp.$eval('#a-note', (i) => i.value), '请尽快处理，正在输入。', 'the note, its focus and cursor survive');
+});
+
+await step('an action from the console changes the case and its timeline', async () => {
   await cp.waitForSelector('button[data-action="dispatch"]');
   const suggested = await cp.$eval('#a-department', (s) => s.value);
   assert.ok(suggested, 'the routed department is pre-selected');
@@ -177,7 +198,16 @@ await step('a report from the inspector page appears on the open console within 
   assert.match(await ip.$eval('#grid', (e) => e.textContent), /^\d{15}$/);
   await ip.selectOption('#class', '0102');
   await ip.fill('#description', '路边暴露垃圾 exposed garbage');
+  await ip.check('#urgent');
+  await ip.setInputFiles('#photo', PHOTO);
   await ip.click('#send');
+  // The form is cleared once the report is queued: the next one is not urgent and has no photo.
+  await ip.waitForFunction(() => document.getElementById('queued').textContent !== '0' || /\d{8}-\d{6}/.test(document.getElementById('status').textContent));
+  assert.deepEqual(await ip.evaluate(() => ({
+    description: document.getElementById('description').value,
+    urgent: document.getElementById('urgent').checked,
+    photos: document.getElementById('photo').files.length,
+  })), { description: '', urgent: false, photos: 0 });
   await ip.waitForFunction(() => /\d{8}-\d{6}/.test(document.getElementById('status').textContent));
   const sentAt = Date.now();
   const caseNo = (await ip.$eval('#status', (e) => e.textContent)).match(/\d{8}-\d{6}/)[0];
@@ -244,6 +274,32 @@ await step('the outbox survives the end of the shift\'s session and is sent once
   assert.equal(await count(), before + 1, `sent once after signing in: ${await ip.$eval('#status', (e) => e.textContent)}`);
 });
 
+await step('verification fails only with its own reason and a new photo, never the report form\'s', async () => {
+  await ip.fill('#description', '这是上报表单的描述，不是核查意见');
+  await ip.evaluate(() => window.citygrid.loadTasks());
+  const task = `.task[data-case="${env.HANDLED_CASE}"]`;
+  await ip.waitForSelector(task);
+  await ip.click(`${task} button[data-verify=fail]`);
+  await ip.waitForSelector(`${task} form.fail-form`);
+  // One tap does nothing: without a reason and a photo the form is not sent.
+  await ip.click(`${task} form.fail-form button[type=submit]`);
+  assert.equal(await ip.$eval(`${task} textarea[name=reason]`, (t) => t.validity.valid), false);
+  const still = async () => (await (await fetch(`${BASE}/api/v1/cases/${env.HANDLED_CASE}`, { headers: { Authorization: `Bearer ${TOKENS.operator}` } })).json());
+  assert.equal((await still()).state, 'handled');
+  await ip.fill(`${task} textarea[name=reason]`, '井盖仍然缺失 the cover is still missing');
+  await ip.setInputFiles(`${task} input[name=photo]`, PHOTO);
+  await ip.screenshot({ path: `${ARTIFACTS}/inspector-verify-fail.png`, fullPage: true });
+  await ip.click(`${task} form.fail-form button[type=submit]`);
+  await ip.waitForFunction((no) => document.getElementById('status').textContent.startsWith(no), env.HANDLED_CASE);
+  const c = await still();
+  const last = c.timeline[c.timeline.length - 1];
+  assert.equal(last.action, 'verify_fail');
+  assert.equal(last.note, '井盖仍然缺失 the cover is still missing');
+  assert.equal(last.photos.length, 1);
+  assert.equal(await ip.$eval('#description', (d) => d.value), '这是上报表单的描述，不是核查意见', 'the report form is untouched');
+  await ip.fill('#description', '');
+});
+
 // ---------------------------------------------------------------- kiosk
 await step('a kiosk that is not enrolled is out of service, with no sign-in form', async () => {
   const context = await browser.newContext({ viewport: { width: 1080, height: 1920 } });
@@ -266,6 +322,21 @@ await step('the kiosk lists the nearest services in distance order', async () =>
   await kp.waitForFunction(() => [...document.querySelectorAll('.service .muted')].length > 0);
   await mapIdle(kp);
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk.png` });
+});
+
+await step('the kiosk draws its pictures, and the idle reset brings back its own language', async () => {
+  await kp.click('#to-report');
+  const pictures = await kp.$$eval('#kiosk-classes button', (bs) => bs.map((b) => ({ svg: b.querySelectorAll('svg').length, text: b.textContent })));
+  assert.ok(pictures.length >= 9 && pictures.every((p) => p.svg === 1), JSON.stringify(pictures));
+  assert.ok(pictures.every((p) => !/\p{Extended_Pictographic}/u.test(p.text)), 'no emoji');
+  await kp.screenshot({ path: `${ARTIFACTS}/kiosk-report.png` });
+  // A visitor switches to English and walks away.
+  await Promise.all([kp.waitForNavigation(), kp.click('#lang')]);
+  await kp.waitForSelector('.service');
+  assert.equal(await kp.evaluate(() => document.documentElement.lang), 'en');
+  await Promise.all([kp.waitForNavigation(), kp.evaluate(() => window.citygrid.idleReset())]);
+  await kp.waitForSelector('.service');
+  assert.equal(await kp.evaluate(() => document.documentElement.lang), 'zh-CN');
 });
 
 await step('a kiosk report creates a case, and the kiosk can look it up', async () => {
