@@ -110,6 +110,10 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/cases.csv", Roles(STAFF)),
     // A kiosk gets the public view; a department only its own cases.
     ("GET", "/api/v1/cases/{case_no}", Roles(EVERY_ROLE)),
+    // A citizen following their case: its public view, and the page.
+    ("GET", "/api/v1/track/{case_no}", Anyone),
+    ("GET", "/track/{case_no}", Anyone),
+    ("GET", "/track/{case_no}/qr.svg", Anyone),
     // Which action by which role: the workflow decides.
     ("POST", "/api/v1/cases/{case_no}/actions", Roles(STAFF)),
     ("GET", "/api/v1/events", Roles(STAFF)),

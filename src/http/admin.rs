@@ -422,14 +422,7 @@ fn enrolment(
 ) -> KioskEnrolment {
     let enrol_path = format!("/kiosk#enrol={code}");
     let enrol_url = origin.map(|o| format!("{o}{enrol_path}"));
-    let qr_svg = enrol_url.as_ref().and_then(|url| {
-        let qr = qrcode::QrCode::new(url.as_bytes()).ok()?;
-        Some(
-            qr.render::<qrcode::render::svg::Color>()
-                .min_dimensions(240, 240)
-                .build(),
-        )
-    });
+    let qr_svg = enrol_url.as_deref().and_then(super::web::qr_svg);
     KioskEnrolment {
         kiosk: kiosk.to_owned(),
         enrol_path,

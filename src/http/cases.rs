@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases.geojson", get(export_geojson))
         .route("/api/v1/cases.csv", get(export_csv))
         .route("/api/v1/cases/{case_no}", get(detail))
+        .route("/api/v1/track/{case_no}", get(track))
         .route("/api/v1/cases/{case_no}/actions", post(act))
 }
 
@@ -762,6 +763,25 @@ pub(crate) async fn detail(
             full_case(&state, &cfg, &case, &caller.0).await?,
         )))),
     }
+}
+
+/// A case as a citizen follows it (the page `/track/{case_no}`): the one
+/// public view, the same as the kiosk's look-up and Open311 show.
+#[utoipa::path(get, path = "/api/v1/track/{case_no}", tag = "cases",
+    params(("case_no" = String, Path, description = "The case number on the receipt")),
+    responses(
+        (status = 200, description = "The public view", body = PublicCase),
+        (status = 404, description = "No such case", body = ErrorBody),
+    ))]
+pub(crate) async fn track(
+    State(state): State<AppState>,
+    Path(case_no): Path<String>,
+) -> ApiResult<Json<PublicCase>> {
+    let case = load_case(&state, &case_no).await?;
+    let cfg = case_config::load(&state.pool).await?;
+    let index = state.city.get();
+    let mut view = public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?;
+    Ok(Json(view.remove(0)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

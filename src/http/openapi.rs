@@ -74,6 +74,7 @@ use crate::store::users::role_name;
         cases::export_geojson,
         cases::export_csv,
         cases::detail,
+        cases::track,
         cases::act,
         events::events,
         media::upload,

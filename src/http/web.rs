@@ -1,14 +1,15 @@
 //! The web map's pages and assets, from the built `web-map/dist/` directory:
 //! `/` the dispatch console, `/inspector` the phone page, `/kiosk` the kiosk
-//! page, `/stats` the evaluation page, `/assets/…` their scripts, styles and
-//! MapLibre.
+//! page, `/stats` the evaluation page, `/admin` administration, `/track/{no}`
+//! a citizen's case (and its address as a QR code for receipts), `/assets/…`
+//! their scripts, styles and MapLibre.
 
 use std::path::{Component, Path, PathBuf};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -25,6 +26,11 @@ pub fn router() -> Router<AppState> {
         .route("/kiosk", get(|s: State<AppState>| page(s, "kiosk.html")))
         .route("/stats", get(|s: State<AppState>| page(s, "stats.html")))
         .route("/admin", get(|s: State<AppState>| page(s, "admin.html")))
+        .route(
+            "/track/{case_no}",
+            get(|s: State<AppState>| page(s, "track.html")),
+        )
+        .route("/track/{case_no}/qr.svg", get(track_qr))
         .route("/assets/{*path}", get(asset))
 }
 
@@ -76,4 +82,55 @@ async fn asset(
         ));
     }
     send(state.web_dir.join("assets").join(rel), "no-cache").await
+}
+
+/// `text` as a QR code (SVG), or none when it is too long for one.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let qr = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        qr.render::<qrcode::render::svg::Color>()
+            .min_dimensions(240, 240)
+            .build(),
+    )
+}
+
+/// The address of a case's tracking page as a QR code, for the kiosk's
+/// receipt: scanned with a phone, it opens `/track/{case_no}`.
+async fn track_qr(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    UrlPath(case_no): UrlPath<String>,
+) -> ApiResult<Response> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+    if case_no.is_empty() || case_no.len() > 40 || !case_no.bytes().all(plain) {
+        return Err(ApiError::bad_request(
+            "invalid_case_no",
+            "a case number has letters, digits and '-'",
+        ));
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes()
+                    .all(|b| plain(b) || matches!(b, b'.' | b':' | b'[' | b']'))
+        })
+        .ok_or_else(|| ApiError::bad_request("invalid_host", "the request names no host"))?;
+    let scheme = if state.sessions.secure_cookie {
+        "https"
+    } else {
+        "http"
+    };
+    let svg = qr_svg(&format!("{scheme}://{host}/track/{case_no}"))
+        .ok_or_else(|| ApiError::bad_request("invalid_case_no", "too long for a QR code"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response())
 }

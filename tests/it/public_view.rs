@@ -118,6 +118,7 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
             ("/open311/v2/requests.json".to_owned(), None),
             ("/open311/v2/requests.xml".to_owned(), None),
             (format!("/api/v1/cases/{no}"), Some(kiosk.as_str())),
+            (format!("/api/v1/track/{no}"), None),
         ]
     };
 
@@ -182,6 +183,21 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
         .map(|s| s["state"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["received", "accepted", "in_progress"]);
+    // A citizen's tracking page shows that same view, signed in as no one.
+    let (s, tracked) = app.get(&format!("/api/v1/track/{kiosk_case}")).await;
+    assert_eq!((s, &tracked), (200, &view));
+    let (s, _) = app.get("/api/v1/track/20991231-999999").await;
+    assert_eq!(s, 404);
+    let resp = app
+        .client
+        .get(app.url(&format!("/track/{kiosk_case}/qr.svg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+    assert!(resp.text().await.unwrap().contains("<svg"));
+    let (s, _) = app.get("/track/not%20a%20number/qr.svg").await;
+    assert_eq!(s, 400);
 
     // Public tiles carry counts, not words.
     let (x, y) = tile_of(13, p[0].1, p[0].2);

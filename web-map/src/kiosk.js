@@ -85,8 +85,17 @@ async function sendReport() {
       method: 'POST',
       body: { client_key: `kiosk-${Date.now()}-${Math.random().toString(36).slice(2)}`, ...state.picked, description: document.getElementById('k-description').value },
     });
-    status.textContent = `${t('case_no')}: ${res.case.case_no}`;
-    status.dataset.caseNo = res.case.case_no;
+    // The receipt: the case number, and a QR code of its tracking page.
+    const no = res.case.case_no;
+    status.replaceChildren(
+      el('div', { class: 'receipt-no' }, `${t('case_no')}: ${no}`),
+      el('img', { id: 'k-receipt-qr', class: 'qr', src: `/track/${encodeURIComponent(no)}/qr.svg`, width: 200, height: 200, alt: t('receipt') }),
+      el('div', { class: 'muted' }, t('receipt')));
+    status.dataset.caseNo = no;
+    // The next visitor starts afresh.
+    document.getElementById('k-description').value = '';
+    state.picked = null;
+    for (const b of document.querySelectorAll('#kiosk-classes button')) b.classList.remove('primary');
   } catch (e) {
     status.textContent = message(e);
   }
@@ -131,7 +140,8 @@ function idleReset() {
   show('start');
   state.picked = null;
   document.getElementById('k-description').value = '';
-  document.getElementById('k-status').textContent = '';
+  document.getElementById('k-status').replaceChildren();
+  delete document.getElementById('k-status').dataset.caseNo;
   document.getElementById('k-result').textContent = '';
   state.map.jumpTo({ center: [state.kiosk.lon, state.kiosk.lat], zoom: 16 });
 }

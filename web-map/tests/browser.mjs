@@ -348,6 +348,25 @@ await step('a kiosk report creates a case, and the kiosk can look it up', async 
   const caseNo = await kp.$eval('#k-status', (e) => e.dataset.caseNo);
   const c = await (await fetch(`${BASE}/api/v1/cases/${caseNo}`, { headers: { Authorization: `Bearer ${TOKENS.operator}` } })).json();
   assert.equal(c.channel, 'kiosk');
+  // The receipt's QR code is drawn; it encodes the case's tracking page.
+  await kp.waitForFunction(() => document.getElementById('k-receipt-qr')?.naturalWidth >= 200);
+  await kp.screenshot({ path: `${ARTIFACTS}/kiosk-receipt.png` });
+  // A citizen's phone opens that page, signed in as no one.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const tp = await phone.newPage();
+  tp.on('pageerror', (e) => errors.push(`track: ${e.message}`));
+  await tp.goto(`${BASE}/track/${caseNo}`);
+  await tp.waitForSelector('#case:not([hidden])');
+  const shown = await tp.$eval('#case', (e) => e.textContent);
+  assert.ok(shown.includes(caseNo) && shown.includes('已接收') && shown.includes('暴露垃圾'), shown);
+  assert.ok(!/null|undefined|kiosk-test|这里有垃圾/.test(shown), `the public view only: ${shown}`);
+  await tp.screenshot({ path: `${ARTIFACTS}/track.png`, fullPage: true });
+  // A number that is no case: said in words.
+  await tp.fill('#find input[name=case_no]', '20991231-999999');
+  await tp.click('#find button');
+  await tp.waitForFunction(() => document.getElementById('error').textContent !== '');
+  assert.equal(await tp.$eval('#error', (e) => e.textContent), '没有这个案件。');
+  await phone.close();
   await kp.click('#home');
   await kp.click('#to-lookup');
   await kp.fill('#k-case', caseNo);
