@@ -106,6 +106,7 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
         Roles(&[Inspector, Kiosk, Operator, Admin]),
     ),
     ("GET", "/api/v1/cases", Roles(STAFF)),
+    ("GET", "/api/v1/cases/counts", Roles(STAFF)),
     ("GET", "/api/v1/cases.geojson", Roles(STAFF)),
     ("GET", "/api/v1/cases.csv", Roles(STAFF)),
     // A kiosk gets the public view; a department only its own cases.

@@ -30,7 +30,7 @@ use crate::index::{AreaRef, COMPONENT_LIMIT, CityIndex};
 use crate::store::case_config::{self, CaseConfig};
 use crate::store::cases::{
     self, ActionInput, CaseError, CaseFilter, CaseRecord, Deadline, DuplicateRef, EventRecord,
-    Intake, Intaken, StageRecord,
+    Intake, Intaken, Queues, StageRecord,
 };
 use crate::store::users::User;
 
@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases", get(list))
         .route("/api/v1/cases.geojson", get(export_geojson))
         .route("/api/v1/cases.csv", get(export_csv))
+        .route("/api/v1/cases/counts", get(counts))
         .route("/api/v1/cases/{case_no}", get(detail))
         .route("/api/v1/track/{case_no}", get(track))
         .route("/api/v1/cases/{case_no}/actions", post(act))
@@ -564,6 +565,12 @@ pub struct CaseQuery {
     /// Only cases with (`true`) or without (`false`) an overdue stage.
     #[param(value_type = Option<bool>)]
     overdue: Option<String>,
+    /// Only urgent (`true`) or ordinary (`false`) cases.
+    #[param(value_type = Option<bool>)]
+    urgent: Option<String>,
+    /// Only cases whose verification passed (`true`) or not yet (`false`).
+    #[param(value_type = Option<bool>)]
+    verified: Option<String>,
     /// `min_lon,min_lat,max_lon,max_lat` (WGS-84).
     #[param(example = "107.1,34.3,107.2,34.4")]
     bbox: Option<String>,
@@ -629,13 +636,17 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
                 .ok_or_else(|| bad("invalid_kind", "kind must be component or event"))?,
         );
     }
-    if let Some(o) = get("overdue") {
-        f.overdue = Some(match o {
-            "true" => true,
-            "false" => false,
-            _ => return Err(bad("invalid_overdue", "overdue must be true or false")),
-        });
-    }
+    let yes_no = |k: &'static str, code: &'static str| -> ApiResult<Option<bool>> {
+        match get(k) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(bad(code, format!("{k} must be true or false"))),
+        }
+    };
+    f.overdue = yes_no("overdue", "invalid_overdue")?;
+    f.urgent = yes_no("urgent", "invalid_urgent")?;
+    f.verified = yes_no("verified", "invalid_verified")?;
     if let Some(b) = get("bbox") {
         let n: Vec<f64> = b
             .split(',')
@@ -732,6 +743,23 @@ pub(crate) async fn list(
         page: f.page,
         page_size: f.page_size,
     }))
+}
+
+/// The open cases waiting at each desk (a department: its own), for the
+/// console's tabs.
+#[utoipa::path(get, path = "/api/v1/cases/counts", tag = "cases",
+    responses((status = 200, description = "The queues", body = Queues)))]
+pub(crate) async fn counts(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Queues>> {
+    let department = match caller.0.role {
+        Role::Department => caller.0.department.as_deref(),
+        _ => None,
+    };
+    Ok(Json(
+        cases::queues(&state.pool, department, state.clock.now()).await?,
+    ))
 }
 
 /// A case: in full for staff (a department only its own), the public view for a kiosk.

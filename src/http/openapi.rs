@@ -73,6 +73,7 @@ use crate::store::users::role_name;
         cases::list,
         cases::export_geojson,
         cases::export_csv,
+        cases::counts,
         cases::detail,
         cases::track,
         cases::act,

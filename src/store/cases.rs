@@ -1034,6 +1034,9 @@ pub struct CaseFilter {
     pub kind: Option<ClassKind>,
     pub class: Option<String>,
     pub overdue: Option<bool>,
+    pub urgent: Option<bool>,
+    /// Handled cases whose verification passed (`true`) or is still to come.
+    pub verified: Option<bool>,
     /// min lon, min lat, max lon, max lat
     pub bbox: Option<[f64; 4]>,
     /// Changed at or after.
@@ -1076,6 +1079,12 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
         )
         .push_bind(now)
         .push("))");
+    }
+    if let Some(urgent) = f.urgent {
+        qb.push(" AND c.urgent = ").push_bind(urgent);
+    }
+    if let Some(verified) = f.verified {
+        qb.push(" AND c.verified = ").push_bind(verified);
     }
     if let Some([x0, y0, x1, y1]) = f.bbox {
         qb.push(" AND c.geom && ST_MakeEnvelope(")
@@ -1252,4 +1261,52 @@ pub async fn report_photos(pool: &PgPool, case_id: i64) -> Result<Vec<String>, s
     .fetch_optional(pool)
     .await?
     .unwrap_or_default())
+}
+
+/// How much open work waits at each desk: the console's tabs.
+#[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Queues {
+    /// Reported, to be filed or rejected.
+    pub to_file: i64,
+    /// Filed, to be dispatched.
+    pub to_dispatch: i64,
+    /// Dispatched, with a department.
+    pub in_handling: i64,
+    /// Handled, waiting for an inspector's verification.
+    pub to_verify: i64,
+    /// Handled and verified, to be closed.
+    pub to_close: i64,
+    pub suspended: i64,
+    /// Open cases with a stage past its deadline.
+    pub overdue: i64,
+    /// Open urgent cases.
+    pub urgent: i64,
+}
+
+/// The open cases by queue, of one department or all.
+pub async fn queues(
+    pool: &PgPool,
+    department: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Queues, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE c.state = 'reported') AS to_file,
+                count(*) FILTER (WHERE c.state = 'filed') AS to_dispatch,
+                count(*) FILTER (WHERE c.state = 'dispatched') AS in_handling,
+                count(*) FILTER (WHERE c.state = 'handled' AND NOT c.verified) AS to_verify,
+                count(*) FILTER (WHERE c.state = 'handled' AND c.verified) AS to_close,
+                count(*) FILTER (WHERE c.state = 'suspended') AS suspended,
+                count(*) FILTER (WHERE c.state <> 'suspended' AND o.overdue) AS overdue,
+                count(*) FILTER (WHERE c.urgent) AS urgent
+         FROM cases c
+         CROSS JOIN LATERAL (SELECT EXISTS (
+             SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.done_at IS NULL AND s.due_at < $2
+         ) AS overdue) o
+         WHERE c.state NOT IN ('closed', 'rejected', 'void')
+           AND ($1::text IS NULL OR c.department = $1)",
+    )
+    .bind(department)
+    .bind(now)
+    .fetch_one(pool)
+    .await
 }

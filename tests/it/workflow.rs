@@ -658,3 +658,92 @@ async fn the_audit_trail_is_append_only() {
     }
     assert_eq!(app.db.fingerprint("case_events").await, before);
 }
+
+#[tokio::test]
+async fn the_console_tabs_count_each_desk_s_open_cases_and_filter_to_them() {
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    let p = grid_points(&app.db, 8).await;
+    let at = |i: usize| (p[i].1, p[i].2);
+    let mut made = Vec::new();
+    for (i, state) in [
+        "reported",
+        "reported",
+        "filed",
+        "dispatched",
+        "handled",
+        "verified",
+        "closed",
+        "suspended",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        made.push(case_in(&app, &u, at(i), &format!("tab-{i}"), state).await.0);
+    }
+    // One urgent report besides.
+    let mut urgent = event_report("tab-urgent", "0102", p[0].1 + 0.002, p[0].2);
+    urgent["urgent"] = json!(true);
+    let (s, b) = app.post("/api/v1/reports", &u.inspector, &urgent).await;
+    assert_eq!(s, 201, "{b}");
+    let urgent_case = b["case"]["case_no"].as_str().unwrap().to_owned();
+
+    let (s, counts) = app.get_as("/api/v1/cases/counts", &u.dispatcher).await;
+    assert_eq!(s, 200, "{counts}");
+    assert_eq!(
+        counts,
+        json!({"to_file": 3, "to_dispatch": 1, "in_handling": 1, "to_verify": 1, "to_close": 1,
+               "suspended": 1, "overdue": 0, "urgent": 1})
+    );
+    // A department counts only its own: the three dispatched to it and still open.
+    let (_, own) = app.get_as("/api/v1/cases/counts", &u.department).await;
+    assert_eq!(
+        (
+            own["in_handling"].as_i64(),
+            own["to_verify"].as_i64(),
+            own["to_close"].as_i64(),
+            own["to_file"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1), Some(0)),
+        "{own}"
+    );
+    let (_, other) = app
+        .get_as("/api/v1/cases/counts", &u.other_department)
+        .await;
+    assert_eq!(other["in_handling"], 0, "{other}");
+
+    // Each tab's filter lists exactly the cases it counts.
+    let listed = |q: &'static str| {
+        let app = &app;
+        let token = u.dispatcher.clone();
+        async move {
+            let (_, l) = app.get_as(&format!("/api/v1/cases?{q}"), &token).await;
+            let mut nos: Vec<String> = l["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["case_no"].as_str().unwrap().to_owned())
+                .collect();
+            nos.sort();
+            nos
+        }
+    };
+    assert_eq!(
+        listed("state=handled&verified=false").await,
+        [made[4].clone()]
+    );
+    assert_eq!(
+        listed("state=handled&verified=true").await,
+        [made[5].clone()]
+    );
+    assert_eq!(listed("urgent=true").await, [urgent_case]);
+    let (s, b) = app
+        .get_as("/api/v1/cases?urgent=maybe", &u.dispatcher)
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("invalid_urgent"))
+    );
+}

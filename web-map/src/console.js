@@ -7,7 +7,10 @@ import {
 
 const OPEN = ['reported', 'filed', 'dispatched', 'handled', 'suspended'];
 
-const state = { me: null, cases: new Map(), classes: [], departments: [], selected: null, map: null };
+const state = {
+  me: null, cases: new Map(), classes: [], departments: [], selected: null, map: null,
+  queue: 'all', counts: null, unseenUrgent: new Set(), beeps: 0, total: 0,
+};
 window.citygrid = state; // for the browser tests and the curious
 
 /** The stages in the order a case goes through them. */
@@ -111,10 +114,76 @@ function refreshMap() {
   if (src) src.setData(casesGeoJson());
 }
 
+// ------------------------------------------------------------------ queues
+
+/** The console's tabs: each desk's open work, with its count and filter. */
+const QUEUES = [
+  ['all', {}],
+  ['to_file', { state: 'reported' }],
+  ['to_dispatch', { state: 'filed' }],
+  ['in_handling', { state: 'dispatched' }],
+  ['to_verify', { state: 'handled', verified: 'false' }],
+  ['to_close', { state: 'handled', verified: 'true' }],
+  ['overdue', { overdue: 'true' }],
+  ['urgent', { urgent: 'true', state: OPEN.join(',') }],
+];
+
+function renderQueues(counts) {
+  document.getElementById('queues').replaceChildren(...QUEUES.map(([name]) => el('button', {
+    'data-queue': name, 'aria-pressed': String(state.queue === name),
+    class: name === 'overdue' || name === 'urgent' ? 'hot' : '',
+    onclick: () => { state.queue = name; renderQueues(state.counts); loadCases(); },
+  }, t(`queue_${name}`), name === 'all' ? '' : el('span', { class: 'badge' }, String(counts?.[name] ?? '…')))));
+}
+
+let countsTimer = null;
+/** The counts, at most every half second however many changes arrive. */
+function refreshCounts() {
+  clearTimeout(countsTimer);
+  countsTimer = setTimeout(async () => {
+    try {
+      state.counts = await api('/api/v1/cases/counts');
+      renderQueues(state.counts);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) console.warn('counts', e.message);
+    }
+  }, 500);
+}
+
+// ------------------------------------------------------------------ urgent
+
+/** A new urgent case announces itself: the badge, a tone unless muted, the row. */
+function announceUrgent(c) {
+  state.unseenUrgent.add(c.case_no);
+  const badge = document.getElementById('urgent-alert');
+  badge.hidden = false;
+  badge.textContent = `${t('new_urgent')} ${state.unseenUrgent.size}`;
+  badge.onclick = () => { select([...state.unseenUrgent].pop()); };
+  if (!document.getElementById('mute').checked) beep();
+}
+
+function beep() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.value = 0.15;
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.4);
+    state.beeps += 1;
+  } catch {
+    // No audio on this device: the badge and the marked row remain.
+  }
+}
+
 // ------------------------------------------------------------------ list
 
 function filters() {
   const q = new URLSearchParams({ page_size: '500' });
+  const preset = Object.fromEntries(QUEUES)[state.queue] || {};
+  for (const [k, v] of Object.entries(preset)) q.set(k, v);
   const v = (id) => document.getElementById(id).value;
   if (v('f-state')) q.set('state', v('f-state'));
   if (v('f-class')) { const [kind, cls] = v('f-class').split(':'); q.set('kind', kind); q.set('class', cls); }
@@ -129,20 +198,26 @@ async function loadCases() {
   const q = filters();
   const data = await api(`/api/v1/cases?${q}`);
   state.cases = new Map(data.cases.map((c) => [c.case_no, c]));
-  document.getElementById('count').textContent = `${t('cases')}: ${data.total}`;
+  state.total = data.total;
   renderList();
   refreshMap();
 }
 
 function renderList() {
+  document.getElementById('count').textContent = `${t('cases')}: ${state.total}`;
   const list = document.getElementById('cases');
   const cases = [...state.cases.values()].sort((a, b) => urgency(a).due - urgency(b).due || (a.case_no < b.case_no ? 1 : -1));
   list.replaceChildren(
     ...(cases.length ? cases.map((c) =>
-      el('div', { class: 'case' + (c.case_no === state.selected ? ' selected' : ''), 'data-case': c.case_no, onclick: () => select(c.case_no) },
+      el('div', {
+        class: 'case' + (c.case_no === state.selected ? ' selected' : '') + (c.urgent ? ' urgent' : '') + (state.unseenUrgent.has(c.case_no) ? ' new' : ''),
+        'data-case': c.case_no, tabindex: 0, role: 'button',
+        onclick: () => select(c.case_no),
+        onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); select(c.case_no); } },
+      },
         el('span', { class: `light ${urgency(c).light}` }),
         el('div', {},
-          el('div', {}, `${c.case_no} · ${className(c)}`),
+          el('div', {}, c.urgent ? el('strong', { class: 'urgent-tag' }, t('urgent')) : '', `${c.case_no} · ${className(c)}`),
           el('div', { class: 'muted' }, `${t(c.state)} · ${c.department_name || c.department || '—'} · ${when(c.reported_at)}`)))) : [el('div', { class: 'muted' }, t('no_cases'))]),
   );
 }
@@ -151,6 +226,11 @@ function renderList() {
 
 async function select(caseNo) {
   state.selected = caseNo;
+  if (state.unseenUrgent.delete(caseNo)) {
+    const badge = document.getElementById('urgent-alert');
+    badge.hidden = state.unseenUrgent.size === 0;
+    badge.textContent = `${t('new_urgent')} ${state.unseenUrgent.size}`;
+  }
   state.message = null;
   renderList();
   const c = await api(`/api/v1/cases/${caseNo}`);
@@ -259,8 +339,11 @@ function listen() {
   source.addEventListener('ready', () => { state.live = true; });
   const changed = async (ev) => {
     const { case_no } = JSON.parse(ev.data);
+    refreshCounts();
     try {
       const c = await api(`/api/v1/cases/${case_no}`);
+      if (ev.type === 'created' && c.urgent) announceUrgent(c);
+      if (!state.cases.has(case_no)) state.total += 1;
       state.cases.set(case_no, c);
       renderList();
       refreshMap();
@@ -270,7 +353,7 @@ function listen() {
     }
   };
   for (const type of ['created', 'state_changed', 'updated', 'overdue']) source.addEventListener(type, changed);
-  source.addEventListener('resync', () => loadCases());
+  source.addEventListener('resync', () => { loadCases(); refreshCounts(); });
 }
 
 // ------------------------------------------------------------------ start
@@ -302,6 +385,11 @@ async function start() {
   document.getElementById('f-district').replaceChildren(option('', `${t('district')}: ${t('all')}`), ...areas.districts.map((d) => option(d.code, d.name)));
   document.getElementById('f-street').replaceChildren(option('', `${t('street')}: ${t('all')}`), ...areas.streets.map((s) => option(s.code, s.name)));
   for (const id of ['f-state', 'f-class', 'f-department', 'f-district', 'f-street', 'f-overdue']) document.getElementById(id).onchange = loadCases;
+  const mute = document.getElementById('mute');
+  mute.checked = localStorage.getItem('citygrid_mute') === '1';
+  mute.onchange = () => localStorage.setItem('citygrid_mute', mute.checked ? '1' : '0');
+  renderQueues(null);
+  refreshCounts();
   buildMap(config);
   listen();
   await loadCases();

@@ -149,6 +149,47 @@ await step('filters narrow the case list', async () => {
   await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`);
 });
 
+await step('the console\'s tabs count each desk\'s work, and new urgent cases announce themselves', async () => {
+  const api = async (path) => (await fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${TOKENS.dispatcher}` } })).json();
+  const counts = await api('/api/v1/cases/counts');
+  await cp.waitForFunction((n) => document.querySelector('[data-queue="to_dispatch"] .badge')?.textContent === String(n), counts.to_dispatch);
+  for (const name of ['to_file', 'to_dispatch', 'in_handling', 'to_verify', 'to_close', 'overdue', 'urgent']) {
+    assert.equal(await cp.$eval(`[data-queue="${name}"] .badge`, (b) => b.textContent), String(counts[name]), name);
+  }
+  // The "to dispatch" tab lists the filed cases only.
+  await cp.click('[data-queue="to_dispatch"]');
+  await cp.waitForFunction(() => document.querySelectorAll('#cases .case').length > 0 && [...document.querySelectorAll('#cases .case .muted')].every((m) => m.textContent.startsWith('立案')));
+  assert.ok(await cp.$(`[data-case="${env.FILED_CASE}"]`), 'the filed case is in the tab');
+  await cp.click('[data-queue="all"]');
+  // An urgent report arrives: the alert, a tone, the row marked; the urgent count goes up.
+  const report = async (key, dx) => {
+    const resp = await fetch(`${BASE}/api/v1/reports`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKENS.inspector}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_key: key, kind: 'event', class: '0102', urgent: true,
+        lon: Number(env.FILED_LON) + dx, lat: Number(env.FILED_LAT), description: '紧急：井盖缺失' }),
+    });
+    return (await resp.json()).case.case_no;
+  };
+  const first = await report('urgent-1', 0.004);
+  await cp.waitForSelector(`[data-case="${first}"].urgent.new`);
+  assert.match(await cp.$eval('#urgent-alert', (b) => b.textContent), /新的紧急案件 1/);
+  assert.equal(await cp.evaluate(() => window.citygrid.beeps), 1);
+  await cp.waitForFunction((n) => document.querySelector('[data-queue="urgent"] .badge').textContent === String(n), counts.urgent + 1);
+  await cp.screenshot({ path: `${ARTIFACTS}/console-urgent.png` });
+  // Muted: the next one is announced without a sound.
+  await cp.check('#mute');
+  const second = await report('urgent-2', 0.006);
+  await cp.waitForSelector(`[data-case="${second}"].urgent.new`);
+  assert.match(await cp.$eval('#urgent-alert', (b) => b.textContent), /新的紧急案件 2/);
+  assert.equal(await cp.evaluate(() => window.citygrid.beeps), 1);
+  // Rows are reached by keyboard: Enter opens the case and it is no longer new.
+  await cp.focus(`[data-case="${first}"]`);
+  await cp.keyboard.press('Enter');
+  await cp.waitForFunction((no) => document.querySelector('#detail h2')?.textContent === no, first);
+  assert.match(await cp.$eval('#urgent-alert', (b) => b.textContent), /新的紧急案件 1/);
+});
+
 await step('what the dispatcher types survives a live update of the case', async () => {
   await cp.click(`[data-case="${env.FILED_CASE}"]`);
   await cp.waitForSelector('button[data-action="dispatch"]');
