@@ -161,7 +161,7 @@ function render() {
   const name = cfg.shown;
   for (const b of document.querySelectorAll('[data-dataset]')) {
     if (b.tagName !== 'BUTTON') continue;
-    b.setAttribute('aria-selected', String(b.dataset.dataset === name));
+    b.setAttribute('aria-pressed', String(b.dataset.dataset === name));
     b.classList.toggle('dirty', dirty(b.dataset.dataset));
   }
   const editor = document.getElementById('config-editor');

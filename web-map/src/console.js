@@ -384,6 +384,9 @@ async function start() {
   document.getElementById('f-department').replaceChildren(option('', `${t('department')}: ${t('all')}`), ...state.departments.map((d) => option(d.code, d.name)));
   document.getElementById('f-district').replaceChildren(option('', `${t('district')}: ${t('all')}`), ...areas.districts.map((d) => option(d.code, d.name)));
   document.getElementById('f-street').replaceChildren(option('', `${t('street')}: ${t('all')}`), ...areas.streets.map((s) => option(s.code, s.name)));
+  for (const [id, label] of [['f-state', 'state'], ['f-class', 'class'], ['f-department', 'department'], ['f-district', 'district'], ['f-street', 'street']]) {
+    document.getElementById(id).setAttribute('aria-label', t(label));
+  }
   for (const id of ['f-state', 'f-class', 'f-department', 'f-district', 'f-street', 'f-overdue']) document.getElementById(id).onchange = loadCases;
   const mute = document.getElementById('mute');
   mute.checked = localStorage.getItem('citygrid_mute') === '1';

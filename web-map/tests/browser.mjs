@@ -12,6 +12,7 @@
 //   point in it, for a new routing rule), ARTIFACTS (where screenshots go).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
@@ -26,6 +27,17 @@ function citygrid(...args) {
   execFileSync(env.CITYGRID_BIN, args, { env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 const ARTIFACTS = env.ARTIFACTS;
+/** axe-core, the accessibility checker, run inside each page. */
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+/** Every serious or critical accessibility violation on the page as it is now. */
+async function accessibility(page) {
+  await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+  return found;
+}
+const a11y = [];
 /** A real photo (tests/fixtures/), for file inputs. */
 const PHOTO = fileURLToPath(new URL('../../tests/fixtures/python.jpg', import.meta.url));
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -102,6 +114,7 @@ await step('a wrong password is refused in words; the right one signs in', async
   await page.waitForFunction(() => document.getElementById('signin-error').textContent !== '');
   assert.equal(await page.$eval('#signin-error', (e) => e.textContent), '登录名或密码错误。');
   await page.screenshot({ path: `${ARTIFACTS}/sign-in-refused.png` });
+  a11y.push(...(await accessibility(page)).map((v) => `sign-in: ${v}`));
   await page.fill('#signin input[name=password]', env.PASSWORD);
   await page.click('#signin button');
   await page.waitForSelector('#signin', { state: 'hidden' });
@@ -132,6 +145,7 @@ await step('the console renders grids, components and cases', async () => {
   const cases = await rendered(cp, 'cases');
   assert.ok(cases.some((c) => c.case_no === env.FILED_CASE && c.light === 'green' && c.state === 'filed'), JSON.stringify(cases));
   await cp.screenshot({ path: `${ARTIFACTS}/console.png` });
+  a11y.push(...(await accessibility(cp)).map((v) => `console: ${v}`));
 });
 
 await step('filters narrow the case list', async () => {
@@ -222,6 +236,7 @@ await step('an action from the console changes the case and its timeline', async
   assert.equal(c.state, 'dispatched');
   assert.equal(c.department, suggested);
   await cp.screenshot({ path: `${ARTIFACTS}/console-detail.png` });
+  a11y.push(...(await accessibility(cp)).map((v) => `console detail: ${v}`));
 });
 
 // ---------------------------------------------------------------- inspector
@@ -255,6 +270,7 @@ await step('a report from the inspector page appears on the open console within 
   await cp.waitForSelector(`[data-case="${caseNo}"]`, { timeout: 2000 });
   console.log(`   live in ${Date.now() - sentAt} ms`);
   await ip.screenshot({ path: `${ARTIFACTS}/inspector.png`, fullPage: true });
+  a11y.push(...(await accessibility(ip)).map((v) => `inspector: ${v}`));
 });
 
 await step('the offline queue delivers exactly once after the connection returns', async () => {
@@ -330,6 +346,7 @@ await step('verification fails only with its own reason and a new photo, never t
   await ip.fill(`${task} textarea[name=reason]`, '井盖仍然缺失 the cover is still missing');
   await ip.setInputFiles(`${task} input[name=photo]`, PHOTO);
   await ip.screenshot({ path: `${ARTIFACTS}/inspector-verify-fail.png`, fullPage: true });
+  a11y.push(...(await accessibility(ip)).map((v) => `inspector verification: ${v}`));
   await ip.click(`${task} form.fail-form button[type=submit]`);
   await ip.waitForFunction((no) => document.getElementById('status').textContent.startsWith(no), env.HANDLED_CASE);
   const c = await still();
@@ -363,6 +380,7 @@ await step('the kiosk lists the nearest services in distance order', async () =>
   await kp.waitForFunction(() => [...document.querySelectorAll('.service .muted')].length > 0);
   await mapIdle(kp);
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk.png` });
+  a11y.push(...(await accessibility(kp)).map((v) => `kiosk: ${v}`));
 });
 
 await step('the kiosk draws its pictures, and the idle reset brings back its own language', async () => {
@@ -371,6 +389,7 @@ await step('the kiosk draws its pictures, and the idle reset brings back its own
   assert.ok(pictures.length >= 9 && pictures.every((p) => p.svg === 1), JSON.stringify(pictures));
   assert.ok(pictures.every((p) => !/\p{Extended_Pictographic}/u.test(p.text)), 'no emoji');
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk-report.png` });
+  a11y.push(...(await accessibility(kp)).map((v) => `kiosk report: ${v}`));
   // A visitor switches to English and walks away.
   await Promise.all([kp.waitForNavigation(), kp.click('#lang')]);
   await kp.waitForSelector('.service');
@@ -402,6 +421,7 @@ await step('a kiosk report creates a case, and the kiosk can look it up', async 
   assert.ok(shown.includes(caseNo) && shown.includes('已接收') && shown.includes('暴露垃圾'), shown);
   assert.ok(!/null|undefined|kiosk-test|这里有垃圾/.test(shown), `the public view only: ${shown}`);
   await tp.screenshot({ path: `${ARTIFACTS}/track.png`, fullPage: true });
+  a11y.push(...(await accessibility(tp)).map((v) => `track: ${v}`));
   // A number that is no case: said in words.
   await tp.fill('#find input[name=case_no]', '20991231-999999');
   await tp.click('#find button');
@@ -417,6 +437,7 @@ await step('a kiosk report creates a case, and the kiosk can look it up', async 
   const result = await kp.$eval('#k-result', (e) => e.textContent);
   assert.ok(result.includes('已接收') && !/null|undefined/.test(result), result);
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk-lookup.png` });
+  a11y.push(...(await accessibility(kp)).map((v) => `kiosk look-up: ${v}`));
 });
 
 await step('the enrolment code is used up, and a revoked kiosk shows out of service', async () => {
@@ -474,6 +495,7 @@ await step('the administrator adds a kiosk on the admin page, enrols it with the
   await page.click('#add-user button');
   await page.waitForSelector('tr[data-login="new.patrol"]');
   await page.screenshot({ path: `${ARTIFACTS}/admin-users.png`, fullPage: true });
+  a11y.push(...(await accessibility(page)).map((v) => `admin users: ${v}`));
   await context.close();
   await kiosk.close();
 });
@@ -515,6 +537,7 @@ await step('a routing rule changed on the admin page routes the next report', as
   await page.waitForFunction(() => document.getElementById('config-unsaved').hidden && document.getElementById('notice').textContent !== '');
   await page.fill('#config-filter', street);
   await page.screenshot({ path: `${ARTIFACTS}/admin-config.png` });
+  a11y.push(...(await accessibility(page)).map((v) => `admin configuration: ${v}`));
   // The next report there goes to the new rule's department.
   const resp = await fetch(`${BASE}/api/v1/reports`, {
     method: 'POST',
@@ -541,6 +564,7 @@ await step('a routing rule changed on the admin page routes the next report', as
   await page.click('#config-save');
   await page.waitForFunction(() => document.getElementById('config-unsaved').hidden);
   await page.screenshot({ path: `${ARTIFACTS}/admin-calendar.png`, fullPage: true });
+  a11y.push(...(await accessibility(page)).map((v) => `admin calendar: ${v}`));
   await page.click('button[data-tab="audit"]');
   const audit = await page.$$eval('#audit-rows tr', (rows) => rows.map((r) => r.textContent));
   assert.ok(audit.some((r) => r.includes('config.routing') && r.includes(PEOPLE.admin)), audit.join('\n'));
@@ -564,8 +588,10 @@ await step('the evaluation page shows the indicators and the hotspot map', async
   const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
   assert.match(csv, /^case_no,state,/);
   await page.screenshot({ path: `${ARTIFACTS}/stats.png`, fullPage: true });
+  a11y.push(...(await accessibility(page)).map((v) => `stats: ${v}`));
 });
 
 await browser.close();
 assert.deepEqual(errors, [], 'no console errors on any page');
+assert.deepEqual(a11y, [], 'no serious or critical accessibility violations (axe-core) on any page');
 console.log('all browser tests passed');
