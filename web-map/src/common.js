@@ -90,8 +90,21 @@ export function signInForm() {
   return signingIn;
 }
 
-/** The signed-in person in the header, with sign-out. */
+/** The pages each role works on, for the header's links. */
+const PAGES = [
+  ['/', 'console', ['operator', 'dispatcher', 'department', 'admin']],
+  ['/inspector', 'inspector', ['inspector']],
+  ['/stats', 'evaluation', ['operator', 'dispatcher', 'department', 'admin', 'inspector']],
+  ['/admin', 'administration', ['admin']],
+];
+
+/** The signed-in person in the header, with sign-out and links to their pages. */
 export function showUser(user) {
+  const nav = document.getElementById('pages');
+  if (nav) {
+    nav.replaceChildren(...PAGES.filter(([, , roles]) => roles.includes(user.role)).map(([href, label]) =>
+      el('a', { href, 'aria-current': location.pathname === href ? 'page' : undefined }, t(label))));
+  }
   const who = document.getElementById('who');
   if (who) who.textContent = `${user.name} · ${t(`role_${user.role}`)}`;
   const out = document.getElementById('signout');
@@ -155,7 +168,7 @@ const LABELS = {
     report: '上报', duplicate_report: '重复上报', merged_in: '并入', overdue_event: '超时',
     grid: '网格', community: '社区', street: '街道', component: '部件', deadlines: '时限',
     timeline: '处理过程', photos: '照片', note: '说明', hours: '小时', send: '发送', locate: '定位',
-    group_by: '分组', queue_all: '全部', queue_to_file: '待立案', queue_to_dispatch: '待派遣', queue_in_handling: '处置中',
+    group_by: '分组', totals: '合计', this_month: '本月', last_month: '上月', this_quarter: '本季度', this_year: '本年', queue_all: '全部', queue_to_file: '待立案', queue_to_dispatch: '待派遣', queue_in_handling: '处置中',
     queue_to_verify: '待核查', queue_to_close: '待结案', queue_overdue: '超时', queue_urgent: '紧急',
     new_urgent: '新的紧急案件', mute: '静音',
     track: '案件进度', what: '问题', where: '地点', reported_at: '上报时间', progress: '办理过程', not_yet: '尚未确定',
@@ -247,7 +260,7 @@ const LABELS = {
     report: 'Reported', duplicate_report: 'Duplicate report', merged_in: 'Merged in', overdue_event: 'Overdue',
     grid: 'Grid', community: 'Community', street: 'Street', component: 'Component', deadlines: 'Deadlines',
     timeline: 'Timeline', photos: 'Photos', note: 'Note', hours: 'hours', send: 'Send', locate: 'Locate',
-    group_by: 'Group by', queue_all: 'All', queue_to_file: 'To file', queue_to_dispatch: 'To dispatch', queue_in_handling: 'In handling',
+    group_by: 'Group by', totals: 'Total', this_month: 'This month', last_month: 'Last month', this_quarter: 'This quarter', this_year: 'This year', queue_all: 'All', queue_to_file: 'To file', queue_to_dispatch: 'To dispatch', queue_in_handling: 'In handling',
     queue_to_verify: 'To verify', queue_to_close: 'To close', queue_overdue: 'Overdue', queue_urgent: 'Urgent',
     new_urgent: 'New urgent cases', mute: 'Mute',
     track: 'Case progress', what: 'Problem', where: 'Place', reported_at: 'Reported', progress: 'Progress', not_yet: 'Not yet known',

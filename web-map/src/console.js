@@ -113,6 +113,7 @@ function refreshMap() {
   const src = state.map && state.map.getSource('cases');
   if (src) src.setData(casesGeoJson());
 }
+state.refreshMap = refreshMap;
 
 // ------------------------------------------------------------------ queues
 

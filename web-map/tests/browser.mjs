@@ -145,6 +145,20 @@ await step('the console renders grids, components and cases', async () => {
   const cases = await rendered(cp, 'cases');
   assert.ok(cases.some((c) => c.case_no === env.FILED_CASE && c.light === 'green' && c.state === 'filed'), JSON.stringify(cases));
   await cp.screenshot({ path: `${ARTIFACTS}/console.png` });
+  // A cluster takes the worst light inside it: one red case among greens makes it red.
+  const clusters = await cp.evaluate(async ([lon, lat]) => {
+    const m = window.citygrid.map;
+    const at = (dx, light) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon + dx, lat] }, properties: { case_no: `T${dx}`, state: 'filed', class: '0102', light } });
+    m.getSource('cases').setData({ type: 'FeatureCollection', features: [at(0, 'green'), at(0.0001, 'green'), at(0.0002, 'red'), at(0.0003, 'yellow')] });
+    m.jumpTo({ center: [lon, lat], zoom: 12 });
+    await new Promise((done) => m.once('idle', done));
+    const found = m.queryRenderedFeatures({ layers: ['case-clusters'] }).map((f) => ({ count: f.properties.point_count, red: f.properties.red, yellow: f.properties.yellow, color: f.layer.paint['circle-color'] }));
+    window.citygrid.refreshMap();
+    return found;
+  }, [Number(env.FILED_LON), Number(env.FILED_LAT)]);
+  const cluster = clusters.find((c) => c.count === 4);
+  assert.ok(cluster && cluster.red === 1 && cluster.yellow === 1, JSON.stringify(clusters));
+  assert.ok(cluster.color.r > 0.7 && cluster.color.g < 0.3, `the cluster is red: ${JSON.stringify(cluster.color)}`);
   a11y.push(...(await accessibility(cp)).map((v) => `console: ${v}`));
 });
 
@@ -579,6 +593,23 @@ await step('the evaluation page shows the indicators and the hotspot map', async
   await page.waitForSelector('#table tr[data-key]');
   const rows = await page.$$eval('#table tr[data-key]', (trs) => trs.map((r) => r.dataset.key));
   assert.ok(rows.length >= 1, 'a row per department with cases');
+  // The period is the server's last 30 days (its clock, not the browser's).
+  assert.equal(await page.$eval('#to', (i) => i.value), '2026-11-25');
+  // Rates as percentages, a totals row, and ranking by any column.
+  const table = await page.$eval('#table', (t) => t.textContent);
+  assert.match(table, /\d+\.\d%/);
+  assert.ok(await page.$('#table tfoot .totals'), 'a totals row');
+  await page.click('button[data-sort="cases"]');
+  assert.equal(await page.$eval('th[aria-sort="descending"] button', (b) => b.dataset.sort), 'cases');
+  const counts = await page.$$eval('#table tbody tr', (trs) => trs.map((r) => Number(r.children[2].textContent)));
+  assert.deepEqual(counts, [...counts].sort((a, b) => b - a));
+  // Presets count from the server's today: last month (October) had no cases.
+  await page.click('button[data-preset="last_month"]');
+  await page.waitForFunction(() => document.getElementById('from').value === '2026-10-01' && document.querySelectorAll('#table tbody tr').length === 0);
+  assert.equal(await page.$eval('#to', (i) => i.value), '2026-10-31');
+  await page.click('button[data-preset="this_year"]');
+  await page.waitForFunction(() => document.querySelectorAll('#table tbody tr').length > 0);
+  assert.equal(await page.$eval('#from', (i) => i.value), '2026-01-01');
   await mapIdle(page);
   const cells = await rendered(page, 'hotspots');
   assert.ok(cells.length >= 1 && cells.every((c) => c.count >= 1), `hotspots: ${cells.length}`);
