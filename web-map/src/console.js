@@ -16,7 +16,7 @@ window.citygrid = state; // for the browser tests and the curious
 /** The stages in the order a case goes through them. */
 const STAGES = ['filing', 'dispatch', 'handling', 'verification'];
 
-/** Actions that end or undo work: asked again before they are sent. */
+/** Actions that end or undo work: their dialog warns before they are sent. */
 const CONFIRM = ['void', 'reject', 'verify_fail'];
 
 /** The worst light of the case's open stages, and its earliest due time; a
@@ -245,12 +245,6 @@ function renderDetail(c, notice) {
   if (notice) state.message = { caseNo: c.case_no, ...notice };
   else if (state.message && state.message.caseNo === c.case_no) notice = state.message;
   const panel = document.getElementById('detail');
-  // What the dispatcher is typing or has picked survives the redraw of the
-  // same case (a live update): values, focus and the cursor.
-  const same = panel.dataset.case === c.case_no;
-  const typed = same ? [...panel.querySelectorAll('[id^="a-"]')].map((f) => [f.id, f.value]) : [];
-  const focus = same && document.activeElement?.id?.startsWith('a-') ? document.activeElement : null;
-  const cursor = focus && 'selectionStart' in focus ? [focus.selectionStart, focus.selectionEnd] : null;
   const area = (a) => (a ? `${a.name || ''} ${a.code}` : '—');
   const deadlines = Object.entries(c.deadlines || {})
     .sort(([a], [b]) => STAGES.indexOf(a) - STAGES.indexOf(b))
@@ -273,63 +267,101 @@ function renderDetail(c, notice) {
       el('dt', {}, t('district')), el('dd', {}, area(c.district)),
       el('dt', {}, t('component')), el('dd', {}, c.component || '—'),
       el('dt', {}, t('department')), el('dd', {}, c.department_name || c.department || '—')),
-    el('div', { class: 'photos' }, ...(c.photos || []).map((p) => el('img', { src: photoUrl(p), alt: t('photos') }))),
+    el('div', { class: 'photos' }, ...(c.photos || []).map((p) => el('a', { href: photoUrl(p), target: '_blank', rel: 'noopener', title: t('full_size') },
+      el('img', { src: photoUrl(p), alt: t('photos') })))),
     el('h3', {}, t('deadlines')), el('ul', {}, ...deadlines),
     form,
     el('h3', {}, t('timeline')), el('ol', { class: 'timeline' }, ...timeline),
   );
-  panel.dataset.case = c.case_no;
-  for (const [id, value] of typed) {
-    const f = document.getElementById(id);
-    if (f && value !== '') f.value = value;
-  }
-  if (focus) {
-    const f = document.getElementById(focus.id);
-    f?.focus();
-    if (f && cursor && f.setSelectionRange) f.setSelectionRange(...cursor);
-  }
 }
+
+/** Each action's own fields; a note is required where the workflow requires one. */
+const FIELDS = {
+  dispatch: ['department', 'note'],
+  request_extension: ['hours', 'note'],
+  approve_extension: ['hours'],
+  merge: ['into', 'note'],
+  handle: ['note', 'photos'],
+  verify_fail: ['note', 'photos'],
+};
+const NOTE_REQUIRED = ['reject', 'return', 'verify_fail', 'void', 'suspend'];
 
 function actionForm(c) {
   // The server says what this user may do now (role, department, state).
   const actions = c.actions || [];
   if (!actions.length) return '';
-  const note = el('input', { id: 'a-note', placeholder: t('note') });
-  const dept = el('select', { id: 'a-department' },
-    ...state.departments.map((d) => el('option', { value: d.code, selected: d.code === c.department }, d.name)));
-  const hours = el('input', { id: 'a-hours', type: 'number', min: 1, value: c.extension_requested_hours || 4, style: 'width:70px' });
-  const into = el('input', { id: 'a-into', placeholder: t('case_no') });
-  const buttons = actions.map((a) => el('button', { 'data-action': a, onclick: () => act(c, a) }, t(a)));
-  return el('div', {},
-    el('div', { class: 'actions' }, note,
-      actions.includes('dispatch') ? dept : '',
-      actions.some((a) => a.includes('extension')) ? el('label', {}, hours, t('hours')) : '',
-      actions.includes('merge') ? into : ''),
-    el('div', { class: 'actions' }, ...buttons));
+  return el('div', { class: 'actions' }, ...actions.map((a) => el('button', {
+    'data-action': a, class: CONFIRM.includes(a) ? 'danger' : '', onclick: () => openAction(c, a),
+  }, t(a))));
 }
 
-async function act(c, action) {
-  if (CONFIRM.includes(action) && !confirm(`${t(action)} · ${c.case_no}?`)) return;
-  const body = { action, expected_version: c.version };
-  const v = (id) => document.getElementById(id)?.value;
-  if (v('a-note')) body.note = v('a-note');
-  if (action === 'dispatch') body.department = v('a-department');
-  if (action.includes('extension')) body.hours = Number(v('a-hours'));
-  if (action === 'merge') body.into = v('a-into');
+/** One dialog per action, with its own fields, the required ones marked. */
+function openAction(c, action) {
+  const dialog = document.getElementById('action-dialog');
+  const required = (name) => name !== 'note' || NOTE_REQUIRED.includes(action);
+  const field = (name, input) => el('label', { class: 'field' },
+    el('span', {}, t(`field_${name}`), required(name) ? el('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : ''), input);
+  const inputs = {
+    note: () => el('textarea', { id: 'a-note', name: 'note', rows: 3, maxlength: 4000, required: required('note') }),
+    department: () => el('select', { id: 'a-department', name: 'department', required: true },
+      state.departments.map((d) => el('option', { value: d.code, selected: d.code === c.department }, d.name))),
+    hours: () => el('input', { id: 'a-hours', name: 'hours', type: 'number', min: 1, max: 720, required: true, value: c.extension_requested_hours || 4 }),
+    into: () => el('input', { id: 'a-into', name: 'into', required: true, maxlength: 40, placeholder: '20261125-000001', autocomplete: 'off' }),
+    photos: () => el('input', { id: 'a-photos', name: 'photos', type: 'file', accept: 'image/jpeg,image/png,image/webp', multiple: true }),
+  };
+  const names = FIELDS[action] || ['note'];
+  const error = el('div', { class: 'error', role: 'alert', id: 'a-error' });
+  const form = el('form', { method: 'dialog', class: `action-form${CONFIRM.includes(action) ? ' danger' : ''}` },
+    el('h2', {}, `${t(action)} · ${c.case_no}`),
+    CONFIRM.includes(action) ? el('p', { class: 'warning' }, t('confirm_action')) : '',
+    ...names.map((n) => field(n, inputs[n]())),
+    error,
+    el('div', { class: 'actions' },
+      el('button', { type: 'submit', class: CONFIRM.includes(action) ? 'primary danger' : 'primary', id: 'a-submit' }, t(action)),
+      el('button', { type: 'button', onclick: () => dialog.close() }, t('cancel'))));
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const done = await act(c, action, form, error);
+    if (done) dialog.close();
+  };
+  dialog.replaceChildren(form);
+  dialog.showModal();
+  form.querySelector('textarea, select, input')?.focus();
+}
+
+/** Sends an action from its dialog; true when it was taken. A live update
+ *  that changed nothing of the case's state (a duplicate report joined, say)
+ *  does not stand in the way; a change of state is a conflict to look at. */
+async function act(c, action, form, error) {
+  const latest = state.cases.get(c.case_no);
+  const version = latest && latest.state === c.state ? latest.version : c.version;
+  const body = { action, expected_version: version };
+  const f = form.elements;
+  if (f.note?.value.trim()) body.note = f.note.value.trim();
+  if (f.department) body.department = f.department.value;
+  if (f.hours) body.hours = Number(f.hours.value);
+  if (f.into) body.into = f.into.value.trim();
   try {
+    if (f.photos?.files.length) {
+      body.photos = [];
+      for (const file of f.photos.files) body.photos.push((await api('/api/v1/media', { method: 'POST', body: file })).id);
+    }
     const res = await api(`/api/v1/cases/${c.case_no}/actions`, { method: 'POST', body });
     state.cases.set(c.case_no, res.case);
     renderList();
     refreshMap();
     renderDetail(res.case, { text: `${t(action)} ✓` });
+    return true;
   } catch (e) {
     if (e instanceof ApiError && e.code === 'version_conflict') {
+      // The case changed meanwhile: shown afresh behind the dialog, which keeps what was typed.
       const fresh = await api(`/api/v1/cases/${c.case_no}`);
       state.cases.set(c.case_no, fresh);
-      renderDetail(fresh, { error: true, text: t('version_conflict') });
-    } else {
-      renderDetail(c, { error: true, text: message(e) });
+      renderDetail(fresh);
+      Object.assign(c, fresh);
     }
+    error.textContent = message(e);
+    return false;
   }
 }
 

@@ -218,9 +218,21 @@ await step('the console\'s tabs count each desk\'s work, and new urgent cases an
   assert.match(await cp.$eval('#urgent-alert', (b) => b.textContent), /新的紧急案件 1/);
 });
 
-await step('what the dispatcher types survives a live update of the case', async () => {
+await step('an action has its own dialog, and what the dispatcher types there survives a live update', async () => {
   await cp.click(`[data-case="${env.FILED_CASE}"]`);
-  await cp.waitForSelector('button[data-action="dispatch"]');
+  // Void asks for its required note and warns before it is sent: an empty note sends nothing.
+  await cp.click('button[data-action="void"]');
+  await cp.waitForSelector('#action-dialog[open] .warning');
+  assert.equal(await cp.$eval('#a-note', (n) => n.required), true);
+  await cp.click('#a-submit');
+  assert.equal(await cp.$eval('#a-note', (n) => n.validity.valueMissing), true);
+  await cp.click('#action-dialog button[type=button]');
+  await cp.waitForFunction(() => !document.getElementById('action-dialog').open);
+  // Dispatch: the department (pre-selected by routing) and a note.
+  await cp.click('button[data-action="dispatch"]');
+  await cp.waitForSelector('#action-dialog[open]');
+  const suggested = await cp.$eval('#a-department', (s) => s.value);
+  assert.ok(suggested, 'the routed department is pre-selected');
   await cp.click('#a-note');
   await cp.keyboard.type('请尽快处理，正在输入');
   // Meanwhile an inspector reports the same problem there: the case is updated live.
@@ -234,19 +246,15 @@ await step('what the dispatcher types survives a live update of the case', async
   await cp.waitForFunction(() => [...document.querySelectorAll('.timeline li')].some((l) => l.textContent.includes('重复上报')));
   await cp.keyboard.type('。');
   assert.equal(await cp.$eval('#a-note', (i) => i.value), '请尽快处理，正在输入。', 'the note, its focus and cursor survive');
-});
-
-await step('an action from the console changes the case and its timeline', async () => {
-  await cp.waitForSelector('button[data-action="dispatch"]');
-  const suggested = await cp.$eval('#a-department', (s) => s.value);
-  assert.ok(suggested, 'the routed department is pre-selected');
-  await cp.click('button[data-action="dispatch"]');
+  await cp.screenshot({ path: `${ARTIFACTS}/console-dialog.png` });
+  a11y.push(...(await accessibility(cp)).map((v) => `console dialog: ${v}`));
+  await cp.click('#a-submit');
+  await cp.waitForFunction(() => !document.getElementById('action-dialog').open);
   const message = await cp.waitForSelector('#message');
   assert.equal(await message.getAttribute('class'), 'notice', await message.textContent());
   const timeline = await cp.$$eval('.timeline li', (lis) => lis.map((l) => l.textContent));
-  assert.ok(timeline.some((l) => l.includes('已派遣') || l.includes('Dispatched')), timeline.join('\n'));
-  const resp = await fetch(`${BASE}/api/v1/cases/${env.FILED_CASE}`, { headers: { Authorization: `Bearer ${TOKENS.dispatcher}` } });
-  const c = await resp.json();
+  assert.ok(timeline.some((l) => l.includes('已派遣') && l.includes('请尽快处理，正在输入。')), timeline.join('\n'));
+  const c = await (await fetch(`${BASE}/api/v1/cases/${env.FILED_CASE}`, { headers: { Authorization: `Bearer ${TOKENS.dispatcher}` } })).json();
   assert.equal(c.state, 'dispatched');
   assert.equal(c.department, suggested);
   await cp.screenshot({ path: `${ARTIFACTS}/console-detail.png` });
