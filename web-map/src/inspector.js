@@ -5,7 +5,7 @@
 import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
-const state = { here: null, classes: [], map: null, marker: null, sending: null };
+const state = { here: null, classes: [], map: null, marker: null, sending: null, photos: [] };
 window.citygrid = state;
 
 function queue() {
@@ -14,6 +14,31 @@ function queue() {
 function saveQueue(q) {
   localStorage.setItem(QUEUE_KEY, JSON.stringify(q));
   document.getElementById('queued').textContent = q.length;
+  renderOutbox(q);
+}
+
+/** The outbox as a list: what waits, why, and retry or cancel. */
+function renderOutbox(q) {
+  const name = (kind, code) => {
+    const c = state.classes.find((x) => x.kind === kind && x.code === code);
+    return c ? (lang() === 'en' ? c.name_en : c.name) : code;
+  };
+  document.getElementById('outbox').replaceChildren(...q.map((item) => el('li', { 'data-key': item.report.client_key },
+    el('div', {}, `${name(item.report.kind, item.report.class)}${item.report.urgent ? ` · ${t('urgent')}` : ''}`,
+      item.photos.length ? ` · ${t('photos')} ${item.photos.length}` : ''),
+    el('div', { class: 'muted' }, item.report.description || '—'),
+    el('div', { class: 'why' }, t(`waiting_${item.why || 'queued'}`)),
+    el('div', { class: 'row' },
+      el('button', { onclick: () => flush() }, t('retry')),
+      el('button', { class: 'danger', onclick: () => {
+        if (!confirm(t('cancel_report'))) return;
+        saveQueue(queue().filter((x) => x.report.client_key !== item.report.client_key));
+      } }, t('cancel'))))));
+}
+
+/** Why the oldest report still waits. */
+function markWhy(key, why) {
+  saveQueue(queue().map((x) => (x.report.client_key === key ? { ...x, why } : x)));
 }
 
 function newKey() {
@@ -54,7 +79,11 @@ async function sendQueued() {
         : `${t('sent')}: ${res.case.case_no}`;
     } catch (e) {
       const refused = e instanceof ApiError && e.status >= 400 && e.status < 500 && ![401, 408, 429].includes(e.status);
-      if (!refused) break; // offline, or the server is busy: keep it for later
+      if (!refused) {
+        // Offline, signed out, or the server is busy: kept for later, and said why.
+        markWhy(item.report.client_key, !(e instanceof ApiError) ? 'offline' : e.status === 401 ? 'signed_out' : 'busy');
+        break;
+      }
       // Refused for good (bad input): drop it and say why.
       document.getElementById('status').textContent = message(e);
     }
@@ -110,13 +139,25 @@ async function send() {
   const component = document.getElementById('component').value;
   if (kind === 'component' && component) report.component_code = component;
   const photos = [];
-  for (const f of document.getElementById('photo').files) photos.push(await dataUrl(f));
+  for (const f of state.photos) photos.push(await dataUrl(f));
   saveQueue([...queue(), { report, photos }]);
   // The next report starts empty: no description, photos, component or urgency of this one.
   for (const id of ['description', 'photo', 'component']) document.getElementById(id).value = '';
   document.getElementById('urgent').checked = false;
+  state.photos = [];
+  renderPhotos();
   document.getElementById('status').textContent = t('queued');
   await flush();
+}
+
+/** The chosen photos as previews, each with a button to remove it. */
+function renderPhotos() {
+  document.getElementById('photo-previews').replaceChildren(...state.photos.map((f, i) => {
+    const url = URL.createObjectURL(f);
+    return el('li', {},
+      el('img', { src: url, alt: `${t('photos')} ${i + 1}`, onload: () => URL.revokeObjectURL(url) }),
+      el('button', { 'aria-label': `${t('remove_photo')} ${i + 1}`, onclick: (e) => { e.preventDefault(); state.photos.splice(i, 1); renderPhotos(); } }, '×'));
+  }));
 }
 
 async function loadTasks() {
@@ -185,9 +226,15 @@ async function start() {
   online();
   saveQueue(queue());
   state.classes = (await api('/api/v1/classes')).classes;
-  document.getElementById('kind').onchange = fillClasses;
+  renderOutbox(queue());
+  // A component is picked only for a component report.
+  const kindChanged = () => {
+    fillClasses();
+    document.getElementById('component').closest('label').hidden = document.getElementById('kind').value !== 'component';
+  };
+  document.getElementById('kind').onchange = kindChanged;
   document.getElementById('class-search').oninput = fillClasses;
-  fillClasses();
+  kindChanged();
   const config = await mapConfig();
   state.map = new maplibregl.Map({ container: 'map', style: config.style, center: config.center, zoom: 15 });
   state.map.on('load', () => {
@@ -199,6 +246,12 @@ async function start() {
     navigator.geolocation.getCurrentPosition((p) => { locate(p.coords.longitude, p.coords.latitude); state.map.setCenter([p.coords.longitude, p.coords.latitude]); },
       (err) => { document.getElementById('status').textContent = err.message; }, { enableHighAccuracy: true });
   document.getElementById('report').onsubmit = (e) => { e.preventDefault(); send(); };
+  // Each choice adds to the photos; the input is emptied so the same one can be chosen again.
+  document.getElementById('photo').onchange = (e) => {
+    state.photos.push(...e.target.files);
+    e.target.value = '';
+    renderPhotos();
+  };
   state.locate = locate;
   state.flush = flush;
   state.loadTasks = loadTasks;

@@ -277,14 +277,19 @@ await step('a report from the inspector page appears on the open console within 
   await ip.selectOption('#class', '0102');
   await ip.fill('#description', '路边暴露垃圾 exposed garbage');
   await ip.check('#urgent');
+  // Two photos chosen, previewed, one removed again.
   await ip.setInputFiles('#photo', PHOTO);
+  await ip.setInputFiles('#photo', PHOTO);
+  assert.equal(await ip.$$eval('#photo-previews img', (i) => i.length), 2);
+  await ip.click('#photo-previews li:last-child button');
+  assert.equal(await ip.$$eval('#photo-previews img', (i) => i.length), 1);
   await ip.click('#send');
   // The form is cleared once the report is queued: the next one is not urgent and has no photo.
   await ip.waitForFunction(() => document.getElementById('queued').textContent !== '0' || /\d{8}-\d{6}/.test(document.getElementById('status').textContent));
   assert.deepEqual(await ip.evaluate(() => ({
     description: document.getElementById('description').value,
     urgent: document.getElementById('urgent').checked,
-    photos: document.getElementById('photo').files.length,
+    photos: document.querySelectorAll('#photo-previews img').length,
   })), { description: '', urgent: false, photos: 0 });
   await ip.waitForFunction(() => /\d{8}-\d{6}/.test(document.getElementById('status').textContent));
   const sentAt = Date.now();
@@ -306,6 +311,10 @@ await step('the offline queue delivers exactly once after the connection returns
   await ip.fill('#description', '离线上报 offline report');
   await ip.click('#send');
   await ip.waitForFunction(() => document.getElementById('queued').textContent === '1');
+  // The outbox lists it, and says why it waits.
+  await ip.waitForFunction(() => document.querySelector('#outbox li .why')?.textContent.startsWith('离线'));
+  assert.match(await ip.$eval('#outbox li', (li) => li.textContent), /离线上报 offline report/);
+  await ip.screenshot({ path: `${ARTIFACTS}/inspector-outbox.png`, fullPage: true });
   // Back online, but the first answer is lost on the way back: the server
   // stores the report, the phone does not hear it and sends it again.
   let lost = 0;
@@ -326,6 +335,25 @@ await step('the offline queue delivers exactly once after the connection returns
   expectNetworkErrors = false;
   assert.equal(lost, 1);
   assert.equal(await count(), before + 1, 'exactly one new case');
+});
+
+await step('a report waiting in the outbox can be cancelled, and is never sent', async () => {
+  const count = async () => (await (await fetch(`${BASE}/api/v1/cases?page_size=1`, { headers: { Authorization: `Bearer ${TOKENS.operator}` } })).json()).total;
+  const before = await count();
+  expectNetworkErrors = true;
+  await inspectorTab.context.setOffline(true);
+  await ip.evaluate(([lon, lat]) => { window.citygrid.here = { lon, lat }; }, [Number(env.REPORT_LON) + 0.0045, Number(env.REPORT_LAT)]);
+  await ip.selectOption('#class', '0102');
+  await ip.fill('#description', '报错了，取消 a mistake');
+  await ip.click('#send');
+  await ip.waitForFunction(() => document.querySelectorAll('#outbox li').length === 1);
+  ip.once('dialog', (d) => d.accept());
+  await ip.click('#outbox li button.danger');
+  await ip.waitForFunction(() => document.getElementById('queued').textContent === '0' && !document.querySelector('#outbox li'));
+  await inspectorTab.context.setOffline(false);
+  expectNetworkErrors = false;
+  await ip.evaluate(() => window.citygrid.flush());
+  assert.equal(await count(), before, 'nothing was sent');
 });
 
 await step('the outbox survives the end of the shift\'s session and is sent once after signing in', async () => {
