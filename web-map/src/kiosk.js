@@ -32,20 +32,25 @@ function icon(name) {
   box.innerHTML = `<svg viewBox="0 0 24 24" width="48" height="48" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">${ICONS[name]}</svg>`;
   return box;
 }
-const state = { kiosk: null, map: null, category: '', picked: null, classes: [] };
+const state = { kiosk: null, map: null, category: '', picked: null, classes: [], markers: [] };
 window.citygrid = state;
 
 function label(pair) {
   return lang() === 'en' ? pair[1] : pair[0];
 }
 
-/** Compass arrow from the kiosk towards a point. */
-function arrow(from, to) {
+/** Which way a point lies from the kiosk, in words (one of eight). */
+function direction(from, to) {
   const rad = Math.PI / 180;
   const y = Math.sin((to.lon - from.lon) * rad) * Math.cos(to.lat * rad);
   const x = Math.cos(from.lat * rad) * Math.sin(to.lat * rad) - Math.sin(from.lat * rad) * Math.cos(to.lat * rad) * Math.cos((to.lon - from.lon) * rad);
   const bearing = (Math.atan2(y, x) / rad + 360) % 360;
-  return ['↑', '↗', '→', '↘', '↓', '↙', '←', '↖'][Math.round(bearing / 45) % 8];
+  return t(`dir_${['n', 'ne', 'e', 'se', 's', 'sw', 'w', 'nw'][Math.round(bearing / 45) % 8]}`);
+}
+
+/** A distance as people say it: metres, or kilometres past one. */
+function distance(m) {
+  return m < 1000 ? `${Math.round(m / 10) * 10} ${t('metres')}` : `${(m / 1000).toFixed(1)} ${t('kilometres')}`;
 }
 
 function show(section) {
@@ -57,13 +62,33 @@ async function loadServices() {
   const q = new URLSearchParams({ lon: k.lon, lat: k.lat, limit: '8' });
   if (state.category) q.set('category', state.category);
   const data = await api(`/api/v1/services/nearby?${q}`);
-  document.getElementById('services').replaceChildren(...data.services.map((s) =>
-    el('div', { class: 'service', 'data-distance': s.distance_m },
-      el('span', { class: 'arrow' }, arrow(k, s)),
-      el('div', {}, el('div', {}, s.name), el('div', { class: 'muted' }, `${Math.round(s.distance_m)} m · ${s.address} · ${s.phone}`)))));
-  const src = state.map.getSource('services-near');
-  if (src) {
-    src.setData({ type: 'FeatureCollection', features: data.services.map((s) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: { name: s.name } })) });
+  // Numbered rows and numbered markers that match; a row opens its details.
+  for (const m of state.markers) m.remove();
+  state.markers = data.services.map((s, i) => new maplibregl.Marker({ element: el('div', { class: 'service-marker', 'aria-hidden': 'true' }, String(i + 1)) })
+    .setLngLat([s.lon, s.lat]).addTo(state.map));
+  document.getElementById('services').replaceChildren(...data.services.map((s, i) => {
+    const row = el('div', { class: 'service', 'data-distance': s.distance_m, tabindex: 0, role: 'button',
+      onclick: () => {
+        const open = !row.classList.contains('open');
+        for (const r of document.querySelectorAll('.service.open')) r.classList.remove('open');
+        row.classList.toggle('open', open);
+        if (open) state.map.easeTo({ center: [s.lon, s.lat] });
+      } },
+      el('span', { class: 'num' }, String(i + 1)),
+      el('div', {},
+        el('div', { class: 'name' }, s.name),
+        el('div', { class: 'muted' }, `${distance(s.distance_m)} · ${t('towards')}${direction(k, s)}`),
+        el('div', { class: 'details' },
+          s.address ? el('div', {}, `${t('address')}：${s.address}`) : '',
+          s.phone ? el('div', {}, `${t('phone')}：${s.phone}`) : '',
+          el('div', { class: 'hours' }, `${t('opening_hours')}：${s.hours || t('hours_unknown')}`))));
+    return row;
+  }));
+  // The map shows the kiosk and every result.
+  if (data.services.length) {
+    const bounds = new maplibregl.LngLatBounds([k.lon, k.lat], [k.lon, k.lat]);
+    for (const s of data.services) bounds.extend([s.lon, s.lat]);
+    state.map.fitBounds(bounds, { padding: 60, maxZoom: 17, duration: 0 });
   }
 }
 
@@ -191,8 +216,6 @@ async function start() {
   state.map.on('load', () => {
     state.map.addSource('grids', { type: 'vector', tiles: [tiles('grids')] });
     state.map.addLayer({ id: 'grids', type: 'fill', source: 'grids', 'source-layer': 'grids', paint: { 'fill-color': '#fff', 'fill-outline-color': '#b9b2a3' } });
-    state.map.addSource('services-near', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-    state.map.addLayer({ id: 'services-near', type: 'circle', source: 'services-near', paint: { 'circle-radius': 9, 'circle-color': '#1f5fa8' } });
     new maplibregl.Marker({ color: '#d4322c' }).setLngLat([me.kiosk.lon, me.kiosk.lat]).addTo(state.map);
     loadServices();
   });

@@ -418,7 +418,8 @@ await step('a kiosk that is not enrolled is out of service, with no sign-in form
   await context.close();
 });
 
-const kioskTab = await open('/kiosk', 'kiosk', 'kiosk');
+// A street kiosk: a portrait touch screen.
+const kioskTab = await open('/kiosk', 'kiosk', 'kiosk', { width: 1080, height: 1920 });
 const kp = kioskTab.page;
 
 await step('the kiosk lists the nearest services in distance order', async () => {
@@ -426,6 +427,17 @@ await step('the kiosk lists the nearest services in distance order', async () =>
   const d = await kp.$$eval('.service', (s) => s.map((e) => Number(e.dataset.distance)));
   assert.ok(d.length >= 5, `services: ${d.length}`);
   assert.deepEqual(d, [...d].sort((a, b) => a - b));
+  // Numbered rows with numbered markers that match, the way in words, details on a touch.
+  const numbers = await kp.$$eval('.service .num', (n) => n.map((x) => x.textContent));
+  const markers = await kp.$$eval('.service-marker', (n) => n.map((x) => x.textContent));
+  assert.deepEqual(markers, numbers);
+  assert.deepEqual(numbers, d.map((_, i) => String(i + 1)));
+  assert.match(await kp.$eval('.service .muted', (m) => m.textContent), /^\d.* · 向(北|东北|东|东南|南|西南|西|西北)$/);
+  await kp.click('.service:first-child');
+  assert.match(await kp.$eval('.service.open .hours', (h) => h.textContent), /^开放时间：/);
+  // Portrait: the map above the list.
+  const [mapBox, listBox] = await Promise.all([kp.$eval('#map', (m) => m.getBoundingClientRect().bottom), kp.$eval('#services', (l) => l.getBoundingClientRect().top)]);
+  assert.ok(mapBox <= listBox, `map above the list: ${mapBox} ${listBox}`);
   await kp.click('button[data-category="pharmacy"]');
   await kp.waitForFunction(() => [...document.querySelectorAll('.service .muted')].length > 0);
   await mapIdle(kp);
