@@ -1,14 +1,17 @@
 //! Evaluation (GB/T 30428.4 style): `GET /api/v1/stats/evaluation?from=&to=&by=`.
 //!
 //! The cases reported in [from, to) are grouped by department, district,
-//! street, community, grid or inspector (the case's first reporter), and each
+//! street, community, grid or inspector (the first inspector who reported the
+//! case; cases reported only by kiosks, Open311 or staff belong to none), and each
 //! group gets the standard indicators:
 //! - `cases`, `reports` (every report, duplicates included), `filed` (= valid
 //!   reports: cases that were filed), `dispatched`, `handled`,
 //!   `handled_on_time` (the last handling finished by its deadline), `overdue`
 //!   (a stage ran past its deadline at some point: an `overdue` event or a
 //!   stage finished late), `closed`, `suspended`;
-//! - `due` = filed − suspended (deferred cases are not yet due);
+//! - `due` = filed cases, not suspended, that are closed or whose deadline has
+//!   come (a stage ran late, or handling was due by now): a case still within
+//!   its time does not count against a department;
 //!   `closure_rate` = closed ÷ due; `on_time_closure_rate` = closed with
 //!   handling on time ÷ due; `rework` (sum of reworks), `rework_rate` = cases
 //!   reworked ÷ handled; `avg_hours` per stage (finished stages, wall clock);
@@ -113,11 +116,14 @@ WITH c AS (
                 AND s.done_at IS NOT NULL AND s.done_at <= s.due_at) AS handled_on_time,
         (EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'overdue')
          OR EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.done_at > s.due_at)) AS was_overdue,
+        EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'handling' AND s.due_at <= $3) AS handling_deadline_passed,
         (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'filing' AND s.done_at IS NOT NULL) AS filing_h,
         (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'dispatch' AND s.done_at IS NOT NULL) AS dispatch_h,
         (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'handling' AND s.done_at IS NOT NULL) AS handling_h,
         (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'verification' AND s.done_at IS NOT NULL) AS verification_h
-    FROM (SELECT c.*, (SELECT r.reported_by::text FROM reports r WHERE r.case_id = c.id AND NOT r.duplicate ORDER BY r.id LIMIT 1) AS inspector
+    FROM (SELECT c.*, (SELECT u.id::text FROM reports r JOIN users u ON u.id = r.reported_by
+                       WHERE r.case_id = c.id AND NOT r.duplicate AND u.role = 'inspector'
+                       ORDER BY r.id LIMIT 1) AS inspector
           FROM cases c) c
     WHERE c.reported_at >= $1 AND c.reported_at < $2
 )
@@ -132,7 +138,8 @@ SELECT key,
     count(*) FILTER (WHERE state = 'closed') AS closed,
     count(*) FILTER (WHERE state = 'closed' AND handled_on_time) AS closed_on_time,
     count(*) FILTER (WHERE state = 'suspended') AS suspended,
-    count(*) FILTER (WHERE was_filed AND state <> 'suspended') AS due,
+    count(*) FILTER (WHERE was_filed AND state <> 'suspended'
+                     AND (state = 'closed' OR was_overdue OR handling_deadline_passed)) AS due,
     sum(rework_count)::bigint AS rework,
     count(*) FILTER (WHERE rework_count > 0) AS reworked,
     avg(filing_h)::float8 AS filing_h,
@@ -245,6 +252,7 @@ pub(crate) async fn evaluation(
     let rows = sqlx::query(sqlx::AssertSqlSafe(EVALUATION_SQL.replace("{key}", key)))
         .bind(from)
         .bind(to)
+        .bind(state.clock.now())
         .fetch_all(&state.pool)
         .await?;
     let names: HashMap<String, String> = match key {
@@ -272,6 +280,11 @@ pub(crate) async fn evaluation(
     for r in rows {
         let key: Option<String> = r.get("key");
         if caller.0.role == Role::Department && key != caller.0.department {
+            continue;
+        }
+        // By inspector: the cases an inspector reported first; the rest
+        // (kiosks, Open311, operators) are no inspector's.
+        if by == "inspector" && key.is_none() {
             continue;
         }
         let n = |c: &str| r.get::<i64, _>(c);

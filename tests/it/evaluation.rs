@@ -340,3 +340,96 @@ async fn indicators_of_a_known_history() {
         assert_eq!((s, b["error"]["code"].as_str()), (400, Some(code)), "{q}");
     }
 }
+
+#[tokio::test]
+async fn a_case_within_its_time_is_not_held_against_its_department_and_only_inspectors_are_ranked()
+{
+    let db = TestDb::new(Template::SampleCity).await.unwrap();
+    // Monday 23 November 2026, 09:00 China time.
+    let app = TestApp::spawn_with(db, Clock::fixed(bj(23, 9, 0)))
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    let p = grid_points(&app.db, 2).await;
+    let (s, b) = app
+        .post(
+            "/api/v1/reports",
+            &u.inspector,
+            &event_report("in-time", "0102", p[0].1, p[0].2),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (no, v) = case_of(&b);
+    let v = must(&app, &u.operator, &no, "file", v, json!({})).await;
+    must(
+        &app,
+        &u.dispatcher,
+        &no,
+        "dispatch",
+        v,
+        json!({"department": DEPT}),
+    )
+    .await;
+    // A report by an operator (the hotline, say): no inspector's.
+    let (s, _) = app
+        .post(
+            "/api/v1/reports",
+            &u.operator,
+            &event_report("hotline", "0102", p[1].1, p[1].2),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let period = format!(
+        "from={}&to={}",
+        bj(23, 0, 0).to_rfc3339(),
+        bj(28, 0, 0).to_rfc3339()
+    )
+    .replace('+', "%2B");
+    let dept_row = |body: &Value| {
+        body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == DEPT)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row: {body}"))
+    };
+    // Handling (4 working hours from 09:00) is due at 15:00 on Monday: at 10:00 the
+    // case is within its time, nothing is due and there is no rate yet.
+    app.clock.set(bj(23, 10, 0));
+    let (_, body) = app
+        .get_as(
+            &format!("/api/v1/stats/evaluation?{period}&by=department"),
+            &u.operator,
+        )
+        .await;
+    let row = dept_row(&body);
+    assert_eq!(
+        (row["dispatched"].as_i64(), row["due"].as_i64()),
+        (Some(1), Some(0)),
+        "{row}"
+    );
+    assert!(row["closure_rate"].is_null(), "{row}");
+    // On Tuesday its time has run out: it is due, and not closed.
+    app.clock.set(bj(24, 10, 0));
+    let (_, body) = app
+        .get_as(
+            &format!("/api/v1/stats/evaluation?{period}&by=department"),
+            &u.operator,
+        )
+        .await;
+    let row = dept_row(&body);
+    assert_eq!(row["due"], 1, "{row}");
+    close_to(&row["closure_rate"], 0.0);
+
+    // By inspector: the inspector's case only; the operator's report is no one's.
+    let (_, body) = app
+        .get_as(
+            &format!("/api/v1/stats/evaluation?{period}&by=inspector"),
+            &u.operator,
+        )
+        .await;
+    let rows = body["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{body}");
+    assert_eq!(rows[0]["cases"], 1);
+}
