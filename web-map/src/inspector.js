@@ -2,7 +2,7 @@
 // verify handled cases. Reports queue in the browser with their client key
 // and are sent when the connection allows; the server answers a resent key
 // with the same case, so nothing is ever reported twice.
-import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig } from './common.js';
+import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig, photoUrl } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
 const state = { here: null, classes: [], map: null, marker: null, sending: null, photos: [] };
@@ -94,6 +94,7 @@ async function sendQueued() {
 
 async function locate(lon, lat) {
   state.here = { lon, lat };
+  loadTasks();
   if (state.marker) state.marker.setLngLat([lon, lat]);
   else state.marker = new maplibregl.Marker().setLngLat([lon, lat]).addTo(state.map);
   const place = document.getElementById('place');
@@ -150,6 +151,15 @@ async function send() {
   await flush();
 }
 
+/** Metres between two points (haversine). */
+function metres(a, b) {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
+}
+
 /** The chosen photos as previews, each with a button to remove it. */
 function renderPhotos() {
   document.getElementById('photo-previews').replaceChildren(...state.photos.map((f, i) => {
@@ -164,9 +174,17 @@ async function loadTasks() {
   const box = document.getElementById('tasks');
   try {
     const data = await api('/api/v1/cases?state=handled&page_size=50');
-    const todo = data.cases.filter((c) => !c.verified);
+    // Nearest first from where the inspector is, each with its distance,
+    // description and photos.
+    const todo = data.cases.filter((c) => !c.verified)
+      .map((c) => ({ ...c, distance: state.here ? metres(state.here, c) : null }))
+      .sort((a, b) => (a.distance ?? 0) - (b.distance ?? 0));
     box.replaceChildren(...todo.map((c) => el('div', { class: 'task', 'data-case': c.case_no },
-      el('div', {}, `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name}`),
+      el('div', {}, `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name}`,
+        c.distance !== null ? el('span', { class: 'distance' }, ` · ${c.distance < 1000 ? `${Math.round(c.distance)} ${t('metres')}` : `${(c.distance / 1000).toFixed(1)} ${t('kilometres')}`}`) : ''),
+      c.description ? el('div', { class: 'muted' }, c.description) : '',
+      (c.photos || []).length ? el('div', { class: 'task-photos' }, c.photos.map((p) => el('a', { href: photoUrl(p), target: '_blank', rel: 'noopener' },
+        el('img', { src: photoUrl(p), alt: t('photos') })))) : '',
       el('div', { class: 'row' },
         el('a', { class: 'button', href: `geo:${c.lat},${c.lon}` }, t('navigate')),
         el('button', { class: 'primary', 'data-verify': 'pass', onclick: () => verify(c, 'verify_pass', {}) }, t('verify_pass')),

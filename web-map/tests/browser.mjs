@@ -386,6 +386,9 @@ await step('verification fails only with its own reason and a new photo, never t
   await ip.evaluate(() => window.citygrid.loadTasks());
   const task = `.task[data-case="${env.HANDLED_CASE}"]`;
   await ip.waitForSelector(task);
+  // Each case to verify says how far it is from the inspector, and what was reported.
+  assert.match(await ip.$eval(`${task} .distance`, (d) => d.textContent), /\d+(\.\d)? (米|公里)$/);
+  assert.match(await ip.$eval(`${task} .muted`, (d) => d.textContent), /暴露垃圾/);
   await ip.click(`${task} button[data-verify=fail]`);
   await ip.waitForSelector(`${task} form.fail-form`);
   // One tap does nothing: without a reason and a photo the form is not sent.
