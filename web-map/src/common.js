@@ -174,6 +174,9 @@ const LABELS = {
     waiting_busy: '服务器繁忙：稍后自动重试', retry: '重试', cancel_report: '取消这条上报？它不会被发送。', remove_photo: '移除照片',
     dir_n: '北', dir_ne: '东北', dir_e: '东', dir_se: '东南', dir_s: '南', dir_sw: '西南', dir_w: '西', dir_nw: '西北',
     towards: '向', metres: '米', kilometres: '公里', address: '地址', phone: '电话', opening_hours: '开放时间', hours_unknown: '请电话咨询',
+    legend: '图例', lg_overdue: '超时', lg_warning: '临近时限', lg_on_time: '正常', lg_finished: '已结束', lg_cluster: '聚合（取最严重的颜色）',
+    lg_component: '部件', lg_component_damaged: '部件（损坏、丢失或被占）', lg_grid_cases: '网格（颜色越深在办案件越多）', lg_grid: '单元网格', lg_me: '我的位置', lg_kiosk: '本信息亭',
+    lg_service: '服务（编号同列表）', lg_hot_low: '1 件', lg_hot_mid: '5 件', lg_hot_high: '20 件以上', lg_district: '区界',
     group_by: '分组', totals: '合计', this_month: '本月', last_month: '上月', this_quarter: '本季度', this_year: '本年', queue_all: '全部', queue_to_file: '待立案', queue_to_dispatch: '待派遣', queue_in_handling: '处置中',
     queue_to_verify: '待核查', queue_to_close: '待结案', queue_overdue: '超时', queue_urgent: '紧急',
     new_urgent: '新的紧急案件', mute: '静音',
@@ -272,6 +275,9 @@ const LABELS = {
     waiting_busy: 'The server is busy: retried shortly', retry: 'Retry', cancel_report: 'Cancel this report? It will not be sent.', remove_photo: 'Remove photo',
     dir_n: 'north', dir_ne: 'north-east', dir_e: 'east', dir_se: 'south-east', dir_s: 'south', dir_sw: 'south-west', dir_w: 'west', dir_nw: 'north-west',
     towards: 'towards the ', metres: 'm', kilometres: 'km', address: 'Address', phone: 'Phone', opening_hours: 'Opening hours', hours_unknown: 'please call',
+    legend: 'Legend', lg_overdue: 'Overdue', lg_warning: 'Near its deadline', lg_on_time: 'On time', lg_finished: 'Finished', lg_cluster: 'Cluster (the worst light inside)',
+    lg_component: 'Component', lg_component_damaged: 'Component (damaged, lost or encroached)', lg_grid_cases: 'Grid (darker: more open cases)', lg_grid: 'Unit grid', lg_me: 'You are here', lg_kiosk: 'This kiosk',
+    lg_service: 'Service (numbered as in the list)', lg_hot_low: '1 case', lg_hot_mid: '5 cases', lg_hot_high: '20 or more', lg_district: 'District boundary',
     group_by: 'Group by', totals: 'Total', this_month: 'This month', last_month: 'Last month', this_quarter: 'This quarter', this_year: 'This year', queue_all: 'All', queue_to_file: 'To file', queue_to_dispatch: 'To dispatch', queue_in_handling: 'In handling',
     queue_to_verify: 'To verify', queue_to_close: 'To close', queue_overdue: 'Overdue', queue_urgent: 'Urgent',
     new_urgent: 'New urgent cases', mute: 'Mute',
@@ -360,6 +366,16 @@ export function when(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   return d.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false, timeZone: 'Asia/Shanghai' });
+}
+
+/** A map's legend, in the page's words: `[kind, colour, label key]` entries,
+ *  kind `dot`, `ring`, `fill`, `line` or `pin`. */
+export function legend(map, entries) {
+  const box = el('ul', { class: 'legend', 'aria-label': t('legend') },
+    entries.map(([kind, colour, key]) => el('li', {},
+      el('span', { class: `swatch ${kind}`, style: `--c:${colour}`, 'aria-hidden': 'true' }), t(key))));
+  map.getContainer().append(box);
+  return box;
 }
 
 /** A map style with no base map: the city's own layers are the map. */

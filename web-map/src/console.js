@@ -2,7 +2,7 @@
 // filters, and a detail panel with the actions the signed-in role may take.
 import {
   api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, when, photoUrl,
-  tiles, mapConfig,
+  tiles, mapConfig, legend,
 } from './common.js';
 
 const OPEN = ['reported', 'filed', 'dispatched', 'handled', 'suspended'];
@@ -64,7 +64,8 @@ function buildMap(config) {
     map.addLayer({ id: 'districts-line', type: 'line', source: 'districts', 'source-layer': 'districts', paint: { 'line-color': '#1f3b57', 'line-width': 2.5 } });
     map.addLayer({
       id: 'components', type: 'circle', source: 'components', 'source-layer': 'components', minzoom: 16,
-      paint: { 'circle-radius': 3, 'circle-color': ['match', ['get', 'state'], 'intact', '#6b7b8c', '#d4322c'] },
+      // Small and in their own colours: never mistaken for a case's light.
+      paint: { 'circle-radius': 3, 'circle-color': ['match', ['get', 'state'], 'intact', '#6b7b8c', '#7b4fa0'] },
     });
     // A cluster counts its red and yellow cases and takes the worst light
     // inside, so overdue cases stay red at city zoom.
@@ -92,6 +93,11 @@ function buildMap(config) {
     });
     map.on('click', 'cases', (e) => select(e.features[0].properties.case_no));
     map.on('click', 'case-clusters', (e) => map.easeTo({ center: e.features[0].geometry.coordinates, zoom: map.getZoom() + 2 }));
+    legend(map, [
+      ['dot', '#d4322c', 'lg_overdue'], ['dot', '#e0b000', 'lg_warning'], ['dot', '#2e9e44', 'lg_on_time'],
+      ['ring', '#1f5fa8', 'lg_cluster'], ['fill', '#f59f6b', 'lg_grid_cases'], ['dot small', '#6b7b8c', 'lg_component'],
+      ['dot small', '#7b4fa0', 'lg_component_damaged'],
+    ]);
     state.mapReady = true;
   });
 }

@@ -1,6 +1,6 @@
 // The evaluation page: the standard indicators by department or region for a
 // period, as a table with score bars, the hotspot map, and exports.
-import { api, message, signedIn, signInForm, t, translate, lang, setLang, el, mapConfig } from './common.js';
+import { api, message, signedIn, signInForm, t, translate, lang, setLang, el, mapConfig, legend } from './common.js';
 
 const COLUMNS = ['cases', 'reports', 'filed', 'dispatched', 'handled', 'handled_on_time', 'overdue', 'closed', 'due',
   'closure_rate', 'on_time_closure_rate', 'rework', 'rework_rate', 'score', 'grade'];
@@ -129,6 +129,7 @@ async function start() {
       id: 'hotspots', type: 'fill', source: 'hotspots',
       paint: { 'fill-color': ['interpolate', ['linear'], ['get', 'count'], 1, '#fde0c5', 5, '#f59f6b', 20, '#d4322c'], 'fill-opacity': 0.7 },
     });
+    legend(state.map, [['fill', '#fde0c5', 'lg_hot_low'], ['fill', '#f59f6b', 'lg_hot_mid'], ['fill', '#d4322c', 'lg_hot_high'], ['line', '#1f3b57', 'lg_district']]);
     await show(true);
     state.ready = true;
   });

@@ -144,6 +144,8 @@ await step('the console renders grids, components and cases', async () => {
   await mapIdle(cp);
   const cases = await rendered(cp, 'cases');
   assert.ok(cases.some((c) => c.case_no === env.FILED_CASE && c.light === 'green' && c.state === 'filed'), JSON.stringify(cases));
+  // Every map has a legend in the page's words.
+  assert.match(await cp.$eval('#map .legend', (l) => l.textContent), /超时.*临近时限.*正常.*聚合.*网格.*部件/);
   await cp.screenshot({ path: `${ARTIFACTS}/console.png` });
   // A cluster takes the worst light inside it: one red case among greens makes it red.
   const clusters = await cp.evaluate(async ([lon, lat]) => {
@@ -296,6 +298,7 @@ await step('a report from the inspector page appears on the open console within 
   const caseNo = (await ip.$eval('#status', (e) => e.textContent)).match(/\d{8}-\d{6}/)[0];
   await cp.waitForSelector(`[data-case="${caseNo}"]`, { timeout: 2000 });
   console.log(`   live in ${Date.now() - sentAt} ms`);
+  assert.match(await ip.$eval('#map .legend', (l) => l.textContent), /单元网格.*我的位置/);
   await ip.screenshot({ path: `${ARTIFACTS}/inspector.png`, fullPage: true });
   a11y.push(...(await accessibility(ip)).map((v) => `inspector: ${v}`));
 });
@@ -444,6 +447,7 @@ await step('the kiosk lists the nearest services in distance order', async () =>
   await kp.click('button[data-category="pharmacy"]');
   await kp.waitForFunction(() => [...document.querySelectorAll('.service .muted')].length > 0);
   await mapIdle(kp);
+  assert.match(await kp.$eval('#map .legend', (l) => l.textContent), /本信息亭.*服务/);
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk.png` });
   a11y.push(...(await accessibility(kp)).map((v) => `kiosk: ${v}`));
 });
@@ -669,6 +673,7 @@ await step('the evaluation page shows the indicators and the hotspot map', async
   assert.ok(!/token/.test(href), href);
   const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
   assert.match(csv, /^case_no,state,/);
+  assert.match(await page.$eval('#map .legend', (l) => l.textContent), /1 件.*5 件.*20 件以上.*区界/);
   await page.screenshot({ path: `${ARTIFACTS}/stats.png`, fullPage: true });
   a11y.push(...(await accessibility(page)).map((v) => `stats: ${v}`));
 });
