@@ -410,8 +410,7 @@ fn page_origin(headers: &HeaderMap) -> Option<&str> {
     let host = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))?;
-    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']');
-    (!host.is_empty() && host.len() <= 255 && host.bytes().all(plain)).then_some(origin)
+    super::web::is_authority(host).then_some(origin)
 }
 
 fn enrolment(

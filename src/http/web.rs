@@ -84,6 +84,13 @@ async fn asset(
     send(state.web_dir.join("assets").join(rel), "no-cache").await
 }
 
+/// Whether `s` is a plain `host[:port]` (names, IPv4 or bracketed IPv6), fit
+/// to build an address for a QR code from.
+pub fn is_authority(s: &str) -> bool {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']');
+    !s.is_empty() && s.len() <= 255 && s.bytes().all(plain)
+}
+
 /// `text` as a QR code (SVG), or none when it is too long for one.
 pub fn qr_svg(text: &str) -> Option<String> {
     let qr = qrcode::QrCode::new(text.as_bytes()).ok()?;
@@ -111,12 +118,7 @@ async fn track_qr(
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.bytes()
-                    .all(|b| plain(b) || matches!(b, b'.' | b':' | b'[' | b']'))
-        })
+        .filter(|h| is_authority(h))
         .ok_or_else(|| ApiError::bad_request("invalid_host", "the request names no host"))?;
     let scheme = if state.sessions.secure_cookie {
         "https"

@@ -37,8 +37,8 @@ pub fn slug(ds: Dataset) -> &'static str {
     ds.file().split('.').next().unwrap_or_default()
 }
 
-pub fn editable(slug_: &str) -> Option<Dataset> {
-    EDITABLE.into_iter().find(|ds| slug(*ds) == slug_)
+pub fn editable(name: &str) -> Option<Dataset> {
+    EDITABLE.into_iter().find(|ds| slug(*ds) == name)
 }
 
 /// One row of a table: its columns by name, as the file's header names them.
@@ -132,14 +132,13 @@ const MAX_DATES: usize = 1_000;
 /// leave the transaction to be rolled back.
 async fn apply(
     conn: &mut sqlx::PgConnection,
-    drafts: Vec<(Dataset, Draft)>,
+    mut drafts: Vec<(Dataset, Draft)>,
 ) -> Result<Result<(), Vec<Problem>>, sqlx::Error> {
     let mut problems = Problems::default();
     let mut parsed = Parsed::default();
     let mut cat = stored_catalogue(&mut *conn).await?;
     let mut changed = std::collections::HashSet::new();
     // Departments first: the other tables name them.
-    let mut drafts = drafts;
     drafts.sort_by_key(|(ds, _)| *ds != Dataset::Departments);
     for (ds, draft) in drafts {
         changed.insert(ds);

@@ -368,6 +368,17 @@ export function when(iso) {
   return d.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false, timeZone: 'Asia/Shanghai' });
 }
 
+/** A class's name in the page's language, from the catalogue (`/api/v1/classes`). */
+export function className(classes, kind, code) {
+  const c = classes.find((x) => x.kind === kind && x.code === code);
+  return c ? (lang() === 'en' && c.name_en ? c.name_en : c.name) : code;
+}
+
+/** A distance as people say it: metres to the nearest ten, or kilometres past one. */
+export function distanceText(m) {
+  return m < 1000 ? `${Math.round(m / 10) * 10} ${t('metres')}` : `${(m / 1000).toFixed(1)} ${t('kilometres')}`;
+}
+
 /** A map's legend, in the page's words: `[kind, colour, label key]` entries,
  *  kind `dot`, `ring`, `fill`, `line` or `pin`. */
 export function legend(map, entries) {

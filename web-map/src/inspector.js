@@ -2,7 +2,7 @@
 // verify handled cases. Reports queue in the browser with their client key
 // and are sent when the connection allows; the server answers a resent key
 // with the same case, so nothing is ever reported twice.
-import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig, photoUrl, legend } from './common.js';
+import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig, photoUrl, legend, className, distanceText } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
 const state = { here: null, classes: [], map: null, marker: null, sending: null, photos: [] };
@@ -19,12 +19,8 @@ function saveQueue(q) {
 
 /** The outbox as a list: what waits, why, and retry or cancel. */
 function renderOutbox(q) {
-  const name = (kind, code) => {
-    const c = state.classes.find((x) => x.kind === kind && x.code === code);
-    return c ? (lang() === 'en' ? c.name_en : c.name) : code;
-  };
   document.getElementById('outbox').replaceChildren(...q.map((item) => el('li', { 'data-key': item.report.client_key },
-    el('div', {}, `${name(item.report.kind, item.report.class)}${item.report.urgent ? ` · ${t('urgent')}` : ''}`,
+    el('div', {}, `${className(state.classes, item.report.kind, item.report.class)}${item.report.urgent ? ` · ${t('urgent')}` : ''}`,
       item.photos.length ? ` · ${t('photos')} ${item.photos.length}` : ''),
     el('div', { class: 'muted' }, item.report.description || '—'),
     el('div', { class: 'why' }, t(`waiting_${item.why || 'queued'}`)),
@@ -181,7 +177,7 @@ async function loadTasks() {
       .sort((a, b) => (a.distance ?? 0) - (b.distance ?? 0));
     box.replaceChildren(...todo.map((c) => el('div', { class: 'task', 'data-case': c.case_no },
       el('div', {}, `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name}`,
-        c.distance !== null ? el('span', { class: 'distance' }, ` · ${c.distance < 1000 ? `${Math.round(c.distance)} ${t('metres')}` : `${(c.distance / 1000).toFixed(1)} ${t('kilometres')}`}`) : ''),
+        c.distance !== null ? el('span', { class: 'distance' }, ` · ${distanceText(c.distance)}`) : ''),
       c.description ? el('div', { class: 'muted' }, c.description) : '',
       (c.photos || []).length ? el('div', { class: 'task-photos' }, c.photos.map((p) => el('a', { href: photoUrl(p), target: '_blank', rel: 'noopener' },
         el('img', { src: photoUrl(p), alt: t('photos') })))) : '',

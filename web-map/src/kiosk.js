@@ -1,7 +1,7 @@
 // The street kiosk: nearby public services with distance and direction,
 // report a problem at the kiosk (no login: the kiosk's own token), look up a
 // case by its number. Back to the start after 60 s without a touch.
-import { api, message, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig, legend } from './common.js';
+import { api, message, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig, legend, className, distanceText } from './common.js';
 
 const IDLE_MS = 60_000;
 const CATEGORIES = {
@@ -48,11 +48,6 @@ function direction(from, to) {
   return t(`dir_${['n', 'ne', 'e', 'se', 's', 'sw', 'w', 'nw'][Math.round(bearing / 45) % 8]}`);
 }
 
-/** A distance as people say it: metres, or kilometres past one. */
-function distance(m) {
-  return m < 1000 ? `${Math.round(m / 10) * 10} ${t('metres')}` : `${(m / 1000).toFixed(1)} ${t('kilometres')}`;
-}
-
 function show(section) {
   for (const id of ['start', 'report', 'lookup']) document.getElementById(id).hidden = id !== section;
 }
@@ -77,7 +72,7 @@ async function loadServices() {
       el('span', { class: 'num' }, String(i + 1)),
       el('div', {},
         el('div', { class: 'name' }, s.name),
-        el('div', { class: 'muted' }, `${distance(s.distance_m)} · ${t('towards')}${direction(k, s)}`),
+        el('div', { class: 'muted' }, `${distanceText(s.distance_m)} · ${t('towards')}${direction(k, s)}`),
         el('div', { class: 'details' },
           s.address ? el('div', {}, `${t('address')}：${s.address}`) : '',
           s.phone ? el('div', {}, `${t('phone')}：${s.phone}`) : '',
@@ -93,13 +88,9 @@ async function loadServices() {
 }
 
 function classButtons() {
-  const name = (kind, code) => {
-    const c = state.classes.find((c) => c.kind === kind && c.code === code);
-    return c ? (lang() === 'en' ? c.name_en : c.name) : code;
-  };
   document.getElementById('kiosk-classes').replaceChildren(...COMMON.map(([kind, code, picture]) =>
     el('button', { 'data-class': `${kind}:${code}`, onclick: (e) => { state.picked = { kind, class: code }; for (const b of document.querySelectorAll('#kiosk-classes button')) b.classList.toggle('primary', b === e.currentTarget); } },
-      icon(picture), name(kind, code))));
+      icon(picture), className(state.classes, kind, code))));
 }
 
 async function sendReport() {
