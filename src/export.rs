@@ -235,5 +235,37 @@ pub async fn export_dir(pool: &PgPool, dir: &Path) -> Result<ExportReport, Expor
     }
     report.push(("services.geojson", c.finish()?));
 
+    // The base map, in the file's order; a layer the city has not is not written.
+    for (ds, class) in [
+        (Dataset::Roads, "class"),
+        (Dataset::Water, ""),
+        (Dataset::Landmarks, "kind"),
+    ] {
+        let (file, table) = (ds.file(), ds.table());
+        let class_column = if class.is_empty() { "''" } else { class };
+        let mut c = Collection::create(&dir.join(file))?;
+        let mut rows = sqlx::query_as::<_, (String, String, String, sqlx::types::Json<Value>)>(
+            sql!("SELECT name, name_en, {class_column}, ST_AsGeoJSON(geom, 15)::json FROM {table} ORDER BY id"),
+        )
+        .fetch(pool);
+        while let Some((name, name_en, value, geom)) = rows.try_next().await? {
+            let mut props = serde_json::Map::new();
+            props.insert("name".into(), name.into());
+            if !name_en.is_empty() {
+                props.insert("name_en".into(), name_en.into());
+            }
+            if !class.is_empty() {
+                props.insert(class.into(), value.into());
+            }
+            c.feature(geom.0, Value::Object(props))?;
+        }
+        let n = c.finish()?;
+        if n == 0 {
+            std::fs::remove_file(dir.join(file))?;
+        } else {
+            report.push((file, n));
+        }
+    }
+
     Ok(report)
 }

@@ -377,7 +377,7 @@ async fn main() -> anyhow::Result<()> {
         Command::SampleCity { out, scale, seed } => {
             let summary = write_sample_city(&out, SampleOptions { scale, seed })?;
             println!(
-                "sample city in {}: {} districts, {} streets, {} communities, {} grids, {} components, {} services, {} departments, {} routing rules",
+                "sample city in {}: {} districts, {} streets, {} communities, {} grids, {} components, {} services, {} departments, {} routing rules; base map: {} roads, {} water, {} landmarks",
                 out.display(),
                 summary.districts,
                 summary.streets,
@@ -386,7 +386,10 @@ async fn main() -> anyhow::Result<()> {
                 summary.components,
                 summary.services,
                 summary.departments,
-                summary.routing_rules
+                summary.routing_rules,
+                summary.roads,
+                summary.water,
+                summary.landmarks
             );
         }
         Command::User { action } => {

@@ -51,7 +51,66 @@ macro_rules! area_layer {
     };
 }
 
+/// A base map layer: its features' names (Chinese and English) and, for roads
+/// and landmarks, class or kind; `$where` keeps the small ones from low zooms.
+macro_rules! base_layer {
+    ($name:literal, $min:expr, $columns:literal, $geom:literal, $where:literal) => {
+        Layer {
+            name: $name,
+            min_zoom: $min,
+            staff_only: false,
+            cases: false,
+            sql: concat!(
+                "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
+                 SELECT ST_AsMVT(t, '", $name, "', 4096, 'geom') FROM (
+                     SELECT ", $columns, ",
+                            ST_AsMVTGeom(ST_Transform(", $geom, ", 3857), b.env, 4096, 64, true) AS geom
+                     FROM ", $name, " a, b
+                     WHERE a.geom && ST_Transform(b.env, 4326) AND (", $where, ")
+                 ) t WHERE geom IS NOT NULL"
+            ),
+        }
+    };
+}
+
 const LAYERS: &[Layer] = &[
+    base_layer!(
+        "water",
+        0,
+        "a.name, a.name_en",
+        "ST_Simplify(a.geom, 90.0 / (4096 * 2 ^ $1))",
+        "true"
+    ),
+    base_layer!(
+        "roads",
+        10,
+        "a.name, a.name_en, a.class",
+        "ST_Simplify(a.geom, 90.0 / (4096 * 2 ^ $1))",
+        "$1 >= 13 OR a.class IN ('motorway', 'trunk', 'primary')"
+    ),
+    Layer {
+        // One label point per admin area, inside it, at the zooms its lines are drawn.
+        name: "places",
+        min_zoom: 0,
+        staff_only: false,
+        cases: false,
+        sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env),
+              a AS (SELECT 'district' AS level, code, name, geom FROM districts
+                    UNION ALL SELECT 'street', code, name, geom FROM streets WHERE $1 >= 11
+                    UNION ALL SELECT 'community', code, name, geom FROM communities WHERE $1 >= 13)
+              SELECT ST_AsMVT(t, 'places', 4096, 'geom') FROM (
+                  SELECT a.level, a.code, a.name,
+                         ST_AsMVTGeom(ST_Transform(ST_PointOnSurface(a.geom), 3857), b.env, 4096, 0, true) AS geom
+                  FROM a, b WHERE a.geom && ST_Transform(b.env, 4326)
+              ) t WHERE geom IS NOT NULL",
+    },
+    base_layer!(
+        "landmarks",
+        11,
+        "a.name, a.name_en, a.kind",
+        "a.geom",
+        "true"
+    ),
     area_layer!("districts", "districts", 0),
     area_layer!("streets", "streets", 9),
     area_layer!("communities", "communities", 11),
@@ -127,9 +186,9 @@ fn bad_tile(message: String) -> ApiError {
 /// A vector tile of one layer. Empty tiles are 204.
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "map",
     params(
-        ("layer" = String, Path, description = "`districts`, `streets`, `communities`, `grids`, `services` \
-            (public); `components`, `cases` (staff)",
-            pattern = "^(districts|streets|communities|grids|services|components|cases)$"),
+        ("layer" = String, Path, description = "`districts`, `streets`, `communities`, `grids`, `services`, \
+            the base map's `roads`, `water`, `landmarks` and the admin areas' label points `places` (public); `components`, `cases` (staff)",
+            pattern = "^(districts|streets|communities|grids|services|roads|water|landmarks|places|components|cases)$"),
         ("z" = u32, Path, description = "Zoom 0–22", maximum = 22),
         ("x" = u32, Path),
         ("y" = u32, Path),

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::io::Read;
 
-use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
+use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -212,6 +212,37 @@ pub fn read_polygons(v: &Value) -> Result<ReadPolygons, String> {
         geom: MultiPolygon(polys),
         mended: (!mended.is_empty()).then(|| mended.join("; ")),
     })
+}
+
+/// Reads a LineString or MultiLineString (each line of two positions or more).
+pub fn read_lines(v: &Value) -> Result<MultiLineString<f64>, String> {
+    let (ty, coords) = geometry_type(v)?;
+    let line = |v: &Value| -> Result<LineString<f64>, String> {
+        let arr = v.as_array().ok_or("a line is not an array of positions")?;
+        let coords = arr.iter().map(position).collect::<Result<Vec<_>, _>>()?;
+        if coords.len() < 2 {
+            return Err("a line has fewer than 2 positions".into());
+        }
+        Ok(LineString(coords))
+    };
+    let lines = match ty {
+        "LineString" => vec![line(coords)?],
+        "MultiLineString" => coords
+            .as_array()
+            .ok_or("MultiLineString coordinates are not an array")?
+            .iter()
+            .map(line)
+            .collect::<Result<Vec<_>, _>>()?,
+        other => {
+            return Err(format!(
+                "geometry is a {other}, expected LineString or MultiLineString"
+            ));
+        }
+    };
+    if lines.is_empty() {
+        return Err("MultiLineString is empty".into());
+    }
+    Ok(MultiLineString(lines))
 }
 
 /// Reads a Point.

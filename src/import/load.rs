@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use geo::{MultiPolygon, Point};
+use geo::{MultiLineString, MultiPolygon, Point};
 use sqlx::PgConnection;
 
 use super::records::{Dataset, Problems};
@@ -66,6 +66,12 @@ impl CopyRows {
     pub fn polygons(&mut self, g: &MultiPolygon<f64>) -> &mut Self {
         self.sep();
         wkb::hex(&wkb::encode_multipolygon(g), &mut self.buf);
+        self
+    }
+
+    pub fn lines(&mut self, g: &MultiLineString<f64>) -> &mut Self {
+        self.sep();
+        wkb::hex(&wkb::encode_multilinestring(g), &mut self.buf);
         self
     }
 

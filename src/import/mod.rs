@@ -21,7 +21,7 @@ use sqlx::PgPool;
 
 use crate::domain::calendar::CalendarConfig;
 use records::{
-    AreaRecord, CaseRuleRecord, Catalogue, ClassRecord, ComponentRecord, Dataset, DepartmentRecord,
+    AreaRecord, BaseGeometry, BaseRecord, CaseRuleRecord, Catalogue, ClassRecord, ComponentRecord, Dataset, DepartmentRecord,
     GridRecord, Problem, Problems, RoutingRecord, ServiceRecord, SlaRecord,
 };
 
@@ -86,6 +86,7 @@ struct Parsed {
     sla: Option<Vec<SlaRecord>>,
     case_rules: Option<Vec<CaseRuleRecord>>,
     calendar: Option<CalendarConfig>,
+    base: HashMap<Dataset, Vec<BaseRecord>>,
 }
 
 impl Parsed {
@@ -100,6 +101,9 @@ impl Parsed {
             Dataset::Sla => self.sla.as_ref().map_or(0, Vec::len),
             Dataset::CaseRules => self.case_rules.as_ref().map_or(0, Vec::len),
             Dataset::Calendar => usize::from(self.calendar.is_some()),
+            Dataset::Roads | Dataset::Water | Dataset::Landmarks => {
+                self.base.get(&ds).map_or(0, Vec::len)
+            }
             _ => self.areas.get(&ds).map_or(0, Vec::len),
         }
     }
@@ -248,6 +252,12 @@ fn parse_files(dir: &Path, present: &HashSet<Dataset>, mut cat: Catalogue) -> (P
     }
     if present.contains(&Dataset::Calendar) {
         parsed.calendar = records::read_calendar(&path(Dataset::Calendar), &mut problems);
+    }
+    for ds in [Dataset::Roads, Dataset::Water, Dataset::Landmarks] {
+        if present.contains(&ds) {
+            let layer = records::read_base_layer(&path(ds), ds, &mut problems);
+            parsed.base.insert(ds, layer);
+        }
     }
     (parsed, problems)
 }
@@ -526,6 +536,36 @@ async fn write_dataset(
                         .text(&r.duplicates)
                         .text(&r.auto_file.to_string())
                         .text(&r.auto_dispatch.to_string());
+                },
+            )
+            .await?;
+        }
+        Dataset::Roads | Dataset::Water | Dataset::Landmarks => {
+            let features = parsed.base.get(&ds).map(Vec::as_slice).unwrap_or(&[]);
+            let class = if ds == Dataset::Water {
+                ""
+            } else if ds == Dataset::Roads {
+                "class, "
+            } else {
+                "kind, "
+            };
+            let mut id = 0;
+            load::copy_in(
+                conn,
+                t,
+                &format!("id, name, name_en, {class}geom"),
+                features,
+                |f, row| {
+                    id += 1;
+                    row.text(&id.to_string()).text(&f.name).text(&f.name_en);
+                    if ds != Dataset::Water {
+                        row.text(&f.class);
+                    }
+                    match &f.geom {
+                        BaseGeometry::Lines(g) => row.lines(g),
+                        BaseGeometry::Areas(g) => row.polygons(g),
+                        BaseGeometry::Point(p) => row.point(*p),
+                    };
                 },
             )
             .await?;

@@ -5,10 +5,12 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::Path;
 
-use geo::{MultiPolygon, Point};
+use geo::{MultiLineString, MultiPolygon, Point};
 use serde::Serialize;
 
-use super::geojson::{RawFeature, prop_text, read_features, read_point, read_polygons};
+use super::geojson::{
+    RawFeature, prop_text, read_features, read_lines, read_point, read_polygons,
+};
 use crate::domain::calendar::{CalendarConfig, TimeLimit};
 use crate::domain::case_rules::Stage;
 use crate::domain::codes::{
@@ -31,10 +33,13 @@ pub enum Dataset {
     Sla,
     CaseRules,
     Calendar,
+    Roads,
+    Water,
+    Landmarks,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 12] = [
+    pub const ALL: [Dataset; 15] = [
         Dataset::Departments,
         Dataset::Classes,
         Dataset::Districts,
@@ -47,6 +52,9 @@ impl Dataset {
         Dataset::Sla,
         Dataset::CaseRules,
         Dataset::Calendar,
+        Dataset::Roads,
+        Dataset::Water,
+        Dataset::Landmarks,
     ];
 
     pub fn file(self) -> &'static str {
@@ -63,6 +71,9 @@ impl Dataset {
             Dataset::Sla => "sla.csv",
             Dataset::CaseRules => "case_rules.csv",
             Dataset::Calendar => "calendar.toml",
+            Dataset::Roads => "roads.geojson",
+            Dataset::Water => "water.geojson",
+            Dataset::Landmarks => "landmarks.geojson",
         }
     }
 
@@ -81,11 +92,19 @@ impl Dataset {
             Dataset::Sla => "sla_rules",
             Dataset::CaseRules => "case_rules",
             Dataset::Calendar => "calendar",
+            Dataset::Roads => "roads",
+            Dataset::Water => "water",
+            Dataset::Landmarks => "landmarks",
         }
     }
 
     pub fn name(self) -> &'static str {
         self.table()
+    }
+
+    /// The base map's layers: drawn under the city's own, read by nothing else.
+    pub fn is_base_layer(self) -> bool {
+        matches!(self, Dataset::Roads | Dataset::Water | Dataset::Landmarks)
     }
 
     pub fn admin_level(self) -> Option<AdminLevel> {
@@ -210,6 +229,22 @@ pub struct ServiceRecord {
     pub phone: String,
     pub hours: String,
     pub point: Point<f64>,
+}
+
+/// A feature of a base layer: a road (with its class), a river or lake, a
+/// landmark (with its kind).
+pub struct BaseRecord {
+    pub name: String,
+    pub name_en: String,
+    /// A road's class or a landmark's kind (empty for water).
+    pub class: String,
+    pub geom: BaseGeometry,
+}
+
+pub enum BaseGeometry {
+    Lines(MultiLineString<f64>),
+    Areas(MultiPolygon<f64>),
+    Point(Point<f64>),
 }
 
 pub struct RoutingRecord {
@@ -535,6 +570,56 @@ pub fn read_services(path: &Path, problems: &mut Problems) -> Vec<ServiceRecord>
                 point,
             });
         }
+    });
+    out
+}
+
+/// Reads a base layer: roads (LineString or MultiLineString, `name`,
+/// `name_en`, `class`), water (Polygon or MultiPolygon, `name`, `name_en`) or
+/// landmarks (Point, `name`, `name_en`, `kind`). Names are optional but for
+/// landmarks; a class or kind is a lower-case word.
+pub fn read_base_layer(path: &Path, ds: Dataset, problems: &mut Problems) -> Vec<BaseRecord> {
+    let mut out = Vec::new();
+    read_collection(path, ds, problems, |f, problems| {
+        let at = feature_at(&f);
+        let p = &f.properties;
+        let name = prop_text(p, "name").unwrap_or_default();
+        let (class_key, geom) = match ds {
+            Dataset::Roads => ("class", read_lines(&f.geometry).map(BaseGeometry::Lines)),
+            Dataset::Water => match polygons_of(&f, ds, &at, problems) {
+                Some(g) => ("", Ok(BaseGeometry::Areas(g))),
+                None => return,
+            },
+            _ => ("kind", read_point(&f.geometry).map(BaseGeometry::Point)),
+        };
+        let geom = match geom {
+            Ok(g) => g,
+            Err(e) => return problems.error(ds, at, "bad_geometry", e),
+        };
+        let class = if class_key.is_empty() {
+            String::new()
+        } else {
+            match prop_text(p, class_key) {
+                Some(c) if is_department_code(&c) => c,
+                _ => {
+                    return problems.error(
+                        ds,
+                        at,
+                        "bad_value",
+                        format!("no \"{class_key}\" (a lower-case word such as primary, park, station)"),
+                    );
+                }
+            }
+        };
+        if ds == Dataset::Landmarks && name.is_empty() {
+            return problems.error(ds, at, "missing_name", "a landmark has no name");
+        }
+        out.push(BaseRecord {
+            name,
+            name_en: prop_text(p, "name_en").unwrap_or_default(),
+            class,
+            geom,
+        });
     });
     out
 }

@@ -2,7 +2,7 @@
 //! doubles travel bit for bit, so the in-memory index holds exactly the
 //! coordinates PostGIS tests against.
 
-use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
+use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
 
 pub const SRID_WGS84: u32 = 4326;
 const EWKB_SRID_FLAG: u32 = 0x2000_0000;
@@ -145,6 +145,25 @@ pub fn encode_multipolygon(mp: &MultiPolygon<f64>) -> Vec<u8> {
     put_u32(&mut out, mp.0.len() as u32);
     for p in &mp.0 {
         put_polygon(&mut out, p);
+    }
+    out
+}
+
+/// EWKB (SRID 4326) of a MultiLineString.
+pub fn encode_multilinestring(ml: &MultiLineString<f64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + ml.0.len() * 100);
+    out.push(1);
+    put_u32(&mut out, 5 | EWKB_SRID_FLAG);
+    put_u32(&mut out, SRID_WGS84);
+    put_u32(&mut out, ml.0.len() as u32);
+    for line in &ml.0 {
+        out.push(1);
+        put_u32(&mut out, 2);
+        put_u32(&mut out, line.0.len() as u32);
+        for c in &line.0 {
+            put_f64(&mut out, c.x);
+            put_f64(&mut out, c.y);
+        }
     }
     out
 }

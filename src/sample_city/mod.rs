@@ -63,6 +63,9 @@ pub struct SampleSummary {
     pub services: usize,
     pub departments: usize,
     pub routing_rules: usize,
+    pub roads: usize,
+    pub water: usize,
+    pub landmarks: usize,
 }
 
 struct Area {
@@ -508,6 +511,13 @@ pub fn write_sample_city(out: &Path, opts: SampleOptions) -> io::Result<SampleSu
         &mut rng,
     )?;
 
+    let district_areas: Vec<(&Area, Rect)> = districts
+        .iter()
+        .map(|d| &d.area)
+        .zip(district_rects.iter().copied())
+        .collect();
+    write_base_map(out, &lattice, district_rects[0].r1, &district_areas, &mut summary)?;
+
     let mut f = BufWriter::new(File::create(out.join("departments.csv"))?);
     writeln!(f, "code,name,phone")?;
     for (code, name, phone) in DEPARTMENTS {
@@ -722,13 +732,111 @@ fn place_components(
     Ok(())
 }
 
-fn road_name(line: usize, vertical: bool) -> String {
+/// The name of a lattice line's road, in Chinese and English.
+fn road_names(line: usize, vertical: bool) -> (String, String) {
     let i = if vertical { line * 2 } else { line * 2 + 1 };
-    let base = ROAD_NAMES[i % ROAD_NAMES.len()];
+    let (zh, en) = ROAD_NAMES[i % ROAD_NAMES.len()];
     match i / ROAD_NAMES.len() {
-        0 => base.to_owned(),
-        k => format!("{base}{k}支路"),
+        0 => (zh.to_owned(), en.to_owned()),
+        k => (format!("{zh}{k}支路"), format!("{en} Branch {k}")),
     }
+}
+
+fn road_name(line: usize, vertical: bool) -> String {
+    road_names(line, vertical).0
+}
+
+/// The base map: a road along every lattice line (every fourth a primary
+/// road), the Wei River along the row line between the two districts in
+/// place of a road, and the city's landmarks on blocks.
+fn write_base_map(
+    out: &Path,
+    lattice: &Lattice,
+    river_row: usize,
+    districts: &[(&Area, Rect)],
+    summary: &mut SampleSummary,
+) -> io::Result<()> {
+    let line_json = |points: &[(f64, f64)]| {
+        format!("{{\"type\":\"LineString\",\"coordinates\":{}}}", ring_json(points))
+    };
+    let road_props = |line: usize, vertical: bool| {
+        let (zh, en) = road_names(line, vertical);
+        let class = if line % 4 == 0 { "primary" } else { "secondary" };
+        format!(
+            "{{\"name\":{},\"name_en\":{},\"class\":\"{class}\"}}",
+            js(&zh),
+            js(&en)
+        )
+    };
+    let mut w = FeatureWriter::create(&out.join("roads.geojson"))?;
+    for col in 0..=lattice.cols {
+        let points: Vec<_> = (0..=lattice.rows)
+            .map(|row| lattice.lonlat[lattice.v(col, row)])
+            .collect();
+        w.feature(&line_json(&points), &road_props(col, true))?;
+    }
+    for row in (0..=lattice.rows).filter(|&r| r != river_row) {
+        let points: Vec<_> = (0..=lattice.cols)
+            .map(|col| lattice.lonlat[lattice.v(col, row)])
+            .collect();
+        w.feature(&line_json(&points), &road_props(row, false))?;
+    }
+    summary.roads = w.finish()?;
+
+    // The river: 80 m wide along the line, running on 400 m past the city.
+    let bank = |dy: f64| -> Vec<(f64, f64)> {
+        let line: Vec<(f64, f64)> = (0..=lattice.cols)
+            .map(|col| lattice.metres[lattice.v(col, river_row)])
+            .collect();
+        let (first, last) = (line[0], line[line.len() - 1]);
+        std::iter::once((first.0 - 400.0, first.1))
+            .chain(line)
+            .chain(std::iter::once((last.0 + 400.0, last.1)))
+            .map(|(x, y)| lattice.to_lonlat(x, y + dy))
+            .collect()
+    };
+    let mut ring = bank(40.0);
+    ring.extend(bank(-40.0).into_iter().rev());
+    ring.push(ring[0]);
+    let mut w = FeatureWriter::create(&out.join("water.geojson"))?;
+    w.polygon(&ring, r#"{"name":"渭河","name_en":"Wei River"}"#)?;
+    summary.water = w.finish()?;
+
+    let mut w = FeatureWriter::create(&out.join("landmarks.geojson"))?;
+    let mut landmark = |col: usize, row: usize, name: &str, name_en: &str, kind: &str| {
+        let (col, row) = (col.min(lattice.cols - 1), row.min(lattice.rows - 1));
+        let (x, y) = lattice.block_centre(col, row);
+        w.point(
+            lattice.to_lonlat(x, y),
+            &format!(
+                "{{\"name\":{},\"name_en\":{},\"kind\":\"{kind}\"}}",
+                js(name),
+                js(name_en)
+            ),
+        )
+    };
+    for (area, r) in districts {
+        let en = match area.name.as_str() {
+            "金台区" => "Jintai District Government",
+            "渭滨区" => "Weibin District Government",
+            _ => "District Government",
+        };
+        let name = format!("{}人民政府", area.name);
+        landmark((r.c0 + r.c1) / 2, (r.r0 + r.r1) / 2, &name, en, "government")?;
+    }
+    let (cols, rows) = (lattice.cols, lattice.rows);
+    let at = |f: f64, n: usize| ((f * n as f64) as usize).min(n - 1);
+    landmark(at(0.5, cols), river_row.saturating_sub(2), "宝鸡站", "Baoji Railway Station", "station")?;
+    landmark(at(0.62, cols), river_row, "渭河公园", "Weihe Park", "park")?;
+    landmark(at(0.3, cols), at(0.25, rows), "人民公园", "People's Park", "park")?;
+    landmark(at(0.18, cols), at(0.1, rows), "中华石鼓园", "Chinese Stone Drum Garden", "park")?;
+    landmark(at(0.25, cols), at(0.16, rows), "宝鸡青铜器博物院", "Baoji Bronze Ware Museum", "museum")?;
+    landmark(at(0.55, cols), at(0.08, rows), "金台观", "Jintai Temple", "temple")?;
+    landmark(at(0.7, cols), at(0.82, rows), "炎帝广场", "Yandi Square", "square")?;
+    landmark(at(0.45, cols), at(0.66, rows), "宝鸡市中心医院", "Baoji Central Hospital", "hospital")?;
+    landmark(at(0.82, cols), at(0.72, rows), "宝鸡文理学院", "Baoji University of Arts and Sciences", "school")?;
+    summary.landmarks = w.finish()?;
+    Ok(())
 }
 
 fn write_services(

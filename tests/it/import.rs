@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 15] = [
     "departments",
     "classes",
     "districts",
@@ -19,6 +19,9 @@ const TABLES: [&str; 12] = [
     "sla_rules",
     "case_rules",
     "calendar",
+    "roads",
+    "water",
+    "landmarks",
 ];
 
 async fn fingerprints(db: &TestDb) -> Vec<String> {
@@ -42,6 +45,28 @@ async fn sample_city_imports_cleanly_at_the_promised_size() {
     assert!(db.count("grids").await >= 2_000);
     assert!(db.count("components").await >= 20_000);
     assert!(db.count("services").await >= 200);
+    // The base map: a named road along every lattice line, the Wei River
+    // between the two districts, landmarks inside the city.
+    assert!(db.count("roads").await >= 50);
+    let unnamed: i64 = sqlx::query_scalar("SELECT count(*) FROM roads WHERE name = '' OR name_en = ''")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(unnamed, 0);
+    let river_touches: Vec<String> = sqlx::query_scalar(
+        "SELECT d.name FROM districts d, water w WHERE w.name = '渭河' AND ST_Intersects(d.geom, w.geom) ORDER BY d.name",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(river_touches, ["渭滨区", "金台区"]);
+    let outside: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM landmarks l WHERE NOT EXISTS (SELECT 1 FROM districts d WHERE ST_Covers(d.geom, l.geom))",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((db.count("landmarks").await >= 8, outside), (true, 0));
     // Every major class of components is present.
     let majors: i64 = sqlx::query_scalar("SELECT count(DISTINCT left(class, 2)) FROM components")
         .fetch_one(&db.pool)
@@ -485,6 +510,9 @@ async fn export_then_import_changes_nothing() {
         "components.geojson",
         "services.geojson",
         "calendar.toml",
+        "roads.geojson",
+        "water.geojson",
+        "landmarks.geojson",
     ] {
         assert!(files.contains(&f), "{f} not exported: {files:?}");
     }

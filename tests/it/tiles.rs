@@ -222,7 +222,36 @@ async fn every_layer_is_valid_mvt_with_its_attributes() {
             .await
             .unwrap();
 
-    let layers: [(&str, u32, (f64, f64), Option<&str>, &[&str], u64); 7] = [
+    let (landmark_lon, landmark_lat): (f64, f64) =
+        sqlx::query_as("SELECT ST_X(geom), ST_Y(geom) FROM landmarks WHERE kind = 'station'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let (river_lon, river_lat): (f64, f64) =
+        sqlx::query_as("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM water) w")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let (label_lon, label_lat): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM communities WHERE code = $1) w",
+    )
+    .bind(&grid[..12])
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+
+    let layers: [(&str, u32, (f64, f64), Option<&str>, &[&str], u64); 11] = [
+        ("roads", 14, (lon, lat), None, &["name", "name_en", "class"], 2),
+        ("water", 12, (river_lon, river_lat), None, &["name", "name_en"], 3),
+        (
+            "landmarks",
+            15,
+            (landmark_lon, landmark_lat),
+            None,
+            &["name", "name_en", "kind"],
+            1,
+        ),
+        ("places", 14, (label_lon, label_lat), None, &["level", "code", "name"], 1),
         ("districts", 10, (lon, lat), None, &["code", "name"], 3),
         ("streets", 12, (lon, lat), None, &["code", "name"], 3),
         ("communities", 14, (lon, lat), None, &["code", "name"], 3),
@@ -282,6 +311,29 @@ async fn every_layer_is_valid_mvt_with_its_attributes() {
             "{layer}: {cache}"
         );
         match layer {
+            "roads" => {
+                // Secondary roads are left out below zoom 13.
+                let (x, y) = tile_of(x0, y0, 11);
+                let (_, low, _) = fetch(&app, &format!("/tiles/roads/11/{x}/{y}.mvt"), None).await;
+                let low = decode(&low);
+                assert!(low["roads"].iter().all(|f| f.props["class"] == V::S("primary".into())));
+                assert!(features.iter().any(|f| f.props["class"] == V::S("secondary".into())));
+            }
+            "water" => assert_eq!(features[0].props["name_en"], V::S("Wei River".into())),
+            "landmarks" => assert!(
+                features.iter().any(|f| f.props["name"] == V::S("宝鸡站".into()))
+            ),
+            "places" => {
+                // The community's label is in the tile at its point; at
+                // zoom 9 only districts are labelled.
+                assert!(features.iter().any(|f| f.props["code"] == V::S(grid[..12].into())
+                    && f.props["level"] == V::S("community".into())));
+                let (x, y) = tile_of(x0, y0, 9);
+                let (_, low, _) = fetch(&app, &format!("/tiles/places/9/{x}/{y}.mvt"), None).await;
+                let low = decode(&low);
+                assert!(!low["places"].is_empty());
+                assert!(low["places"].iter().all(|f| f.props["level"] == V::S("district".into())));
+            }
             "grids" => {
                 let ours = features
                     .iter()
@@ -369,7 +421,7 @@ async fn empty_and_bad_tiles() {
     assert_eq!(areas["districts"].as_array().unwrap().len(), 2);
     assert_eq!(areas["streets"].as_array().unwrap().len(), 12);
     for (path, status, code) in [
-        ("/tiles/roads/10/1/1.mvt", 404, "unknown_layer"),
+        ("/tiles/rivers/10/1/1.mvt", 404, "unknown_layer"),
         ("/tiles/grids/10/1/1.png", 400, "invalid_tile"),
         ("/tiles/grids/10/1024/1.mvt", 400, "invalid_tile"),
         ("/tiles/grids/23/1/1.mvt", 400, "invalid_tile"),
