@@ -32,8 +32,22 @@ ensure_commands() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
 }
 
-# The web map's static assets (MapLibre from the npm registry) into web-map/dist.
+# Installs each Debian package not installed yet.
+ensure_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    echo "== installing ${missing[*]} from Debian packages"
+    as_root apt-get update -q
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
+}
+
+# The web map's static assets (MapLibre from the npm registry) into web-map/dist,
+# with the labels' Latin glyphs made from Debian's DejaVu Sans.
 build_web_map() {
+    ensure_packages fonts-dejavu-core
     (cd "$ROOT/web-map" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 }
 

@@ -6,11 +6,9 @@ cd "$ROOT"
 ensure_postgis
 # curl drives the README scenario; node, npm and Debian's chromium the web map's browser tests.
 ensure_commands curl:curl node:nodejs npm:npm chromium:chromium
-# A Chinese font, so that the browser tests' screenshots show the pages as people read them.
-if ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
-    as_root apt-get update -q
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q fonts-wqy-microhei
-fi
+# Chinese fonts, so that the browser tests' screenshots show the pages and the
+# map's labels as people read them.
+ensure_packages fonts-noto-cjk
 build_web_map
 # An independent Open311 client (PyPI) for the conformance test.
 ensure_commands python3:python3

@@ -1,8 +1,9 @@
 // Builds the static web map into dist/: the pages, their scripts and styles,
-// and MapLibre GL JS from node_modules. `citygrid serve` serves dist/.
+// MapLibre GL JS from node_modules, and the labels' Latin glyphs. `citygrid serve` serves dist/.
 import { cpSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildGlyphs } from './glyphs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'dist');
@@ -16,4 +17,5 @@ const maplibre = join(here, 'node_modules', 'maplibre-gl', 'dist');
 for (const f of ['maplibre-gl.js', 'maplibre-gl.css']) {
   cpSync(join(maplibre, f), join(dist, 'assets', 'vendor', f));
 }
-console.log(`web map built into ${dist}`);
+const glyphs = buildGlyphs(join(dist, 'assets', 'fonts'));
+console.log(`web map built into ${dist} (${glyphs} label glyphs)`);

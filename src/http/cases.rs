@@ -698,9 +698,14 @@ fn case_filter(p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
 
 /// The caller's filter: staff only, departments held to their own cases.
 fn scoped_filter(caller: &Caller, Params(p, _): Params<CaseQuery>) -> ApiResult<CaseFilter> {
-    let mut f = case_filter(&p)?;
-    if caller.0.role == Role::Department {
-        let own = caller.0.department.clone();
+    user_filter(&caller.0, &p)
+}
+
+/// A user's filter from a case query: departments held to their own cases.
+pub(crate) fn user_filter(user: &User, p: &HashMap<String, String>) -> ApiResult<CaseFilter> {
+    let mut f = case_filter(p)?;
+    if user.role == Role::Department {
+        let own = user.department.clone();
         if f.department.is_some() && f.department != own {
             return Err(forbidden("departments see only their own cases"));
         }

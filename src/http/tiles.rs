@@ -1,7 +1,8 @@
 //! Mapbox Vector Tiles straight from PostGIS: `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
 //! with `ST_AsMVT` over `ST_TileEnvelope`. Admin areas, grids and services are
 //! public; components and cases need a staff token (departments see their own
-//! cases only). Empty tiles are 204.
+//! cases only). The `cases` layer takes the case list's filters and clusters
+//! the cases below zoom 15. Empty tiles are 204.
 
 use axum::Router;
 use axum::body::Body;
@@ -12,23 +13,32 @@ use axum::routing::get;
 
 use super::AppState;
 use super::auth::{MaybeCaller, forbidden};
+use super::cases::{CaseQuery, user_filter};
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::query::Params;
+use crate::store::cases;
 use crate::domain::workflow::Role;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/tiles/{layer}/{z}/{x}/{tile}", get(tile))
 }
 
-/// A layer: its SQL (binds $1 z, $2 x, $3 y; case layers also $4 the
-/// department to limit to and $5 the time now), the zooms it is drawn at, and
-/// whether it is for staff only.
+/// A layer: its SQL (binds $1 z, $2 x, $3 y), the zooms it is drawn at, and
+/// whether it is for staff only. The `cases` layer is the case store's own
+/// query (`store::cases::case_tile`), filtered as the case list is.
 struct Layer {
     name: &'static str,
     min_zoom: u32,
     staff_only: bool,
-    cases: bool,
     sql: &'static str,
 }
+
+const CASES: Layer = Layer {
+    name: "cases",
+    min_zoom: 0,
+    staff_only: true,
+    sql: "",
+};
 
 /// Polygons, simplified to a quarter pixel at the tile's zoom.
 macro_rules! area_layer {
@@ -37,7 +47,6 @@ macro_rules! area_layer {
             name: $name,
             min_zoom: $min,
             staff_only: false,
-            cases: false,
             sql: concat!(
                 "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
                  SELECT ST_AsMVT(t, '", $name, "', 4096, 'geom') FROM (
@@ -59,7 +68,6 @@ macro_rules! base_layer {
             name: $name,
             min_zoom: $min,
             staff_only: false,
-            cases: false,
             sql: concat!(
                 "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
                  SELECT ST_AsMVT(t, '", $name, "', 4096, 'geom') FROM (
@@ -93,7 +101,6 @@ const LAYERS: &[Layer] = &[
         name: "places",
         min_zoom: 0,
         staff_only: false,
-        cases: false,
         sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env),
               a AS (SELECT 'district' AS level, code, name, geom FROM districts
                     UNION ALL SELECT 'street', code, name, geom FROM streets WHERE $1 >= 11
@@ -118,7 +125,6 @@ const LAYERS: &[Layer] = &[
         name: "grids",
         min_zoom: 13,
         staff_only: false,
-        cases: false,
         sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env),
               g AS (SELECT g.code, g.name, g.geom FROM grids g, b WHERE g.geom && ST_Transform(b.env, 4326))
               SELECT ST_AsMVT(t, 'grids', 4096, 'geom') FROM (
@@ -133,7 +139,6 @@ const LAYERS: &[Layer] = &[
         name: "components",
         min_zoom: 16,
         staff_only: true,
-        cases: false,
         sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
               SELECT ST_AsMVT(t, 'components', 4096, 'geom') FROM (
                   SELECT c.code, c.class, c.name, c.state, c.dept_competent,
@@ -142,32 +147,9 @@ const LAYERS: &[Layer] = &[
               ) t WHERE geom IS NOT NULL",
     },
     Layer {
-        name: "cases",
-        min_zoom: 0,
-        staff_only: true,
-        cases: true,
-        // The light of the open stage by wall-clock share (the case itself
-        // gives the exact working-time light).
-        sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
-              SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
-                  SELECT c.case_no, c.state, c.kind, c.class, c.urgent, c.department,
-                         COALESCE((SELECT CASE WHEN $5 > s.due_at THEN 'red'
-                                               WHEN $5 >= s.started_at + (s.due_at - s.started_at) * 0.8 THEN 'yellow'
-                                               ELSE 'green' END
-                                   FROM case_stages s WHERE s.case_id = c.id AND s.done_at IS NULL
-                                   ORDER BY s.due_at LIMIT 1), 'green') AS light,
-                         ST_AsMVTGeom(ST_Transform(c.geom, 3857), b.env, 4096, 64, true) AS geom
-                  FROM cases c, b
-                  WHERE c.geom && ST_Transform(b.env, 4326)
-                    AND c.state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended')
-                    AND ($4::text IS NULL OR c.department = $4)
-              ) t WHERE geom IS NOT NULL",
-    },
-    Layer {
         name: "services",
         min_zoom: 12,
         staff_only: false,
-        cases: false,
         sql: "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
               SELECT ST_AsMVT(t, 'services', 4096, 'geom') FROM (
                   SELECT s.id, s.category, s.name, s.address, s.phone, s.hours,
@@ -192,6 +174,7 @@ fn bad_tile(message: String) -> ApiError {
         ("z" = u32, Path, description = "Zoom 0–22", maximum = 22),
         ("x" = u32, Path),
         ("y" = u32, Path),
+        CaseQuery,
     ),
     responses(
         (status = 200, description = "The tile", content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>),
@@ -202,9 +185,10 @@ pub(crate) async fn tile(
     MaybeCaller(caller): MaybeCaller,
     State(state): State<AppState>,
     Path((layer, z, x, tile)): Path<(String, String, String, String)>,
+    Params(filter, _): Params<CaseQuery>,
 ) -> ApiResult<Response> {
-    let Some(layer) = LAYERS.iter().find(|l| l.name == layer) else {
-        let names: Vec<&str> = LAYERS.iter().map(|l| l.name).collect();
+    let Some(layer) = LAYERS.iter().chain([&CASES]).find(|l| l.name == layer) else {
+        let names: Vec<&str> = LAYERS.iter().chain([&CASES]).map(|l| l.name).collect();
         return Err(ApiError::not_found(
             "unknown_layer",
             format!("no layer {layer:?}: {}", names.join(", ")),
@@ -222,8 +206,8 @@ pub(crate) async fn tile(
             "no tile {z}/{x}/{y}: zoom 0–{MAX_ZOOM}, x and y below 2^zoom"
         )));
     }
-    let department = match (&caller, layer.staff_only) {
-        (_, false) => None,
+    match (&caller, layer.staff_only) {
+        (_, false) => {}
         (None, true) => {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -231,24 +215,31 @@ pub(crate) async fn tile(
                 format!("the {} layer is for staff: sign in", layer.name),
             ));
         }
-        (Some(user), true) => match user.role {
-            Role::Kiosk => return Err(forbidden(format!("the {} layer is for staff", layer.name))),
-            Role::Department => user.department.clone(),
-            _ => None,
-        },
-    };
+        (Some(user), true) => {
+            if user.role == Role::Kiosk {
+                return Err(forbidden(format!("the {} layer is for staff", layer.name)));
+            }
+        }
+    }
     let empty = || StatusCode::NO_CONTENT.into_response();
     if z < layer.min_zoom {
         return Ok(empty());
     }
-    let mut query = sqlx::query_scalar::<_, Option<Vec<u8>>>(sqlx::AssertSqlSafe(layer.sql))
-        .bind(z as i32)
-        .bind(x as i32)
-        .bind(y as i32);
-    if layer.cases {
-        query = query.bind(department).bind(state.clock.now());
-    }
-    let bytes = query.fetch_one(&state.pool).await?;
+    let zxy = (z as i32, x as i32, y as i32);
+    let bytes = match &caller {
+        Some(user) if layer.name == CASES.name => {
+            let f = user_filter(user, &filter)?;
+            cases::case_tile(&state.pool, &f, zxy, state.clock.now()).await?
+        }
+        _ => {
+            sqlx::query_scalar::<_, Option<Vec<u8>>>(sqlx::AssertSqlSafe(layer.sql))
+                .bind(zxy.0)
+                .bind(zxy.1)
+                .bind(zxy.2)
+                .fetch_one(&state.pool)
+                .await?
+        }
+    };
     let bytes = bytes.unwrap_or_default();
     if bytes.is_empty() {
         return Ok(empty());

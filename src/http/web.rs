@@ -2,7 +2,7 @@
 //! `/` the dispatch console, `/inspector` the phone page, `/kiosk` the kiosk
 //! page, `/stats` the evaluation page, `/admin` administration, `/track/{no}`
 //! a citizen's case (and its address as a QR code for receipts), `/assets/…`
-//! their scripts, styles and MapLibre.
+//! their scripts, styles, MapLibre and the labels' glyphs.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -43,6 +43,7 @@ fn content_type(path: &Path) -> &'static str {
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "woff2" => "font/woff2",
+        "pbf" => "application/x-protobuf",
         _ => "application/octet-stream",
     }
 }
@@ -81,7 +82,20 @@ async fn asset(
             "no such file",
         ));
     }
-    send(state.web_dir.join("assets").join(rel), "no-cache").await
+    let file = state.web_dir.join("assets").join(rel);
+    // A label glyph range the build has not made (the Chinese ones: the
+    // device draws those itself) is an empty set of glyphs, not an error.
+    if path.starts_with("fonts/") && path.ends_with(".pbf") && !file.is_file() {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/x-protobuf"),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            Body::empty(),
+        )
+            .into_response());
+    }
+    send(file, "no-cache").await
 }
 
 /// Whether `s` is a plain `host[:port]` (names, IPv4 or bracketed IPv6), fit

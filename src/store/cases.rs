@@ -1175,6 +1175,79 @@ pub async fn list_cases(
     Ok((cases, total))
 }
 
+/// Cases are drawn one by one from this tile zoom; below it, as clusters.
+pub const CASE_CLUSTER_BELOW_ZOOM: i32 = 15;
+
+/// The `cases` vector tile: the cases matching `f` (the open ones when it
+/// names no state) in tile (z, x, y). Each case has its light — red overdue,
+/// yellow past 80 % of its stage's time on the clock, grey when finished.
+/// Below [`CASE_CLUSTER_BELOW_ZOOM`] the cases of each eighth of the tile
+/// are one feature with `point_count`, its `red` and `yellow` counts and the
+/// worst light inside (a lone case keeps its `case_no` and `state`), so a
+/// tile stays small however many cases the city has.
+pub async fn case_tile(
+    pool: &PgPool,
+    f: &CaseFilter,
+    (z, x, y): (i32, i32, i32),
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let mut qb = QueryBuilder::new("WITH b AS (SELECT ST_TileEnvelope(");
+    qb.push_bind(z)
+        .push(", ")
+        .push_bind(x)
+        .push(", ")
+        .push_bind(y)
+        .push(
+            ") AS env),
+             c AS (SELECT c.case_no, c.state, c.kind, c.class, c.urgent, c.department,
+                          ST_Transform(c.geom, 3857) AS g,
+                          CASE WHEN c.state IN ('closed', 'rejected', 'void') THEN 'grey' ELSE
+                          COALESCE((SELECT CASE WHEN ",
+        )
+        .push_bind(now)
+        .push(" > s.due_at THEN 'red' WHEN ")
+        .push_bind(now)
+        .push(
+            " >= s.started_at + (s.due_at - s.started_at) * 0.8 THEN 'yellow' ELSE 'green' END
+                                   FROM case_stages s WHERE s.case_id = c.id AND s.done_at IS NULL
+                                   ORDER BY s.due_at LIMIT 1), 'green') END AS light
+                   FROM cases c CROSS JOIN b",
+        );
+    push_filters(&mut qb, f, now);
+    if f.states.is_empty() {
+        qb.push(" AND c.state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended')");
+    }
+    qb.push(" AND c.geom && ST_Transform(b.env, 4326))");
+    if z >= CASE_CLUSTER_BELOW_ZOOM {
+        qb.push(
+            " SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
+                  SELECT c.case_no, c.state, c.kind, c.class, c.urgent, c.department, c.light,
+                         1 AS point_count, ST_AsMVTGeom(c.g, b.env, 4096, 64, true) AS geom
+                  FROM c, b
+              ) t WHERE geom IS NOT NULL",
+        );
+    } else {
+        qb.push(
+            " SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
+                  SELECT count(*)::int AS point_count,
+                         (count(*) FILTER (WHERE c.light = 'red'))::int AS red,
+                         (count(*) FILTER (WHERE c.light = 'yellow'))::int AS yellow,
+                         bool_or(c.urgent) AS urgent,
+                         CASE WHEN count(*) FILTER (WHERE c.light = 'red') > 0 THEN 'red'
+                              WHEN count(*) FILTER (WHERE c.light = 'yellow') > 0 THEN 'yellow'
+                              WHEN count(*) FILTER (WHERE c.light = 'green') > 0 THEN 'green'
+                              ELSE 'grey' END AS light,
+                         CASE WHEN count(*) = 1 THEN min(c.case_no) END AS case_no,
+                         CASE WHEN count(*) = 1 THEN min(c.state) END AS state,
+                         ST_AsMVTGeom(ST_Centroid(ST_Collect(c.g)), b.env, 4096, 64, true) AS geom
+                  FROM c, b
+                  GROUP BY ST_SnapToGrid(c.g, (ST_XMax(b.env) - ST_XMin(b.env)) / 8), b.env
+              ) t WHERE geom IS NOT NULL",
+        );
+    }
+    qb.build_query_scalar().fetch_one(pool).await
+}
+
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
 pub struct EventRecord {
     pub id: i64,

@@ -273,7 +273,7 @@ async fn every_layer_is_valid_mvt_with_its_attributes() {
         ),
         (
             "cases",
-            12,
+            16,
             (lon, lat),
             Some(&u.dispatcher),
             &["case_no", "state", "kind", "class", "urgent", "light"],
@@ -352,6 +352,77 @@ async fn every_layer_is_valid_mvt_with_its_attributes() {
             _ => {}
         }
     }
+}
+
+#[tokio::test]
+async fn cases_cluster_below_zoom_15_with_counts_and_the_worst_light() {
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    let points = grid_points(&app.db, 3).await;
+    let mut numbers = Vec::new();
+    for (i, (_, lon, lat)) in points.iter().enumerate() {
+        numbers.push(case_in(&app, &u, (*lon, *lat), &format!("k{i}"), "dispatched").await.0);
+    }
+    // One of them overdue.
+    sqlx::query(
+        "UPDATE case_stages SET due_at = $2 - interval '1 hour'
+          WHERE done_at IS NULL AND case_id = (SELECT id FROM cases WHERE case_no = $1)",
+    )
+    .bind(&numbers[1])
+    .bind(test_now())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let (lon, lat) = (points[0].1, points[0].2);
+
+    // The whole city at zoom 5: one cluster of three, one of them red.
+    let (x, y) = tile_of(lon, lat, 5);
+    let (s, body, _) = fetch(&app, &format!("/tiles/cases/5/{x}/{y}.mvt"), Some(&u.dispatcher)).await;
+    assert_eq!(s, 200);
+    let tile = decode(&body);
+    assert_eq!(tile["cases"].len(), 1, "{:?}", tile["cases"]);
+    let cluster = &tile["cases"][0].props;
+    assert_eq!(
+        (&cluster["point_count"], &cluster["red"], &cluster["yellow"], &cluster["light"]),
+        (&V::I(3), &V::I(1), &V::I(0), &V::S("red".into()))
+    );
+    assert!(!cluster.contains_key("case_no"), "a cluster names no case");
+
+    // The list's filters hold on the map: one class, a state, urgency.
+    for (query, count) in [("class=0102", 3), ("class=0999", 0), ("state=closed", 0), ("urgent=true", 0)] {
+        let (s, body, _) = fetch(
+            &app,
+            &format!("/tiles/cases/5/{x}/{y}.mvt?{query}"),
+            Some(&u.dispatcher),
+        )
+        .await;
+        let n: i64 = if s == 204 {
+            0
+        } else {
+            decode(&body)["cases"]
+                .iter()
+                .map(|f| match f.props["point_count"] {
+                    V::I(n) => n,
+                    _ => 0,
+                })
+                .sum()
+        };
+        assert_eq!(n, count, "{query}");
+    }
+    let (s, body, _) = fetch(&app, &format!("/tiles/cases/5/{x}/{y}.mvt?state=nonsense"), Some(&u.dispatcher)).await;
+    assert_eq!(s, 400, "{}", String::from_utf8_lossy(&body));
+
+    // From zoom 15 each case is itself, with its own light.
+    let (x, y) = tile_of(points[1].1, points[1].2, 18);
+    let (_, body, _) = fetch(&app, &format!("/tiles/cases/18/{x}/{y}.mvt"), Some(&u.dispatcher)).await;
+    let tile = decode(&body);
+    let ours = tile["cases"]
+        .iter()
+        .find(|f| f.props["case_no"] == V::S(numbers[1].clone()))
+        .expect("the overdue case at zoom 18");
+    assert_eq!((&ours.props["light"], &ours.props["point_count"]), (&V::S("red".into()), &V::I(1)));
 }
 
 #[tokio::test]

@@ -389,13 +389,69 @@ export function legend(map, entries) {
   return box;
 }
 
-/** A map style with no base map: the city's own layers are the map. */
-export function emptyStyle() {
+/** The font of the labels' Latin text, served by citygrid (`web-map/glyphs.mjs`). */
+const LABEL_FONT = ['DejaVu Sans'];
+/** Chinese text in labels is drawn with the device's own fonts. */
+const IDEOGRAPH_FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', 'PingFang SC', sans-serif";
+/** The first label layer: the pages' areas and lines go under it. */
+const FIRST_LABEL = 'water-label';
+
+/** A feature's name in the page's language (its English name where it has one). */
+function labelText() {
+  return lang() === 'en'
+    ? ['case', ['!=', ['coalesce', ['get', 'name_en'], ''], ''], ['get', 'name_en'], ['get', 'name']]
+    : ['get', 'name'];
+}
+
+/** The city's own base map: water, roads and landmarks under the pages'
+ *  layers, and the labels of areas, roads, water and landmarks over them. */
+export function cityStyle() {
+  const source = (layer) => ({ type: 'vector', tiles: [tiles(layer)], minzoom: 0, maxzoom: 16 });
+  const halo = { 'text-color': '#333', 'text-halo-color': '#fff', 'text-halo-width': 1.5 };
+  const label = (size) => ({ 'text-field': labelText(), 'text-font': LABEL_FONT, 'text-size': size });
+  const roadWidth = (primary, secondary) => ['interpolate', ['exponential', 1.6], ['zoom'], 12,
+    ['match', ['get', 'class'], ['motorway', 'trunk', 'primary'], primary[0], secondary[0]], 17,
+    ['match', ['get', 'class'], ['motorway', 'trunk', 'primary'], primary[1], secondary[1]]];
   return {
     version: 8,
-    sources: {},
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } }],
+    glyphs: `${location.origin}/assets/fonts/{fontstack}/{range}.pbf`,
+    sources: { water: source('water'), roads: source('roads'), landmarks: source('landmarks'), places: source('places') },
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } },
+      { id: 'water', type: 'fill', source: 'water', 'source-layer': 'water', paint: { 'fill-color': '#a9cbe6' } },
+      { id: 'roads-casing', type: 'line', source: 'roads', 'source-layer': 'roads', layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: { 'line-color': '#d2c9b8', 'line-width': roadWidth([3, 16], [1.5, 10]) } },
+      { id: 'roads', type: 'line', source: 'roads', 'source-layer': 'roads', layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: { 'line-color': ['match', ['get', 'class'], ['motorway', 'trunk', 'primary'], '#fde9a8', '#ffffff'], 'line-width': roadWidth([2, 13], [0.8, 8]) } },
+      { id: FIRST_LABEL, type: 'symbol', source: 'water', 'source-layer': 'water',
+        layout: { ...label(13), 'symbol-placement': 'point' }, paint: { ...halo, 'text-color': '#2b5d8a' } },
+      { id: 'road-label', type: 'symbol', source: 'roads', 'source-layer': 'roads', minzoom: 14,
+        layout: { ...label(12), 'symbol-placement': 'line', 'symbol-spacing': 300 }, paint: halo },
+      { id: 'landmark', type: 'circle', source: 'landmarks', 'source-layer': 'landmarks', minzoom: 12,
+        paint: { 'circle-radius': 4, 'circle-color': '#5b6b3a', 'circle-stroke-width': 1.5, 'circle-stroke-color': '#fff' } },
+      { id: 'landmark-label', type: 'symbol', source: 'landmarks', 'source-layer': 'landmarks', minzoom: 12,
+        layout: { ...label(13), 'text-anchor': 'top', 'text-offset': [0, 0.6], 'text-optional': true }, paint: { ...halo, 'text-color': '#3d4a24' } },
+      { id: 'place-label', type: 'symbol', source: 'places', 'source-layer': 'places',
+        layout: {
+          ...label(['match', ['get', 'level'], 'district', 18, 'street', 15, 13]),
+          'symbol-sort-key': ['match', ['get', 'level'], 'district', 0, 'street', 1, 2],
+        },
+        filter: ['any', ['all', ['==', ['get', 'level'], 'district'], ['<', ['zoom'], 13.5]],
+          ['all', ['==', ['get', 'level'], 'street'], ['<', ['zoom'], 15]], ['==', ['get', 'level'], 'community']],
+        paint: { ...halo, 'text-color': ['match', ['get', 'level'], 'district', '#1f3b57', 'street', '#3d342a', '#5d5346'], 'text-halo-width': 2 } },
+    ],
   };
+}
+
+/** A MapLibre map in `container` over the city's base map (or the city's
+ *  `--basemap-style`), Chinese labels drawn with the device's fonts. */
+export function cityMap(container, config, view) {
+  return new maplibregl.Map({ container, style: config.style, localIdeographFontFamily: IDEOGRAPH_FONTS, ...view });
+}
+
+/** Adds a layer of areas or lines under the base map's labels. */
+export function addUnderLabels(map, layer) {
+  map.addLayer(layer, map.getLayer(FIRST_LABEL) ? FIRST_LABEL : undefined);
 }
 
 /** The URL of a vector tile layer. */
@@ -406,5 +462,5 @@ export function tiles(layer) {
 /** Where the city is and what lies under it: `{bounds, center, basemap_style}`. */
 export async function mapConfig() {
   const c = await api('/api/v1/map-config');
-  return { ...c, style: c.basemap_style || emptyStyle(), center: c.center || [0, 0] };
+  return { ...c, style: c.basemap_style || cityStyle(), center: c.center || [0, 0] };
 }

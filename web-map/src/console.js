@@ -2,7 +2,7 @@
 // filters, and a detail panel with the actions the signed-in role may take.
 import {
   api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, when, photoUrl,
-  tiles, mapConfig, legend,
+  tiles, mapConfig, legend, cityMap, addUnderLabels,
 } from './common.js';
 
 const OPEN = ['reported', 'filed', 'dispatched', 'handled', 'suspended'];
@@ -39,29 +39,24 @@ function className(c) {
 // ------------------------------------------------------------------ map
 
 function buildMap(config) {
-  const map = new maplibregl.Map({
-    container: 'map',
-    style: config.style,
-    center: config.center,
-    zoom: 13.5,
-  });
+  const map = cityMap('map', config, { center: config.center, zoom: 13.5 });
   state.map = map;
   map.addControl(new maplibregl.NavigationControl(), 'top-right');
   map.on('load', () => {
     for (const layer of ['districts', 'streets', 'communities', 'grids', 'components']) {
       map.addSource(layer, { type: 'vector', tiles: [tiles(layer)], minzoom: 0, maxzoom: 18 });
     }
-    map.addLayer({
+    addUnderLabels(map, {
       id: 'grids-fill', type: 'fill', source: 'grids', 'source-layer': 'grids', minzoom: 13,
       paint: {
         'fill-color': ['interpolate', ['linear'], ['get', 'open_cases'], 0, '#ffffff', 1, '#fde0c5', 3, '#f59f6b', 6, '#d4322c'],
         'fill-opacity': 0.6,
       },
     });
-    map.addLayer({ id: 'grids-line', type: 'line', source: 'grids', 'source-layer': 'grids', minzoom: 13, paint: { 'line-color': '#b9b2a3', 'line-width': 0.5 } });
-    map.addLayer({ id: 'communities-line', type: 'line', source: 'communities', 'source-layer': 'communities', minzoom: 11, paint: { 'line-color': '#8a7f6a', 'line-width': 1 } });
-    map.addLayer({ id: 'streets-line', type: 'line', source: 'streets', 'source-layer': 'streets', minzoom: 9, paint: { 'line-color': '#5d5346', 'line-width': 1.5 } });
-    map.addLayer({ id: 'districts-line', type: 'line', source: 'districts', 'source-layer': 'districts', paint: { 'line-color': '#1f3b57', 'line-width': 2.5 } });
+    addUnderLabels(map, { id: 'grids-line', type: 'line', source: 'grids', 'source-layer': 'grids', minzoom: 13, paint: { 'line-color': '#b9b2a3', 'line-width': 0.5 } });
+    addUnderLabels(map, { id: 'communities-line', type: 'line', source: 'communities', 'source-layer': 'communities', minzoom: 11, paint: { 'line-color': '#8a7f6a', 'line-width': 1 } });
+    addUnderLabels(map, { id: 'streets-line', type: 'line', source: 'streets', 'source-layer': 'streets', minzoom: 9, paint: { 'line-color': '#5d5346', 'line-width': 1.5 } });
+    addUnderLabels(map, { id: 'districts-line', type: 'line', source: 'districts', 'source-layer': 'districts', paint: { 'line-color': '#1f3b57', 'line-width': 2.5 } });
     map.addLayer({
       id: 'components', type: 'circle', source: 'components', 'source-layer': 'components', minzoom: 16,
       // Small and in their own colours: never mistaken for a case's light.

@@ -2,7 +2,7 @@
 // verify handled cases. Reports queue in the browser with their client key
 // and are sent when the connection allows; the server answers a resent key
 // with the same case, so nothing is ever reported twice.
-import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig, photoUrl, legend, className, distanceText } from './common.js';
+import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig, photoUrl, legend, className, distanceText, cityMap, addUnderLabels } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
 const state = { here: null, classes: [], map: null, marker: null, sending: null, photos: [] };
@@ -250,10 +250,10 @@ async function start() {
   document.getElementById('class-search').oninput = fillClasses;
   kindChanged();
   const config = await mapConfig();
-  state.map = new maplibregl.Map({ container: 'map', style: config.style, center: config.center, zoom: 15 });
+  state.map = cityMap('map', config, { center: config.center, zoom: 15 });
   state.map.on('load', () => {
     state.map.addSource('grids', { type: 'vector', tiles: [tiles('grids')] });
-    state.map.addLayer({ id: 'grids', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': '#8a7f6a' } });
+    addUnderLabels(state.map, { id: 'grids', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': '#8a7f6a' } });
     legend(state.map, [['line', '#8a7f6a', 'lg_grid'], ['pin', '#3fb1ce', 'lg_me']]);
   });
   state.map.on('click', (e) => locate(e.lngLat.lng, e.lngLat.lat));

@@ -1,7 +1,7 @@
 // The street kiosk: nearby public services with distance and direction,
 // report a problem at the kiosk (no login: the kiosk's own token), look up a
 // case by its number. Back to the start after 60 s without a touch.
-import { api, message, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig, legend, className, distanceText } from './common.js';
+import { api, message, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig, legend, className, distanceText, cityMap, addUnderLabels } from './common.js';
 
 const IDLE_MS = 60_000;
 const CATEGORIES = {
@@ -203,10 +203,10 @@ async function start() {
   state.classes = (await api('/api/v1/classes')).classes;
   classButtons();
   const config = await mapConfig();
-  state.map = new maplibregl.Map({ container: 'map', style: config.style, center: [me.kiosk.lon, me.kiosk.lat], zoom: 16 });
+  state.map = cityMap('map', config, { center: [me.kiosk.lon, me.kiosk.lat], zoom: 16 });
   state.map.on('load', () => {
     state.map.addSource('grids', { type: 'vector', tiles: [tiles('grids')] });
-    state.map.addLayer({ id: 'grids', type: 'fill', source: 'grids', 'source-layer': 'grids', paint: { 'fill-color': '#fff', 'fill-outline-color': '#b9b2a3' } });
+    addUnderLabels(state.map, { id: 'grids', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': '#cfc6b4', 'line-width': 0.5 } });
     new maplibregl.Marker({ color: '#d4322c' }).setLngLat([me.kiosk.lon, me.kiosk.lat]).addTo(state.map);
     legend(state.map, [['pin', '#d4322c', 'lg_kiosk'], ['dot', '#1f5fa8', 'lg_service']]);
     loadServices();

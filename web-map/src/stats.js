@@ -1,6 +1,6 @@
 // The evaluation page: the standard indicators by department or region for a
 // period, as a table with score bars, the hotspot map, and exports.
-import { api, message, signedIn, signInForm, t, translate, lang, setLang, el, mapConfig, legend } from './common.js';
+import { api, message, signedIn, signInForm, t, translate, lang, setLang, el, mapConfig, legend, cityMap, addUnderLabels } from './common.js';
 
 const COLUMNS = ['cases', 'reports', 'filed', 'dispatched', 'handled', 'handled_on_time', 'overdue', 'closed', 'due',
   'closure_rate', 'on_time_closure_rate', 'rework', 'rework_rate', 'score', 'grade'];
@@ -120,12 +120,12 @@ async function start() {
   for (const b of document.querySelectorAll('[data-preset]')) b.onclick = () => preset(b.dataset.preset);
   document.getElementById('export-table').onclick = exportTable;
   const config = await mapConfig();
-  state.map = new maplibregl.Map({ container: 'map', style: config.style, center: config.center, zoom: 12 });
+  state.map = cityMap('map', config, { center: config.center, zoom: 12 });
   state.map.on('load', async () => {
     state.map.addSource('districts', { type: 'vector', tiles: [`${location.origin}/tiles/districts/{z}/{x}/{y}.mvt`] });
-    state.map.addLayer({ id: 'districts', type: 'line', source: 'districts', 'source-layer': 'districts', paint: { 'line-color': '#1f3b57', 'line-width': 2 } });
+    addUnderLabels(state.map, { id: 'districts', type: 'line', source: 'districts', 'source-layer': 'districts', paint: { 'line-color': '#1f3b57', 'line-width': 2 } });
     state.map.addSource('hotspots', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-    state.map.addLayer({
+    addUnderLabels(state.map, {
       id: 'hotspots', type: 'fill', source: 'hotspots',
       paint: { 'fill-color': ['interpolate', ['linear'], ['get', 'count'], 1, '#fde0c5', 5, '#f59f6b', 20, '#d4322c'], 'fill-opacity': 0.7 },
     });
