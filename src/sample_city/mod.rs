@@ -783,7 +783,7 @@ fn write_base_map(
     }
     summary.roads = w.finish()?;
 
-    // The river: 80 m wide along the line, running on 400 m past the city.
+    // The river: 200 m wide along the line, running on 400 m past the city.
     let bank = |dy: f64| -> Vec<(f64, f64)> {
         let line: Vec<(f64, f64)> = (0..=lattice.cols)
             .map(|col| lattice.metres[lattice.v(col, river_row)])
@@ -795,8 +795,8 @@ fn write_base_map(
             .map(|(x, y)| lattice.to_lonlat(x, y + dy))
             .collect()
     };
-    let mut ring = bank(40.0);
-    ring.extend(bank(-40.0).into_iter().rev());
+    let mut ring = bank(100.0);
+    ring.extend(bank(-100.0).into_iter().rev());
     ring.push(ring[0]);
     let mut w = FeatureWriter::create(&out.join("water.geojson"))?;
     w.polygon(&ring, r#"{"name":"渭河","name_en":"Wei River"}"#)?;

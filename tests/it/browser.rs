@@ -13,6 +13,37 @@ async fn the_web_map_in_a_real_browser() {
         .unwrap();
     let u = Staff::new(&app).await;
     let points = grid_points(&app.db, 3).await;
+    // More open cases than the old 500 on a map: the map's tiles and the
+    // list's pages must show every one. One class no page reports, one grid
+    // each, away from the grids the pages report in; made before the cases
+    // the steps follow, so that those lead the list.
+    let bulk: Vec<(f64, f64)> = sqlx::query_as(
+        "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+         FROM grids ORDER BY code DESC OFFSET 5 LIMIT 520",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    for chunk in bulk.chunks(16) {
+        let sent = chunk.iter().enumerate().map(|(i, (lon, lat))| {
+            let key = format!("bulk-{lon}-{lat}-{i}");
+            let body = event_report(&key, "0108", *lon, *lat);
+            let (app, token) = (&app, &u.inspector);
+            async move { app.post("/api/v1/reports", token, &body).await }
+        });
+        for (s, b) in futures_util::future::join_all(sent).await {
+            assert_eq!(s, 201, "{b}");
+        }
+    }
+    // The first of them overdue: its cluster turns red at city zoom.
+    sqlx::query(
+        "UPDATE case_stages SET due_at = $1 - interval '1 hour'
+          WHERE done_at IS NULL AND case_id = (SELECT min(id) FROM cases)",
+    )
+    .bind(test_now())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
     let (filed, _) = case_in(&app, &u, (points[0].1, points[0].2), "b1", "filed").await;
     let (handled, _) = case_in(&app, &u, (points[1].1, points[1].2), "b2", "handled").await;
     let component = components_of(&app.db, "0101", 1).await.remove(0);

@@ -9,7 +9,7 @@ const OPEN = ['reported', 'filed', 'dispatched', 'handled', 'suspended'];
 
 const state = {
   me: null, cases: new Map(), classes: [], departments: [], selected: null, map: null,
-  queue: 'all', counts: null, unseenUrgent: new Set(), beeps: 0, total: 0,
+  queue: 'all', counts: null, unseenUrgent: new Set(), beeps: 0, total: 0, page: 1, mapVersion: 0,
 };
 window.citygrid = state; // for the browser tests and the curious
 
@@ -62,29 +62,38 @@ function buildMap(config) {
       // Small and in their own colours: never mistaken for a case's light.
       paint: { 'circle-radius': 3, 'circle-color': ['match', ['get', 'state'], 'intact', '#6b7b8c', '#7b4fa0'] },
     });
-    // A cluster counts its red and yellow cases and takes the worst light
-    // inside, so overdue cases stay red at city zoom.
-    const count = (light) => ['+', ['case', ['==', ['get', 'light'], light], 1, 0]];
-    map.addSource('cases', {
-      type: 'geojson', data: casesGeoJson(), cluster: true, clusterMaxZoom: 14, clusterRadius: 40,
-      clusterProperties: { red: count('red'), yellow: count('yellow') },
-    });
+    // Every case the filters match, from the server's `cases` tiles: below
+    // zoom 15 the server clusters them, each cluster with its count and the
+    // worst light inside, so overdue cases stay red at city zoom.
+    map.addSource('cases', { type: 'vector', tiles: [casesTiles()], minzoom: 0, maxzoom: 16 });
+    const lightColour = ['match', ['get', 'light'], 'red', '#d4322c', 'yellow', '#e0b000', 'grey', '#8c8c8c', '#2e9e44'];
     map.addLayer({
-      id: 'case-clusters', type: 'circle', source: 'cases', filter: ['has', 'point_count'],
+      id: 'case-clusters', type: 'circle', source: 'cases', 'source-layer': 'cases', filter: ['>', ['get', 'point_count'], 1],
       paint: {
-        'circle-color': ['case', ['>', ['get', 'red'], 0], '#d4322c', ['>', ['get', 'yellow'], 0], '#e0b000', '#2e9e44'],
-        'circle-radius': ['step', ['get', 'point_count'], 14, 10, 20, 50, 26],
-        'circle-opacity': 0.85, 'circle-stroke-width': 2, 'circle-stroke-color': '#fff',
+        'circle-color': lightColour,
+        'circle-radius': ['step', ['get', 'point_count'], 14, 10, 18, 100, 23, 1000, 28],
+        'circle-opacity': 0.9, 'circle-stroke-width': 2, 'circle-stroke-color': '#fff',
       },
     });
     map.addLayer({
-      id: 'cases', type: 'circle', source: 'cases', filter: ['!', ['has', 'point_count']],
+      id: 'case-count', type: 'symbol', source: 'cases', 'source-layer': 'cases', filter: ['>', ['get', 'point_count'], 1],
+      layout: { 'text-field': ['to-string', ['get', 'point_count']], 'text-font': ['DejaVu Sans'], 'text-size': 13, 'text-allow-overlap': true },
+      paint: { 'text-color': '#fff', 'text-halo-color': 'rgba(0,0,0,0.35)', 'text-halo-width': 1 },
+    });
+    map.addLayer({
+      id: 'cases', type: 'circle', source: 'cases', 'source-layer': 'cases', filter: ['==', ['get', 'point_count'], 1],
       paint: {
         'circle-radius': 8,
-        'circle-color': ['match', ['get', 'light'], 'red', '#d4322c', 'yellow', '#e0b000', '#2e9e44'],
+        'circle-color': lightColour,
         'circle-stroke-width': ['match', ['get', 'state'], 'reported', 3, 1.5],
         'circle-stroke-color': ['match', ['get', 'state'], 'reported', '#1f3b57', 'filed', '#555', '#fff'],
       },
+    });
+    // The selected case: a ring around it, the map centred on it.
+    map.addSource('selected', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    map.addLayer({
+      id: 'selected', type: 'circle', source: 'selected',
+      paint: { 'circle-radius': 15, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-width': 4, 'circle-stroke-color': '#1f5fa8' },
     });
     map.on('click', 'cases', (e) => select(e.features[0].properties.case_no));
     map.on('click', 'case-clusters', (e) => map.easeTo({ center: e.features[0].geometry.coordinates, zoom: map.getZoom() + 2 }));
@@ -97,22 +106,32 @@ function buildMap(config) {
   });
 }
 
-function casesGeoJson() {
-  return {
-    type: 'FeatureCollection',
-    features: [...state.cases.values()]
-      .filter((c) => OPEN.includes(c.state))
-      .map((c) => ({
-        type: 'Feature',
-        geometry: { type: 'Point', coordinates: [c.lon, c.lat] },
-        properties: { case_no: c.case_no, state: c.state, class: c.class, light: urgency(c).light },
-      })),
-  };
+/** The `cases` tiles with the list's filters; `v` changes when cases change. */
+function casesTiles() {
+  const q = filters();
+  q.delete('page');
+  q.delete('page_size');
+  q.set('v', String(state.mapVersion));
+  return `${tiles('cases')}?${q}`;
 }
 
+let mapTimer = null;
+/** Redraws the cases on the map, at most once a second however many change. */
 function refreshMap() {
-  const src = state.map && state.map.getSource('cases');
-  if (src) src.setData(casesGeoJson());
+  clearTimeout(mapTimer);
+  mapTimer = setTimeout(() => {
+    const src = state.map && state.map.getSource('cases');
+    state.mapVersion += 1;
+    if (src) src.setTiles([casesTiles()]);
+  }, state.mapVersion ? 1000 : 0);
+}
+
+/** Rings the selected case on the map and centres the map on it. */
+function showSelected(c) {
+  const src = state.map && state.map.getSource('selected');
+  if (!src || c.lon === undefined) return;
+  src.setData({ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'Point', coordinates: [c.lon, c.lat] }, properties: {} }] });
+  state.map.easeTo({ center: [c.lon, c.lat], zoom: Math.max(state.map.getZoom(), 15) });
 }
 state.refreshMap = refreshMap;
 
@@ -134,7 +153,7 @@ function renderQueues(counts) {
   document.getElementById('queues').replaceChildren(...QUEUES.map(([name]) => el('button', {
     'data-queue': name, 'aria-pressed': String(state.queue === name),
     class: name === 'overdue' || name === 'urgent' ? 'hot' : '',
-    onclick: () => { state.queue = name; renderQueues(state.counts); loadCases(); },
+    onclick: () => { state.queue = name; renderQueues(state.counts); refilter(); },
   }, t(`queue_${name}`), name === 'all' ? '' : el('span', { class: 'badge' }, String(counts?.[name] ?? '…')))));
 }
 
@@ -182,8 +201,10 @@ function beep() {
 
 // ------------------------------------------------------------------ list
 
+const PAGE_SIZE = 100;
+
 function filters() {
-  const q = new URLSearchParams({ page_size: '500' });
+  const q = new URLSearchParams({ page_size: String(PAGE_SIZE), page: String(state.page) });
   const preset = Object.fromEntries(QUEUES)[state.queue] || {};
   for (const [k, v] of Object.entries(preset)) q.set(k, v);
   const v = (id) => document.getElementById(id).value;
@@ -205,8 +226,28 @@ async function loadCases() {
   refreshMap();
 }
 
+/** A new filter or tab starts again at the first page. */
+function refilter() {
+  state.page = 1;
+  loadCases();
+}
+
+function renderPager() {
+  const pages = Math.max(1, Math.ceil(state.total / PAGE_SIZE));
+  const first = state.total ? (state.page - 1) * PAGE_SIZE + 1 : 0;
+  const last = Math.min(state.total, state.page * PAGE_SIZE);
+  const go = (page) => { state.page = page; loadCases(); document.getElementById('cases').scrollTop = 0; };
+  const pager = document.getElementById('pager');
+  pager.setAttribute('aria-label', t('pages'));
+  pager.replaceChildren(
+    el('button', { type: 'button', id: 'page-prev', disabled: state.page <= 1, onclick: () => go(state.page - 1) }, t('page_prev')),
+    el('span', { 'aria-live': 'polite' }, `${first}–${last} / ${state.total}`),
+    el('button', { type: 'button', id: 'page-next', disabled: state.page >= pages, onclick: () => go(state.page + 1) }, t('page_next')));
+}
+
 function renderList() {
   document.getElementById('count').textContent = `${t('cases')}: ${state.total}`;
+  renderPager();
   const list = document.getElementById('cases');
   const cases = [...state.cases.values()].sort((a, b) => urgency(a).due - urgency(b).due || (a.case_no < b.case_no ? 1 : -1));
   list.replaceChildren(
@@ -236,8 +277,9 @@ async function select(caseNo) {
   state.message = null;
   renderList();
   const c = await api(`/api/v1/cases/${caseNo}`);
-  state.cases.set(caseNo, { ...state.cases.get(caseNo), ...c });
+  if (state.cases.has(caseNo)) state.cases.set(caseNo, { ...state.cases.get(caseNo), ...c });
   renderDetail(c);
+  showSelected(c);
 }
 
 /** Shows a case; the last action's message stays while the case is open,
@@ -377,9 +419,12 @@ function listen() {
     try {
       const c = await api(`/api/v1/cases/${case_no}`);
       if (ev.type === 'created' && c.urgent) announceUrgent(c);
-      if (!state.cases.has(case_no)) state.total += 1;
-      state.cases.set(case_no, c);
-      renderList();
+      // The list shows changes to its own rows; a new case joins the first page.
+      if (state.cases.has(case_no) || (ev.type === 'created' && state.page === 1)) {
+        if (!state.cases.has(case_no)) state.total += 1;
+        state.cases.set(case_no, c);
+        renderList();
+      }
       refreshMap();
       if (state.selected === case_no) renderDetail(c);
     } catch (e) {
@@ -421,7 +466,7 @@ async function start() {
   for (const [id, label] of [['f-state', 'state'], ['f-class', 'class'], ['f-department', 'department'], ['f-district', 'district'], ['f-street', 'street']]) {
     document.getElementById(id).setAttribute('aria-label', t(label));
   }
-  for (const id of ['f-state', 'f-class', 'f-department', 'f-district', 'f-street', 'f-overdue']) document.getElementById(id).onchange = loadCases;
+  for (const id of ['f-state', 'f-class', 'f-department', 'f-district', 'f-street', 'f-overdue']) document.getElementById(id).onchange = refilter;
   const mute = document.getElementById('mute');
   mute.checked = localStorage.getItem('citygrid_mute') === '1';
   mute.onchange = () => localStorage.setItem('citygrid_mute', mute.checked ? '1' : '0');

@@ -95,6 +95,11 @@ async function rendered(page, layer) {
   return page.evaluate((l) => window.citygrid.map.queryRenderedFeatures({ layers: [l] }).map((f) => f.properties), layer);
 }
 
+/** The API as the dispatcher sees it. */
+async function asDispatcher(path) {
+  return (await fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${TOKENS.dispatcher}` } })).json();
+}
+
 async function step(name, fn) {
   const started = Date.now();
   await fn();
@@ -147,20 +152,23 @@ await step('the console renders grids, components and cases', async () => {
   // Every map has a legend in the page's words.
   assert.match(await cp.$eval('#map .legend', (l) => l.textContent), /超时.*临近时限.*正常.*聚合.*网格.*部件/);
   await cp.screenshot({ path: `${ARTIFACTS}/console.png` });
-  // A cluster takes the worst light inside it: one red case among greens makes it red.
-  const clusters = await cp.evaluate(async ([lon, lat]) => {
-    const m = window.citygrid.map;
-    const at = (dx, light) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon + dx, lat] }, properties: { case_no: `T${dx}`, state: 'filed', class: '0102', light } });
-    m.getSource('cases').setData({ type: 'FeatureCollection', features: [at(0, 'green'), at(0.0001, 'green'), at(0.0002, 'red'), at(0.0003, 'yellow')] });
-    m.jumpTo({ center: [lon, lat], zoom: 12 });
-    await new Promise((done) => m.once('idle', done));
-    const found = m.queryRenderedFeatures({ layers: ['case-clusters'] }).map((f) => ({ count: f.properties.point_count, red: f.properties.red, yellow: f.properties.yellow, color: f.layer.paint['circle-color'] }));
-    window.citygrid.refreshMap();
-    return found;
-  }, [Number(env.FILED_LON), Number(env.FILED_LAT)]);
-  const cluster = clusters.find((c) => c.count === 4);
-  assert.ok(cluster && cluster.red === 1 && cluster.yellow === 1, JSON.stringify(clusters));
-  assert.ok(cluster.color.r > 0.7 && cluster.color.g < 0.3, `the cluster is red: ${JSON.stringify(cluster.color)}`);
+  // At city zoom every open case is on the map, clustered by the server:
+  // each cluster shows its count and the worst light inside (one overdue
+  // case among 520 makes its cluster red).
+  const city = await asDispatcher('/api/v1/map-config');
+  await cp.evaluate((bounds) => window.citygrid.map.fitBounds(bounds, { animate: false, padding: 10 }), city.bounds);
+  await mapIdle(cp);
+  const clusters = await cp.evaluate(() => window.citygrid.map.queryRenderedFeatures({ layers: ['case-clusters', 'cases'] })
+    .map((f) => ({ ...f.properties, color: f.layer.paint['circle-color'] })));
+  const shown = clusters.reduce((n, c) => n + c.point_count, 0);
+  const open = (await asDispatcher('/api/v1/cases?state=reported,filed,dispatched,handled,suspended&page_size=1')).total;
+  assert.ok(open > 500 && shown === open, `${shown} of ${open} open cases on the map`);
+  const red = clusters.find((c) => c.red > 0);
+  assert.ok(red && red.point_count > 1 && red.light === 'red', JSON.stringify(red));
+  assert.ok(red.color.r > 0.7 && red.color.g < 0.3, `the cluster is red: ${JSON.stringify(red.color)}`);
+  const labels = await rendered(cp, 'case-count');
+  assert.ok(labels.length > 0 && labels.every((l) => l.point_count > 1), 'clusters show their counts');
+  await cp.screenshot({ path: `${ARTIFACTS}/console-clusters.png` });
   a11y.push(...(await accessibility(cp)).map((v) => `console: ${v}`));
 });
 
@@ -176,6 +184,22 @@ await step('filters narrow the case list', async () => {
   await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`, { state: 'detached' });
   await cp.selectOption('#f-state', '');
   await cp.selectOption('#f-street', '');
+  await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`);
+});
+
+await step('the case list pages past 500', async () => {
+  const total = (await asDispatcher('/api/v1/cases?page_size=1')).total;
+  assert.ok(total > 500, `${total} cases`);
+  await cp.waitForFunction((n) => document.getElementById('count').textContent.endsWith(`: ${n}`), total);
+  const pages = Math.ceil(total / 100);
+  for (let p = 2; p <= pages; p++) {
+    await cp.click('#page-next');
+    await cp.waitForFunction((first) => document.querySelector('#pager span').textContent.startsWith(`${first}–`), (p - 1) * 100 + 1);
+  }
+  assert.equal(await cp.$$eval('#cases .case', (rows) => rows.length), total - (pages - 1) * 100);
+  assert.ok(await cp.$eval('#page-next', (b) => b.disabled), 'no page after the last');
+  await cp.screenshot({ path: `${ARTIFACTS}/console-last-page.png` });
+  await cp.click('[data-queue="all"]');
   await cp.waitForSelector(`[data-case="${env.FILED_CASE}"]`);
 });
 
