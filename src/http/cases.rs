@@ -829,9 +829,14 @@ pub struct ActionBody {
     department: Option<String>,
     #[serde(default)]
     note: String,
-    /// Photo ids from `POST /api/v1/media` (handling and verification photos).
+    /// Photo ids from `POST /api/v1/media` (handling and verification photos;
+    /// for `handle`, the place after the work).
     #[serde(default)]
     photos: Vec<String>,
+    /// For `handle`: photos of the place before the work. The event lists
+    /// them first among its `photos`, and names them in `data.before`.
+    #[serde(default)]
+    before_photos: Vec<String>,
     /// For `request_extension`: working hours more.
     hours: Option<i64>,
     /// For `merge`: the case number this one duplicates.
@@ -874,6 +879,7 @@ pub(crate) async fn act(
         department: body.department,
         note: body.note.trim().to_owned(),
         photos: body.photos,
+        before_photos: body.before_photos,
         hours: body.hours,
         into: body.into,
     };

@@ -670,6 +670,8 @@ pub struct ActionInput {
     pub department: Option<String>,
     pub note: String,
     pub photos: Vec<String>,
+    /// `handle`: the place before the work (`photos` then shows it after).
+    pub before_photos: Vec<String>,
     pub hours: Option<i64>,
     /// `merge`: the case this one is a duplicate of.
     pub into: Option<String>,
@@ -683,6 +685,7 @@ impl ActionInput {
             department: None,
             note: note.into(),
             photos: vec![],
+            before_photos: vec![],
             hours: None,
             into: None,
         }
@@ -733,7 +736,13 @@ pub async fn act(
         }
         Some(_) => {}
     }
-    check_photos(&mut tx, user, &input.photos).await?;
+    if !input.before_photos.is_empty() && input.action != Action::Handle {
+        return Err(invalid(
+            "invalid_photos",
+            "before_photos go with handle only: the place before the work",
+        ));
+    }
+    check_photos(&mut tx, user, &[&input.before_photos[..], &input.photos[..]].concat()).await?;
     apply(&mut tx, &case, &Actor::user(user), input, cfg, now).await?;
     let updated = fetch_case_by_id(&mut tx, case.id).await?;
     tx.commit().await?;
@@ -857,6 +866,9 @@ async fn apply(
             extension = None;
         }
         Action::Handle => {
+            if !input.before_photos.is_empty() {
+                data = json!({"before": input.before_photos});
+            }
             verified = false;
             finish_stage(conn, case.id, Stage::Handling, now).await?;
             start_stage(conn, case, Stage::Verification, cfg, now).await?;
@@ -949,7 +961,7 @@ async fn apply(
         Some(state),
         next,
         &input.note,
-        &input.photos,
+        &[&input.before_photos[..], &input.photos[..]].concat(),
         data,
     )
     .await?;

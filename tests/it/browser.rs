@@ -46,6 +46,8 @@ async fn the_web_map_in_a_real_browser() {
     .unwrap();
     let (filed, _) = case_in(&app, &u, (points[0].1, points[0].2), "b1", "filed").await;
     let (handled, _) = case_in(&app, &u, (points[1].1, points[1].2), "b2", "handled").await;
+    let more = grid_points(&app.db, 6).await;
+    let (dispatched, _) = case_in(&app, &u, (more[5].1, more[5].2), "b3", "dispatched").await;
     let component = components_of(&app.db, "0101", 1).await.remove(0);
     let (kiosk_lon, kiosk_lat): (f64, f64) =
         sqlx::query_as("SELECT ST_X(geom) + 0.0003, ST_Y(geom) FROM services ORDER BY id LIMIT 1")
@@ -55,7 +57,7 @@ async fn the_web_map_in_a_real_browser() {
     // People sign in on the pages' forms; the kiosk is enrolled with its code.
     let people = serde_json::json!({
         "dispatcher": "console.desk", "inspector": "patrol.1", "operator": "supervisor",
-        "admin": "city.admin",
+        "admin": "city.admin", "department": "dept.worker",
     });
     for (role, login) in [
         (Role::Dispatcher, "console.desk"),
@@ -65,6 +67,7 @@ async fn the_web_map_in_a_real_browser() {
     ] {
         add_person(&app.db.pool, login, role, None).await;
     }
+    add_person(&app.db.pool, "dept.worker", Role::Department, Some(crate::workflow::DEPT)).await;
     let (_, kiosk_code) = citygrid::store::kiosks::add(
         &app.db.pool,
         &citygrid::store::audit::Actor::command_line(),
@@ -104,6 +107,7 @@ async fn the_web_map_in_a_real_browser() {
         .env("DATABASE_URL", url_for(&app.db.name))
         .env("FILED_CASE", &filed)
         .env("HANDLED_CASE", &handled)
+        .env("DISPATCHED_CASE", &dispatched)
         .env("FILED_LON", points[0].1.to_string())
         .env("FILED_LAT", points[0].2.to_string())
         .env("COMPONENT_LON", component.2.to_string())

@@ -747,3 +747,46 @@ async fn the_console_tabs_count_each_desk_s_open_cases_and_filter_to_them() {
         (400, Some("invalid_urgent"))
     );
 }
+
+#[tokio::test]
+async fn a_department_reports_handling_with_photos_before_and_after() {
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    let p = grid_points(&app.db, 1).await;
+    let (no, v) = case_in(&app, &u, (p[0].1, p[0].2), "before-after", "dispatched").await;
+    let before = app.photo(&u.department, 11).await;
+    let after = app.photo(&u.department, 12).await;
+    let someone_elses = app.photo(&u.inspector, 13).await;
+    // Photos "before" go with handling only, and only one's own uploads.
+    let (s, b) = app
+        .act(&u.department, &no, "request_extension", v,
+            json!({"hours": 4, "note": "parts on order", "before_photos": [&before]}))
+        .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("invalid_photos")), "{b}");
+    let (s, b) = app
+        .act(&u.department, &no, "handle", v,
+            json!({"note": "cleared", "before_photos": [&someone_elses], "photos": [&after]}))
+        .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unknown_photo")), "{b}");
+    let (s, b) = app
+        .act(&u.department, &no, "handle", v,
+            json!({"note": "cleared", "before_photos": [&before], "photos": [&after]}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, c) = app.get_as(&format!("/api/v1/cases/{no}"), &u.dispatcher).await;
+    let handled = c["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "handle")
+        .expect("the handling event");
+    assert_eq!(handled["photos"], json!([&before, &after]));
+    assert_eq!(handled["data"]["before"], json!([&before]));
+    // The dispatch centre sees both.
+    for photo in [&before, &after] {
+        let (s, _) = app.get_as(&format!("/api/v1/media/{photo}"), &u.dispatcher).await;
+        assert_eq!(s, 200);
+    }
+}

@@ -296,7 +296,11 @@ function renderDetail(c, notice) {
   const timeline = (c.timeline || []).map((e) =>
     el('li', {}, `${when(e.at)} · ${e.actor} (${e.role}) · ${t(e.action === 'overdue' ? 'overdue_event' : e.action)}`,
       e.from !== e.to ? ` · ${t(e.from || '')} → ${t(e.to)}` : '', e.note ? ` · ${e.note}` : '',
-      ...(e.photos || []).map((p) => el('img', { src: photoUrl(p), alt: p.slice(0, 8), class: 'thumb', style: 'max-width:60px;vertical-align:middle' }))));
+      ...(e.photos || []).map((p) => {
+        const caption = e.action === 'handle' ? t((e.data?.before || []).includes(p) ? 'photo_before' : 'photo_after') : '';
+        return el('a', { href: photoUrl(p), target: '_blank', rel: 'noopener', class: 'event-photo', title: t('full_size') },
+          el('img', { src: photoUrl(p), alt: caption || t('photos'), class: 'thumb' }), caption ? el('small', {}, caption) : '');
+      })));
   const form = actionForm(c);
   panel.replaceChildren(
     el('h2', {}, `${c.case_no}`),
@@ -324,7 +328,7 @@ const FIELDS = {
   request_extension: ['hours', 'note'],
   approve_extension: ['hours'],
   merge: ['into', 'note'],
-  handle: ['note', 'photos'],
+  handle: ['note', 'before_photos', 'photos'],
   verify_fail: ['note', 'photos'],
 };
 const NOTE_REQUIRED = ['reject', 'return', 'verify_fail', 'void', 'suspend'];
@@ -341,9 +345,11 @@ function actionForm(c) {
 /** One dialog per action, with its own fields, the required ones marked. */
 function openAction(c, action) {
   const dialog = document.getElementById('action-dialog');
-  const required = (name) => name !== 'note' || NOTE_REQUIRED.includes(action);
+  const required = (name) => (name === 'note' ? NOTE_REQUIRED.includes(action) : !name.endsWith('photos'));
+  // A department's handling shows the place before and after the work.
+  const label = (name) => (action === 'handle' && name === 'photos' ? 'field_after_photos' : `field_${name}`);
   const field = (name, input) => el('label', { class: 'field' },
-    el('span', {}, t(`field_${name}`), required(name) ? el('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : ''), input);
+    el('span', {}, t(label(name)), required(name) ? el('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : ''), input);
   const inputs = {
     note: () => el('textarea', { id: 'a-note', name: 'note', rows: 3, maxlength: 4000, required: required('note') }),
     department: () => el('select', { id: 'a-department', name: 'department', required: true },
@@ -351,6 +357,7 @@ function openAction(c, action) {
     hours: () => el('input', { id: 'a-hours', name: 'hours', type: 'number', min: 1, max: 720, required: true, value: c.extension_requested_hours || 4 }),
     into: () => el('input', { id: 'a-into', name: 'into', required: true, maxlength: 40, placeholder: '20261125-000001', autocomplete: 'off' }),
     photos: () => el('input', { id: 'a-photos', name: 'photos', type: 'file', accept: 'image/jpeg,image/png,image/webp', multiple: true }),
+    before_photos: () => el('input', { id: 'a-before-photos', name: 'before_photos', type: 'file', accept: 'image/jpeg,image/png,image/webp', multiple: true }),
   };
   const names = FIELDS[action] || ['note'];
   const error = el('div', { class: 'error', role: 'alert', id: 'a-error' });
@@ -385,9 +392,10 @@ async function act(c, action, form, error) {
   if (f.hours) body.hours = Number(f.hours.value);
   if (f.into) body.into = f.into.value.trim();
   try {
-    if (f.photos?.files.length) {
-      body.photos = [];
-      for (const file of f.photos.files) body.photos.push((await api('/api/v1/media', { method: 'POST', body: file })).id);
+    for (const name of ['before_photos', 'photos']) {
+      if (!f[name]?.files.length) continue;
+      body[name] = [];
+      for (const file of f[name].files) body[name].push((await api('/api/v1/media', { method: 'POST', body: file })).id);
     }
     const res = await api(`/api/v1/cases/${c.case_no}/actions`, { method: 'POST', body });
     state.cases.set(c.case_no, res.case);

@@ -40,6 +40,7 @@ async function accessibility(page) {
 const a11y = [];
 /** A real photo (tests/fixtures/), for file inputs. */
 const PHOTO = fileURLToPath(new URL('../../tests/fixtures/python.jpg', import.meta.url));
+const PHOTO_WEBP = fileURLToPath(new URL('../../tests/fixtures/python.webp', import.meta.url));
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const browser = await chromium.launch({
@@ -285,6 +286,25 @@ await step('an action has its own dialog, and what the dispatcher types there su
   assert.equal(c.department, suggested);
   await cp.screenshot({ path: `${ARTIFACTS}/console-detail.png` });
   a11y.push(...(await accessibility(cp)).map((v) => `console detail: ${v}`));
+});
+
+await step('a department reports its handling with photos before and after the work', async () => {
+  const { page, context } = await open('/', 'department', 'department console');
+  await page.click(`[data-case="${env.DISPATCHED_CASE}"]`);
+  await page.click('[data-action="handle"]');
+  const labels = await page.$$eval('#action-dialog label.field > span', (s) => s.map((x) => x.textContent));
+  assert.deepEqual(labels, ['说明', '处置前照片', '处置后照片'], labels.join(' | '));
+  await page.fill('#a-note', '已清理完毕');
+  await page.setInputFiles('#a-before-photos', PHOTO);
+  await page.setInputFiles('#a-photos', PHOTO_WEBP);
+  await page.click('#a-submit');
+  await page.waitForFunction(() => !document.getElementById('action-dialog').open);
+  await page.waitForFunction(() => document.querySelectorAll('.timeline .event-photo').length === 2);
+  const captions = await page.$$eval('.timeline .event-photo small', (s) => s.map((x) => x.textContent));
+  assert.deepEqual(captions, ['处置前', '处置后']);
+  await page.screenshot({ path: `${ARTIFACTS}/console-department-handled.png` });
+  a11y.push(...(await accessibility(page)).map((v) => `department console: ${v}`));
+  await context.close();
 });
 
 // ---------------------------------------------------------------- inspector
