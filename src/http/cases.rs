@@ -138,6 +138,9 @@ pub struct CaseView {
     /// In full views: the first report's photo ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photos: Option<Vec<String>>,
+    /// In full views: the numbers reporters left to be called back on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_phones: Option<Vec<String>>,
     /// In full views: duplicate reports and cases merged into this one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicates: Option<Vec<DuplicateRef>>,
@@ -202,12 +205,14 @@ async fn case_view(
         suspended_from: c.suspended_from.clone(),
         version: c.version,
         photos: None,
+        callback_phones: None,
         duplicates: None,
         timeline: None,
         actions: None,
     };
     if full {
         v.photos = Some(cases::report_photos(&state.pool, c.id).await?);
+        v.callback_phones = Some(cases::callback_phones(&state.pool, c.id).await?);
         v.duplicates = Some(cases::duplicates(&state.pool, c.id).await?);
         v.timeline = Some(cases::timeline(&state.pool, c.id).await?);
     }
@@ -294,6 +299,27 @@ pub struct ReportBody {
     pub photos: Vec<String>,
     #[serde(default)]
     pub urgent: bool,
+    /// A phone number to call the reporter back on, when they want a call
+    /// (digits, spaces, `+`, `-`, brackets; 5–24 characters). Staff see it;
+    /// the public view never.
+    #[schema(example = "0917-3212345")]
+    pub callback_phone: Option<String>,
+}
+
+/// A callback number as people write them, or `invalid_phone`.
+fn callback_phone(phone: Option<String>) -> ApiResult<Option<String>> {
+    let Some(phone) = phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let digits = phone.bytes().filter(u8::is_ascii_digit).count();
+    let plain = phone.bytes().all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
+    if !plain || !(5..=24).contains(&phone.len()) || digits < 5 {
+        return Err(unprocessable(
+            "invalid_phone",
+            "callback_phone is a phone number: digits, spaces, +, - and brackets, 5–24 characters",
+        ));
+    }
+    Ok(Some(phone))
 }
 
 fn channel_of(role: Role) -> &'static str {
@@ -419,6 +445,8 @@ pub async fn take_report(
         ));
     }
 
+    let callback_phone = callback_phone(body.callback_phone)?;
+
     // The component, when named: it must exist and be of the class.
     let named = match &body.component_code {
         None => None,
@@ -523,6 +551,7 @@ pub async fn take_report(
         address: body.address.unwrap_or_default().trim().to_owned(),
         description: body.description.trim().to_owned(),
         photos: body.photos,
+        callback_phone,
         grid: place.grid.code.clone(),
         community: place.community.code.clone(),
         street: place.street.code.clone(),

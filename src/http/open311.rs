@@ -741,6 +741,7 @@ async fn requests_post(
         .join("\n"),
         photos: vec![],
         urgent,
+        callback_phone: get("phone"),
     };
     let (outcome, _, _) = take_report(&state, &Caller(user), body, "open311")
         .await

@@ -424,6 +424,7 @@ pub struct Intake {
     pub address: String,
     pub description: String,
     pub photos: Vec<String>,
+    pub callback_phone: Option<String>,
     pub grid: String,
     pub community: String,
     pub street: String,
@@ -644,8 +645,8 @@ async fn insert_report(
     duplicate: bool,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO reports (case_id, reported_by, client_key, channel, description, photos, geom, reported_at, duplicate)
-         VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10) RETURNING id",
+        "INSERT INTO reports (case_id, reported_by, client_key, channel, description, photos, geom, reported_at, duplicate, callback_phone)
+         VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10, $11) RETURNING id",
     )
     .bind(case_id)
     .bind(user.id)
@@ -657,6 +658,7 @@ async fn insert_report(
     .bind(intake.lat)
     .bind(now)
     .bind(duplicate)
+    .bind(&intake.callback_phone)
     .fetch_one(conn)
     .await
 }
@@ -1335,6 +1337,16 @@ pub async fn duplicates(pool: &PgPool, case_id: i64) -> Result<Vec<DuplicateRef>
                 .map(|case_no| DuplicateRef::Case { case_no }),
         )
         .collect())
+}
+
+/// The numbers the case's reporters left to be called back on, first first.
+pub async fn callback_phones(pool: &PgPool, case_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT callback_phone FROM reports WHERE case_id = $1 AND callback_phone IS NOT NULL ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(pool)
+    .await
 }
 
 /// The photos sent with the case's first report.

@@ -74,7 +74,8 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
             "/api/v1/reports",
             &kiosk,
             &json!({"client_key": "pv-2", "kind": "event", "class": "0102",
-                    "description": "门口垃圾 联系13800138000 身份证610302199001011234 lisi@example.com"}),
+                    "description": "门口垃圾 联系13800138000 身份证610302199001011234 lisi@example.com",
+                    "callback_phone": "0917-3215678"}),
         )
         .await;
     assert_eq!(s, 201, "{b}");
@@ -85,6 +86,17 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
         .get_as(&format!("/api/v1/cases/{kiosk_case}"), &u.operator)
         .await;
     let kv = staff_view["version"].as_i64().unwrap();
+    // The number left for a callback is the staff's to call, on no public surface.
+    assert_eq!(staff_view["callback_phones"], json!(["0917-3215678"]));
+    let (s, b) = app
+        .post(
+            "/api/v1/reports",
+            &kiosk,
+            &json!({"client_key": "pv-bad-phone", "kind": "event", "class": "0102",
+                    "callback_phone": "call me maybe"}),
+        )
+        .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("invalid_phone")), "{b}");
     let resp = app
         .client
         .post(app.url("/open311/v2/requests.json"))
@@ -96,6 +108,7 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
             ("description", "垃圾没人收 call me 13700137000"),
             ("email", "lisi@example.com"),
             ("first_name", "Li Si"),
+            ("phone", "13700137001"),
         ])
         .send()
         .await
@@ -106,6 +119,10 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
         .as_str()
         .unwrap()
         .to_owned();
+    let (_, ov) = app
+        .get_as(&format!("/api/v1/cases/{open311_case}"), &u.operator)
+        .await;
+    assert_eq!(ov["callback_phones"], json!(["13700137001"]), "Open311's phone");
 
     let surfaces = |no: &str| {
         vec![
@@ -127,7 +144,7 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
         for (path, token) in surfaces(no) {
             let (s, body) = text(&app, &path, token).await;
             assert_eq!(s, 200, "{path}: {body}");
-            assert_clean(&path, &body, &["门口垃圾", "垃圾没人收", &photo]);
+            assert_clean(&path, &body, &["门口垃圾", "垃圾没人收", &photo, "3215678", "13700137001"]);
         }
     }
 
@@ -151,7 +168,7 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
     for (path, token) in surfaces(&kiosk_case) {
         let (_, body) = text(&app, &path, token).await;
         let list = path.ends_with("requests.json") || path.ends_with("requests.xml");
-        assert_clean(&path, &body, &[&photo]);
+        assert_clean(&path, &body, &[&photo, "3215678", "13700137001"]);
         if !list {
             assert!(
                 body.contains("门口垃圾 联系138******00 身份证610*************34 ****@example.com"),
