@@ -1,6 +1,8 @@
 // The street kiosk: nearby public services with distance and direction,
-// report a problem at the kiosk (no login: the kiosk's own token), look up a
-// case by its number. Back to the start after 60 s without a touch.
+// report a problem (at the kiosk or where the visitor taps the map, with a
+// picture where the kiosk has a camera and a number to call back), look up
+// a case by its number on an on-screen keypad. Back to the start, in
+// Chinese, after 60 s without a touch.
 import { api, message, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig, legend, className, distanceText, cityMap, addUnderLabels } from './common.js';
 
 const IDLE_MS = 60_000;
@@ -32,7 +34,7 @@ function icon(name) {
   box.innerHTML = `<svg viewBox="0 0 24 24" width="48" height="48" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">${ICONS[name]}</svg>`;
   return box;
 }
-const state = { kiosk: null, map: null, category: '', picked: null, classes: [], markers: [] };
+const state = { kiosk: null, map: null, category: '', picked: null, classes: [], markers: [], place: null, placeMarker: null, picture: null };
 window.citygrid = state;
 
 function label(pair) {
@@ -93,14 +95,72 @@ function classButtons() {
       icon(picture), className(state.classes, kind, code))));
 }
 
+/** An on-screen keypad for `input` (a kiosk has no keyboard): digits, a
+ *  dash, delete and clear, each a large button. */
+function keypad(box, input) {
+  const type = (key) => {
+    if (key === 'del') input.value = input.value.slice(0, -1);
+    else if (key === 'clear') input.value = '';
+    else if (input.value.length < (input.maxLength > 0 ? input.maxLength : 40)) input.value += key;
+    input.dispatchEvent(new Event('input'));
+  };
+  box.replaceChildren(...['1', '2', '3', '4', '5', '6', '7', '8', '9', '-', '0', 'del', 'clear'].map((key) =>
+    el('button', { type: 'button', 'data-key': key, class: key.length > 1 ? 'wide' : '', 'aria-label': key.length > 1 ? t(`key_${key}`) : key, onclick: () => type(key) },
+      key === 'del' ? '⌫' : key === 'clear' ? t('key_clear') : key)));
+}
+
+/** Where the problem is: the kiosk, unless the visitor taps the map. */
+function showPlace() {
+  const k = state.kiosk;
+  const p = state.place;
+  if (state.placeMarker) { state.placeMarker.remove(); state.placeMarker = null; }
+  if (p) state.placeMarker = new maplibregl.Marker({ color: '#1f5fa8' }).setLngLat([p.lon, p.lat]).addTo(state.map);
+  document.getElementById('k-place').textContent = p
+    ? `${t('place_picked')} ${distanceText(distance(k, p))} · ${t('towards')}${direction(k, p)}`
+    : t('place_default');
+}
+
+/** Metres between two points (the kiosk's short distances). */
+function distance(a, b) {
+  const rad = Math.PI / 180;
+  const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
+  return Math.hypot(x, (b.lat - a.lat) * rad) * 6_371_000;
+}
+
+/** The picture field shows only where the kiosk has a camera. */
+async function offerPicture() {
+  const devices = await navigator.mediaDevices?.enumerateDevices?.().catch(() => []) || [];
+  document.getElementById('k-picture-field').hidden = !devices.some((d) => d.kind === 'videoinput');
+}
+
+function clearReport() {
+  document.getElementById('k-description').value = '';
+  document.getElementById('k-phone').value = '';
+  document.getElementById('k-picture').value = '';
+  const preview = document.getElementById('k-picture-preview');
+  if (preview.src) URL.revokeObjectURL(preview.src);
+  preview.hidden = true;
+  preview.removeAttribute('src');
+  state.picked = null;
+  state.place = null;
+  state.picture = null;
+  for (const b of document.querySelectorAll('#kiosk-classes button')) b.classList.remove('primary');
+  if (state.kiosk) showPlace();
+}
+
 async function sendReport() {
   const status = document.getElementById('k-status');
-  if (!state.picked) { status.textContent = t('class'); return; }
+  if (!state.picked) { status.textContent = t('pick_class'); return; }
   try {
-    const res = await api('/api/v1/reports', {
-      method: 'POST',
-      body: { client_key: `kiosk-${Date.now()}-${Math.random().toString(36).slice(2)}`, ...state.picked, description: document.getElementById('k-description').value },
-    });
+    const place = state.place || state.kiosk;
+    const body = {
+      client_key: `kiosk-${Date.now()}-${Math.random().toString(36).slice(2)}`, ...state.picked,
+      description: document.getElementById('k-description').value, lon: place.lon, lat: place.lat,
+    };
+    const phone = document.getElementById('k-phone').value.trim();
+    if (phone) body.callback_phone = phone;
+    if (state.picture) body.photos = [(await api('/api/v1/media', { method: 'POST', body: state.picture })).id];
+    const res = await api('/api/v1/reports', { method: 'POST', body });
     // The receipt: the case number, and a QR code of its tracking page.
     const no = res.case.case_no;
     status.replaceChildren(
@@ -109,9 +169,7 @@ async function sendReport() {
       el('div', { class: 'muted' }, t('receipt')));
     status.dataset.caseNo = no;
     // The next visitor starts afresh.
-    document.getElementById('k-description').value = '';
-    state.picked = null;
-    for (const b of document.querySelectorAll('#kiosk-classes button')) b.classList.remove('primary');
+    clearReport();
   } catch (e) {
     status.textContent = message(e);
   }
@@ -154,8 +212,8 @@ function idleReset() {
     return;
   }
   show('start');
-  state.picked = null;
-  document.getElementById('k-description').value = '';
+  clearReport();
+  document.getElementById('k-case').value = '';
   document.getElementById('k-status').replaceChildren();
   delete document.getElementById('k-status').dataset.caseNo;
   document.getElementById('k-result').textContent = '';
@@ -188,10 +246,21 @@ async function start() {
   document.getElementById('app').hidden = false;
   document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
   document.getElementById('home').onclick = () => show('start');
-  document.getElementById('to-report').onclick = () => show('report');
+  document.getElementById('to-report').onclick = () => { show('report'); showPlace(); };
   document.getElementById('to-lookup').onclick = () => show('lookup');
   document.getElementById('k-send').onclick = sendReport;
   document.getElementById('k-find').onclick = lookup;
+  keypad(document.getElementById('k-case-keypad'), document.getElementById('k-case'));
+  keypad(document.getElementById('k-phone-keypad'), document.getElementById('k-phone'));
+  document.getElementById('k-picture').onchange = (e) => {
+    const file = e.target.files[0];
+    const preview = document.getElementById('k-picture-preview');
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    state.picture = file || null;
+    preview.hidden = !file;
+    if (file) { preview.src = URL.createObjectURL(file); preview.alt = t('picture_taken'); }
+  };
+  offerPicture();
   const pick = (code) => () => {
     state.category = code;
     for (const b of document.querySelectorAll('#categories button')) b.classList.toggle('primary', b.dataset.category === code);
@@ -208,8 +277,14 @@ async function start() {
     state.map.addSource('grids', { type: 'vector', tiles: [tiles('grids')] });
     addUnderLabels(state.map, { id: 'grids', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': '#cfc6b4', 'line-width': 0.5 } });
     new maplibregl.Marker({ color: '#d4322c' }).setLngLat([me.kiosk.lon, me.kiosk.lat]).addTo(state.map);
-    legend(state.map, [['pin', '#d4322c', 'lg_kiosk'], ['dot', '#1f5fa8', 'lg_service']]);
+    legend(state.map, [['pin', '#d4322c', 'lg_kiosk'], ['dot', '#1f5fa8', 'lg_service'], ['pin', '#1f5fa8', 'lg_problem_place']]);
     loadServices();
+  });
+  // Reporting: a tap on the map places the problem there.
+  state.map.on('click', (e) => {
+    if (document.getElementById('report').hidden) return;
+    state.place = { lon: e.lngLat.lng, lat: e.lngLat.lat };
+    showPlace();
   });
   resetOnIdle();
   state.idleReset = idleReset;

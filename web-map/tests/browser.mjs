@@ -45,7 +45,8 @@ mkdirSync(ARTIFACTS, { recursive: true });
 
 const browser = await chromium.launch({
   executablePath: env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  // A fake camera: the kiosk offers a picture only where it has one.
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--use-fake-device-for-media-stream'],
 });
 const errors = [];
 let expectNetworkErrors = false;
@@ -54,7 +55,7 @@ let expectRefusal = false;
 
 /** A new browser at `path`, signed in on the page's own form as `who`'s
  *  login (a kiosk: enrolled with its code instead). */
-async function open(path, who, name, viewport = { width: 1400, height: 900 }) {
+async function open(path, who, name, viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('console', (m) => {
@@ -109,7 +110,7 @@ async function step(name, fn) {
 
 // ---------------------------------------------------------------- console
 await step('a wrong password is refused in words; the right one signs in', async () => {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   await page.goto(BASE + '/');
   await page.waitForSelector('#signin:not([hidden])');
@@ -514,13 +515,37 @@ await step('the kiosk draws its pictures, and the idle reset brings back its own
 
 await step('a kiosk report creates a case, and the kiosk can look it up', async () => {
   await kp.click('#to-report');
+  assert.match(await kp.$eval('#k-place', (e) => e.textContent), /本信息亭附近/);
+  // The place: where the visitor taps the map, said as a distance and a direction.
+  const box = await (await kp.$('#map')).boundingBox();
+  await kp.mouse.click(box.x + box.width * 0.82, box.y + box.height * 0.18);
+  await kp.waitForFunction(() => window.citygrid.place);
+  const place = await kp.evaluate(() => window.citygrid.place);
+  assert.match(await kp.$eval('#k-place', (e) => e.textContent), /已在地图上选定，距本亭 \d+ 米/);
   await kp.click('button[data-class="event:0102"]');
   await kp.fill('#k-description', '这里有垃圾');
+  // A picture, where the kiosk has a camera (here Chromium's fake one), with its preview.
+  await kp.waitForSelector('#k-picture-field:not([hidden])');
+  await kp.setInputFiles('#k-picture', PHOTO);
+  await kp.waitForSelector('#k-picture-preview:not([hidden])');
+  // A number to call back, typed on the kiosk's own keypad (one slip, deleted).
+  for (const key of ['0', '9', '1', '7', '-', '3', '2', '1', '5', '6', '7', '9', 'del', '8']) await kp.click(`#k-phone-keypad [data-key="${key}"]`);
+  assert.equal(await kp.$eval('#k-phone', (e) => e.value), '0917-3215678');
+  const keys = await kp.$$eval('#k-phone-keypad button', (bs) => bs.map((b) => b.getBoundingClientRect().height));
+  assert.ok(keys.every((h) => h >= 44), `keypad keys are ${keys} px tall`);
+  await kp.screenshot({ path: `${ARTIFACTS}/kiosk-report.png` });
+  a11y.push(...(await accessibility(kp)).map((v) => `kiosk report: ${v}`));
   await kp.click('#k-send');
   await kp.waitForFunction(() => document.getElementById('k-status').dataset.caseNo);
   const caseNo = await kp.$eval('#k-status', (e) => e.dataset.caseNo);
   const c = await (await fetch(`${BASE}/api/v1/cases/${caseNo}`, { headers: { Authorization: `Bearer ${TOKENS.operator}` } })).json();
   assert.equal(c.channel, 'kiosk');
+  assert.ok(Math.abs(c.lon - place.lon) < 1e-6 && Math.abs(c.lat - place.lat) < 1e-6, `reported where tapped: ${c.lon},${c.lat}`);
+  assert.deepEqual(c.callback_phones, ['0917-3215678']);
+  assert.equal(c.photos.length, 1, 'the picture is the report\'s photo');
+  // The form is cleared for the next visitor.
+  assert.equal(await kp.$eval('#k-phone', (e) => e.value), '');
+  assert.ok(await kp.$eval('#k-picture-preview', (e) => e.hidden));
   // The receipt's QR code is drawn; it encodes the case's tracking page.
   await kp.waitForFunction(() => document.getElementById('k-receipt-qr')?.naturalWidth >= 200);
   await kp.screenshot({ path: `${ARTIFACTS}/kiosk-receipt.png` });
@@ -543,7 +568,8 @@ await step('a kiosk report creates a case, and the kiosk can look it up', async 
   await phone.close();
   await kp.click('#home');
   await kp.click('#to-lookup');
-  await kp.fill('#k-case', caseNo);
+  for (const key of caseNo) await kp.click(`#k-case-keypad [data-key="${key}"]`);
+  assert.equal(await kp.$eval('#k-case', (e) => e.value), caseNo);
   await kp.click('#k-find');
   await kp.waitForSelector('#k-result ol li');
   // The public view, in the page's words: the state as citizens read it, nothing unset.
