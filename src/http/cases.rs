@@ -307,7 +307,7 @@ pub struct ReportBody {
 }
 
 /// A callback number as people write them, or `invalid_phone`.
-fn callback_phone(phone: Option<String>) -> ApiResult<Option<String>> {
+pub(crate) fn callback_phone(phone: Option<String>) -> ApiResult<Option<String>> {
     let Some(phone) = phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()) else {
         return Ok(None);
     };

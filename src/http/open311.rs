@@ -639,6 +639,9 @@ pub struct NewServiceRequest {
     pub address_string: Option<String>,
     pub description: Option<String>,
     pub media_url: Option<String>,
+    /// A number to call the requester back on (staff see it; the public
+    /// view never).
+    pub phone: Option<String>,
     /// `true` for a dangerous or urgent problem.
     #[serde(rename = "attribute[urgent]")]
     #[schema(pattern = "^(true|false)$")]
@@ -741,7 +744,9 @@ async fn requests_post(
         .join("\n"),
         photos: vec![],
         urgent,
-        callback_phone: get("phone"),
+        // An Open311 client's phone in a form we cannot keep is left out;
+        // the request itself is still taken.
+        callback_phone: super::cases::callback_phone(get("phone")).ok().flatten(),
     };
     let (outcome, _, _) = take_report(&state, &Caller(user), body, "open311")
         .await

@@ -89,7 +89,7 @@ async fn asset(
         return Ok((
             [
                 (header::CONTENT_TYPE, "application/x-protobuf"),
-                (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::CACHE_CONTROL, "no-cache"),
             ],
             Body::empty(),
         )

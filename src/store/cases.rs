@@ -1255,7 +1255,10 @@ pub async fn case_tile(
                          CASE WHEN count(*) = 1 THEN min(c.state) END AS state,
                          ST_AsMVTGeom(ST_Centroid(ST_Collect(c.g)), b.env, 4096, 64, true) AS geom
                   FROM c, b
-                  GROUP BY ST_SnapToGrid(c.g, (ST_XMax(b.env) - ST_XMin(b.env)) / 8), b.env
+                  GROUP BY ST_SnapToGrid(c.g, ST_XMin(b.env) + (ST_XMax(b.env) - ST_XMin(b.env)) / 16,
+                                         ST_YMin(b.env) + (ST_YMax(b.env) - ST_YMin(b.env)) / 16,
+                                         (ST_XMax(b.env) - ST_XMin(b.env)) / 8,
+                                         (ST_YMax(b.env) - ST_YMin(b.env)) / 8), b.env
               ) t WHERE geom IS NOT NULL",
         );
     }
@@ -1339,10 +1342,13 @@ pub async fn duplicates(pool: &PgPool, case_id: i64) -> Result<Vec<DuplicateRef>
         .collect())
 }
 
-/// The numbers the case's reporters left to be called back on, first first.
+/// The numbers the case's reporters left to be called back on (those of
+/// cases merged into it too), first first.
 pub async fn callback_phones(pool: &PgPool, case_id: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT callback_phone FROM reports WHERE case_id = $1 AND callback_phone IS NOT NULL ORDER BY id",
+        "SELECT callback_phone FROM reports
+          WHERE (case_id = $1 OR case_id IN (SELECT id FROM cases WHERE duplicate_of = $1))
+            AND callback_phone IS NOT NULL ORDER BY id",
     )
     .bind(case_id)
     .fetch_all(pool)

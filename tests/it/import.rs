@@ -54,7 +54,7 @@ async fn sample_city_imports_cleanly_at_the_promised_size() {
         .unwrap();
     assert_eq!(unnamed, 0);
     let river_touches: Vec<String> = sqlx::query_scalar(
-        "SELECT d.name FROM districts d, water w WHERE w.name = '渭河' AND ST_Intersects(d.geom, w.geom) ORDER BY d.name",
+        "SELECT d.name FROM districts d, water w WHERE w.name = '渭河' AND ST_Intersects(d.geom, w.geom) ORDER BY d.code",
     )
     .fetch_all(&db.pool)
     .await

@@ -75,7 +75,8 @@ function buildMap(config) {
         'circle-opacity': 0.9, 'circle-stroke-width': 2, 'circle-stroke-color': '#fff',
       },
     });
-    map.addLayer({
+    // Counts need the city's own glyphs (a `--basemap-style` may have none).
+    if (typeof config.style === 'object') map.addLayer({
       id: 'case-count', type: 'symbol', source: 'cases', 'source-layer': 'cases', filter: ['>', ['get', 'point_count'], 1],
       layout: { 'text-field': ['to-string', ['get', 'point_count']], 'text-font': ['DejaVu Sans'], 'text-size': 13, 'text-allow-overlap': true },
       paint: { 'text-color': '#fff', 'text-halo-color': 'rgba(0,0,0,0.35)', 'text-halo-width': 1 },
@@ -118,8 +119,9 @@ function casesTiles() {
 let mapTimer = null;
 /** Redraws the cases on the map, at most once a second however many change. */
 function refreshMap() {
-  clearTimeout(mapTimer);
+  if (mapTimer) return; // a redraw is already on its way
   mapTimer = setTimeout(() => {
+    mapTimer = null;
     const src = state.map && state.map.getSource('cases');
     state.mapVersion += 1;
     if (src) src.setTiles([casesTiles()]);
@@ -229,6 +231,7 @@ async function loadCases() {
 /** A new filter or tab starts again at the first page. */
 function refilter() {
   state.page = 1;
+  state.map?.getSource('selected')?.setData({ type: 'FeatureCollection', features: [] });
   loadCases();
 }
 

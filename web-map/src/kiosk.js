@@ -150,7 +150,10 @@ function clearReport() {
 
 async function sendReport() {
   const status = document.getElementById('k-status');
+  const send = document.getElementById('k-send');
   if (!state.picked) { status.textContent = t('pick_class'); return; }
+  if (send.disabled) return;
+  send.disabled = true; // a second tap while the picture goes up is not a second report
   try {
     const place = state.place || state.kiosk;
     const body = {
@@ -172,6 +175,8 @@ async function sendReport() {
     clearReport();
   } catch (e) {
     status.textContent = message(e);
+  } finally {
+    send.disabled = false;
   }
 }
 
