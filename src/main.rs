@@ -160,6 +160,10 @@ enum UserCommand {
         /// The department a department user acts for.
         #[arg(long)]
         department: Option<String>,
+        /// The areas an inspector patrols: district, street, community or grid
+        /// codes, comma-separated (their cases to verify come first).
+        #[arg(long, value_delimiter = ',')]
+        patrol: Vec<String>,
         /// A kiosk's id, with its --lon and --lat.
         #[arg(long)]
         kiosk: Option<String>,
@@ -443,6 +447,7 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
             name,
             role,
             department,
+            patrol,
             kiosk,
             lon,
             lat,
@@ -470,6 +475,7 @@ async fn user_command(pool: &sqlx::PgPool, action: UserCommand) -> anyhow::Resul
                     role,
                     department,
                     kiosk,
+                    patrol: patrol.iter().map(|c| c.trim().to_owned()).collect(),
                     password,
                 },
                 now,

@@ -133,7 +133,7 @@ pub const ACCESS: &[(&str, &str, Access)] = &[
     (
         "GET",
         "/api/v1/stats/hotspots",
-        Roles(&[Operator, Dispatcher, Inspector, Admin]),
+        Roles(&[Operator, Dispatcher, Inspector, Department, Admin]),
     ),
     // Public layers for anyone; `components` and `cases` for staff.
     ("GET", "/tiles/{layer}/{z}/{x}/{tile}", Anyone),

@@ -96,6 +96,9 @@ pub struct NewPerson {
     pub role: Role,
     /// A department user's department code.
     pub department: Option<String>,
+    /// An inspector's patrol areas: district, street, community or grid codes.
+    #[serde(default)]
+    pub patrol: Vec<String>,
     #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
 }
@@ -131,6 +134,7 @@ pub(crate) async fn add_user(
             role: p.role,
             department: p.department,
             kiosk: None,
+            patrol: p.patrol,
             password: Some(p.password),
         },
         state.clock.now(),

@@ -372,7 +372,7 @@ fn period(
 /// `GET /api/v1/stats/hotspots?from=&to=&kind=&class=&resolution=`: where
 /// problems recur. A GeoJSON FeatureCollection of H3 cells (resolution 5–12,
 /// default 9, ~0.1 km²) with `count`, most first, and `grids`: the unit grids
-/// with their counts, most first.
+/// with their counts, most first. A department counts its own cases only.
 #[derive(Debug, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HotspotsQuery {
@@ -397,9 +397,15 @@ pub struct HotspotsQuery {
     responses((status = 200, description = "A GeoJSON FeatureCollection of H3 cells with `count`, most first; \
         `grids`: the unit grids with their counts", body = Object)))]
 pub(crate) async fn hotspots(
+    caller: Caller,
     State(state): State<AppState>,
     Params(q, _): Params<HotspotsQuery>,
 ) -> ApiResult<Json<Value>> {
+    // A department sees where its own cases are.
+    let department = match caller.0.role {
+        Role::Department => caller.0.department.clone(),
+        _ => None,
+    };
     let (from, to) = period(&state, &q)?;
     let resolution = match q.get("resolution") {
         None => h3o::Resolution::Nine,
@@ -421,12 +427,14 @@ pub(crate) async fn hotspots(
     let rows: Vec<(f64, f64, String)> = sqlx::query_as(
         "SELECT ST_X(geom), ST_Y(geom), grid FROM cases
          WHERE reported_at >= $1 AND reported_at < $2 AND state <> 'void'
-           AND ($3::text IS NULL OR class = $3) AND ($4::text IS NULL OR kind = $4)",
+           AND ($3::text IS NULL OR class = $3) AND ($4::text IS NULL OR kind = $4)
+           AND ($5::text IS NULL OR department = $5)",
     )
     .bind(from)
     .bind(to)
     .bind(class)
     .bind(kind)
+    .bind(department)
     .fetch_all(&state.pool)
     .await?;
     let mut cells: HashMap<h3o::CellIndex, i64> = HashMap::new();

@@ -87,6 +87,7 @@ pub async fn add(
             name: name.to_owned(),
             role: Role::Kiosk,
             department: None,
+            patrol: Vec::new(),
             kiosk: Some(Kiosk {
                 id: id.to_owned(),
                 lon,

@@ -25,6 +25,9 @@ pub struct User {
     pub role: Role,
     pub department: Option<String>,
     pub kiosk: Option<Kiosk>,
+    /// An inspector's patrol: district, street, community or grid codes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub patrol: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -42,6 +45,8 @@ pub struct NewUser {
     pub role: Role,
     pub department: Option<String>,
     pub kiosk: Option<Kiosk>,
+    /// An inspector's patrol areas (codes), empty for everyone else.
+    pub patrol: Vec<String>,
     /// None: the user gets a bearer token instead, shown once.
     pub password: Option<String>,
 }
@@ -79,6 +84,10 @@ pub enum UserError {
     Disabled,
     #[error("{0:?} is a kiosk: change it as a kiosk")]
     IsAKiosk(String),
+    #[error(
+        "a patrol is an inspector's: at most 200 district, street, community or grid codes (6, 9, 12 or 15 digits)"
+    )]
+    Patrol,
     #[error("cannot read random bytes: {0}")]
     Random(#[from] std::io::Error),
     #[error("database: {0}")]
@@ -100,6 +109,7 @@ impl UserError {
             Self::LastAdmin => "last_admin",
             Self::Disabled => "disabled",
             Self::IsAKiosk(_) => "is_a_kiosk",
+            Self::Patrol => "invalid_patrol",
             Self::Random(_) | Self::Database(_) => "internal",
         }
     }
@@ -261,14 +271,17 @@ pub(crate) async fn insert_user(
     if !kiosk_ok {
         return Err(UserError::Kiosk);
     }
+    if !valid_patrol(new.role, &new.patrol) {
+        return Err(UserError::Patrol);
+    }
     let password_hash = match &new.password {
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
     let inserted: Result<(i64, String), sqlx::Error> = sqlx::query_as(
         "WITH next AS (SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id)
-         INSERT INTO users (id, login, name, role, department, kiosk_id, kiosk_lon, kiosk_lat, password_hash)
-         SELECT id, coalesce($1, 'user-' || id), $2, $3, $4, $5, $6, $7, $8 FROM next
+         INSERT INTO users (id, login, name, role, department, kiosk_id, kiosk_lon, kiosk_lat, password_hash, patrol)
+         SELECT id, coalesce($1, 'user-' || id), $2, $3, $4, $5, $6, $7, $8, $9 FROM next
          RETURNING id, login",
     )
     .bind(&new.login)
@@ -279,6 +292,7 @@ pub(crate) async fn insert_user(
     .bind(new.kiosk.as_ref().map(|k| k.lon))
     .bind(new.kiosk.as_ref().map(|k| k.lat))
     .bind(&password_hash)
+    .bind(&new.patrol)
     .fetch_one(&mut *tx)
     .await;
     let (id, login) = match inserted {
@@ -295,13 +309,21 @@ pub(crate) async fn insert_user(
         role: new.role,
         department: new.department,
         kiosk: new.kiosk,
+        patrol: new.patrol,
     };
     Ok(user)
 }
 
+/// A patrol: an inspector's, of at most 200 area codes (district, street,
+/// community or grid); anyone else's is empty.
+fn valid_patrol(role: Role, patrol: &[String]) -> bool {
+    let code = |c: &String| matches!(c.len(), 6 | 9 | 12 | 15) && c.bytes().all(|b| b.is_ascii_digit());
+    patrol.is_empty() || (role == Role::Inspector && patrol.len() <= 200 && patrol.iter().all(code))
+}
+
 /// The columns [`UserRow`] reads, of `users u`.
 pub(crate) const USER_COLUMNS: &str =
-    "u.id, u.login, u.name, u.role, u.department, u.kiosk_id, u.kiosk_lon, u.kiosk_lat";
+    "u.id, u.login, u.name, u.role, u.department, u.kiosk_id, u.kiosk_lon, u.kiosk_lat, u.patrol";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -313,6 +335,7 @@ pub(crate) struct UserRow {
     kiosk_id: Option<String>,
     kiosk_lon: Option<f64>,
     kiosk_lat: Option<f64>,
+    patrol: Vec<String>,
 }
 
 impl UserRow {
@@ -327,6 +350,7 @@ impl UserRow {
                 (Some(id), Some(lon), Some(lat)) => Some(Kiosk { id, lon, lat }),
                 _ => None,
             },
+            patrol: self.patrol,
         })
     }
 }
@@ -400,7 +424,7 @@ struct ListedRow {
 
 const LISTED: &str = "SELECT u.password_hash IS NOT NULL AS has_password, u.disabled_at,
         u.last_sign_in_at, u.id, u.login, u.name, u.role, u.department, u.kiosk_id,
-        u.kiosk_lon, u.kiosk_lat
+        u.kiosk_lon, u.kiosk_lat, u.patrol
      FROM users u";
 
 impl ListedRow {
@@ -439,7 +463,7 @@ pub(crate) async fn snapshot(
     Ok(listed(conn, id).await?.map(|l| {
         serde_json::json!({
             "login": l.user.login, "name": l.user.name, "role": role_name(l.user.role),
-            "department": l.user.department, "kiosk": l.user.kiosk,
+            "department": l.user.department, "kiosk": l.user.kiosk, "patrol": l.user.patrol,
             "has_password": l.has_password, "disabled": l.disabled_at.is_some(),
         })
     }))
@@ -567,6 +591,9 @@ pub struct UserChange {
     /// The department of a department user (required when the role becomes
     /// `department`; cleared for any other role).
     pub department: Option<String>,
+    /// An inspector's patrol areas: district, street, community or grid codes
+    /// (cleared when the role is no longer inspector).
+    pub patrol: Option<Vec<String>>,
 }
 
 /// Changes a user's name, role or department, with the same checks as adding
@@ -580,8 +607,8 @@ pub async fn update(
 ) -> Result<(), UserError> {
     audited(pool, actor, now, login, "user.update", |tx, id| {
         Box::pin(async move {
-            let (name, role, department): (String, String, Option<String>) =
-                sqlx::query_as("SELECT name, role, department FROM users WHERE id = $1 FOR UPDATE")
+            let (name, role, department, patrol): (String, String, Option<String>, Vec<String>) =
+                sqlx::query_as("SELECT name, role, department, patrol FROM users WHERE id = $1 FOR UPDATE")
                     .bind(id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -614,11 +641,20 @@ pub async fn update(
                     return Err(UserError::UnknownDepartment(d.clone()));
                 }
             }
-            sqlx::query("UPDATE users SET name = $2, role = $3, department = $4 WHERE id = $1")
+            let patrol = match change.patrol {
+                Some(p) => p,
+                None if role == Role::Inspector => patrol,
+                None => Vec::new(),
+            };
+            if !valid_patrol(role, &patrol) {
+                return Err(UserError::Patrol);
+            }
+            sqlx::query("UPDATE users SET name = $2, role = $3, department = $4, patrol = $5 WHERE id = $1")
                 .bind(id)
                 .bind(name.trim())
                 .bind(role_name(role))
                 .bind(department)
+                .bind(&patrol)
                 .execute(&mut *tx)
                 .await?;
             if old_role == Role::Admin && role != Role::Admin {

@@ -484,6 +484,7 @@ async fn accounts_refuse_bad_logins_short_passwords_and_taken_logins() {
     use citygrid::store::users::{NewUser, UserError};
     let db = TestDb::new(Template::SampleCity).await.unwrap();
     let person = |login: &str, password: &str| NewUser {
+        patrol: Vec::new(),
         login: Some(login.into()),
         password: Some(password.into()),
         name: "张三".into(),

@@ -15,7 +15,7 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
 
     // A person: added, refused when invalid, changed, disabled and enabled.
     let person = json!({"login": "liu.yang", "name": "刘洋", "role": "inspector",
-                        "password": "patrol in the rain"});
+                        "password": "patrol in the rain", "patrol": ["610302001003"]});
     let (s, added) = admin
         .call("POST", "/api/v1/admin/users", Some(person.clone()))
         .await;
@@ -24,7 +24,24 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
         (added["login"].as_str(), added["has_password"].as_bool()),
         (Some("liu.yang"), Some(true))
     );
+    // An inspector's patrol: area codes, changed like the rest.
+    assert_eq!(added["patrol"], json!(["610302001003"]));
+    let (s, changed) = admin
+        .call("PATCH", "/api/v1/admin/users/liu.yang",
+            Some(json!({"patrol": ["610302001", "610302001003004"]})))
+        .await;
+    assert_eq!((s, &changed["patrol"]), (200, &json!(["610302001", "610302001003004"])), "{changed}");
     for (body, status, code) in [
+        (
+            json!({"login": "desk", "name": "n", "role": "dispatcher", "patrol": ["610302"], "password": "long enough pw"}),
+            422,
+            "invalid_patrol",
+        ),
+        (
+            json!({"login": "walker", "name": "n", "role": "inspector", "patrol": ["6103"], "password": "long enough pw"}),
+            422,
+            "invalid_patrol",
+        ),
         (person.clone(), 409, "login_taken"),
         (
             json!({"login": "x y", "name": "n", "role": "inspector", "password": "long enough pw"}),
@@ -70,6 +87,7 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
         .await;
     assert_eq!(s, 200, "{changed}");
     assert_eq!(changed["department"], "water-co");
+    assert!(changed.get("patrol").is_none(), "a department user patrols nothing: {changed}");
     let signed_in = sign_in(&b.base, "liu.yang", "patrol in the rain").await;
     assert_eq!(signed_in.status().as_u16(), 200);
     let person_cookie = signed_in.headers()["set-cookie"]
@@ -272,6 +290,7 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
             "user.enable",
             "user.disable",
             "user.update",
+            "user.update",
             "user.add",
         ],
         "latest first; refused changes leave no entry"
@@ -284,6 +303,8 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
         .unwrap();
     assert_eq!(update["before"]["role"], "inspector");
     assert_eq!(update["after"]["role"], "department");
+    assert_eq!(update["before"]["patrol"], json!(["610302001", "610302001003004"]));
+    assert_eq!(update["after"]["patrol"], json!([]));
     assert_eq!(update["target"], "liu.yang");
     let csv = reqwest::Client::new()
         .get(format!("{}/api/v1/admin/audit.csv", a.base))

@@ -68,6 +68,13 @@ async fn the_web_map_in_a_real_browser() {
         add_person(&app.db.pool, login, role, None).await;
     }
     add_person(&app.db.pool, "dept.worker", Role::Department, Some(crate::workflow::DEPT)).await;
+    // The inspector patrols the community of the case the department handles
+    // in the browser: that case comes first among those to verify.
+    sqlx::query("UPDATE users SET patrol = ARRAY[left($1, 12)] WHERE login = 'patrol.1'")
+        .bind(&more[5].0)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
     let (_, kiosk_code) = citygrid::store::kiosks::add(
         &app.db.pool,
         &citygrid::store::audit::Actor::command_line(),

@@ -291,6 +291,29 @@ async fn indicators_of_a_known_history() {
     assert_eq!(ring.len(), 7, "a closed hexagon");
     assert_eq!(ring[0], ring[6]);
     assert_eq!(hot["grids"].as_array().unwrap().len(), 4);
+    // A department sees where its own cases are, no others.
+    for token in [&u.department, &u.other_department] {
+        let (_, me) = app.get_as("/api/v1/me", token).await;
+        let own: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM cases WHERE department = $1 AND state <> 'void'",
+        )
+        .bind(me["department"].as_str().unwrap())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        let (s, hot) = app
+            .get_as(&format!("/api/v1/stats/hotspots?{period}&resolution=12"), token)
+            .await;
+        assert_eq!(s, 200, "{hot}");
+        let counted: i64 = hot["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["count"].as_i64().unwrap())
+            .sum();
+        assert_eq!(counted, own, "{me}");
+        assert!(counted < 4, "not every department's cases: {hot}");
+    }
     // At resolution 5 the four cases share one cell; the class filter keeps
     // the three of exposed garbage.
     let (_, hot) = app

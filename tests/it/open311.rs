@@ -324,6 +324,7 @@ async fn an_independent_open311_client_reads_it() {
     let (_, key) = add_user(
         &db.pool,
         citygrid::store::users::NewUser {
+            patrol: Vec::new(),
             login: None,
             password: None,
             name: "Open311 app".into(),

@@ -300,6 +300,7 @@ impl TestApp {
         let (_, token) = add_user(
             &self.db.pool,
             NewUser {
+                patrol: Vec::new(),
                 login: None,
                 password: None,
                 name: format!("{role:?}"),
@@ -413,6 +414,7 @@ pub async fn add_user_to(pool: &PgPool, name: &str, role: Role) -> String {
     add_user(
         pool,
         NewUser {
+            patrol: Vec::new(),
             login: None,
             password: None,
             name: name.into(),
@@ -446,6 +448,7 @@ pub async fn add_person(pool: &PgPool, login: &str, role: Role, department: Opti
     add_user(
         pool,
         NewUser {
+            patrol: Vec::new(),
             login: Some(login.into()),
             password: Some(PASSWORD.into()),
             name: format!("{login} ({role:?})"),

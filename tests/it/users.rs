@@ -7,6 +7,7 @@ use crate::support::*;
 
 fn new(role: Role) -> NewUser {
     NewUser {
+        patrol: Vec::new(),
         login: None,
         password: None,
         name: "张三".into(),
@@ -25,6 +26,7 @@ async fn tokens_authenticate_and_only_their_hash_is_stored() {
     let (user, token) = add_user(
         pool,
         NewUser {
+            patrol: Vec::new(),
             department: Some("water-co".into()),
             ..new(Role::Department)
         },
@@ -82,6 +84,7 @@ async fn role_bindings_are_checked() {
         add_user(
             pool,
             NewUser {
+                patrol: Vec::new(),
                 department: Some("ghost".into()),
                 ..new(Role::Department)
             }
@@ -93,6 +96,7 @@ async fn role_bindings_are_checked() {
         add_user(
             pool,
             NewUser {
+                patrol: Vec::new(),
                 department: Some("water-co".into()),
                 ..new(Role::Inspector)
             }
@@ -112,6 +116,7 @@ async fn role_bindings_are_checked() {
     let (user, t1) = add_user(
         pool,
         NewUser {
+            patrol: Vec::new(),
             kiosk: Some(kiosk.clone()),
             ..new(Role::Kiosk)
         },

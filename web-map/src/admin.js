@@ -39,15 +39,25 @@ function departmentName(code) {
   return d ? d.name : code;
 }
 
+/** Area codes typed as a list: commas, spaces or 、 between them. */
+function codes(text) {
+  return text.split(/[\s,，、]+/).filter(Boolean);
+}
+
 function userRow(u) {
   const role = el('select', { 'aria-label': t('role') });
   options(role, ROLES, (r) => t(`role_${r}`), u.role);
   const department = el('select', { 'aria-label': t('department'), disabled: u.role !== 'department' });
   options(department, ['', ...state.departments.map((d) => d.code)], (c) => (c ? departmentName(c) : '—'), u.department || '');
-  role.onchange = () => { department.disabled = role.value !== 'department'; };
+  const patrol = el('input', { 'aria-label': t('patrol'), 'data-patrol': u.login, value: (u.patrol || []).join(', '), disabled: u.role !== 'inspector', size: 16, placeholder: '610302001003' });
+  role.onchange = () => { department.disabled = role.value !== 'department'; patrol.disabled = role.value !== 'inspector'; };
   const save = el('button', {
     onclick: () => change(() => api(`/api/v1/admin/users/${encodeURIComponent(u.login)}`, {
-      method: 'PATCH', body: { role: role.value, department: role.value === 'department' ? department.value || undefined : undefined },
+      method: 'PATCH',
+      body: {
+        role: role.value, department: role.value === 'department' ? department.value || undefined : undefined,
+        patrol: role.value === 'inspector' ? codes(patrol.value) : undefined,
+      },
     }), `${u.login}: ${t('saved')}`),
   }, t('save'));
   const toggle = u.disabled_at
@@ -60,7 +70,7 @@ function userRow(u) {
     },
   }, t('reset_password'));
   return el('tr', { 'data-login': u.login, class: u.disabled_at ? 'off' : '' },
-    el('td', {}, u.login), el('td', {}, u.name), el('td', {}, role), el('td', {}, department),
+    el('td', {}, u.login), el('td', {}, u.name), el('td', {}, role), el('td', {}, department), el('td', {}, patrol),
     el('td', {}, u.disabled_at ? t('disabled') : t('enabled')),
     el('td', {}, u.last_sign_in_at ? when(u.last_sign_in_at) : '—'),
     el('td', { class: 'row-actions' }, save, reset, toggle));
@@ -182,6 +192,7 @@ async function start() {
     const f = fields(e.target);
     const body = { login: f.login.trim(), name: f.name.trim(), role: f.role, password: f.password };
     if (f.role === 'department') body.department = f.department;
+    if (f.role === 'inspector' && f.patrol.trim()) body.patrol = codes(f.patrol);
     if (await change(() => api('/api/v1/admin/users', { method: 'POST', body }), `${body.login}: ${t('added')}`)) e.target.reset();
   };
   document.getElementById('add-token').onsubmit = async (e) => {

@@ -5,7 +5,7 @@
 import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig, photoUrl, legend, className, distanceText, cityMap, addUnderLabels } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
-const state = { here: null, classes: [], map: null, marker: null, sending: null, photos: [] };
+const state = { here: null, classes: [], map: null, marker: null, sending: null, photos: [], patrol: [] };
 window.citygrid = state;
 
 function queue() {
@@ -170,13 +170,14 @@ async function loadTasks() {
   const box = document.getElementById('tasks');
   try {
     const data = await api('/api/v1/cases?state=handled&page_size=50');
-    // Nearest first from where the inspector is, each with its distance,
-    // description and photos.
+    // The inspector's own patrol first, then nearest first from where the
+    // inspector is, each with its distance, description and photos.
+    const own = (c) => state.patrol.some((code) => c.grid.startsWith(code));
     const todo = data.cases.filter((c) => !c.verified)
-      .map((c) => ({ ...c, distance: state.here ? metres(state.here, c) : null }))
-      .sort((a, b) => (a.distance ?? 0) - (b.distance ?? 0));
-    box.replaceChildren(...todo.map((c) => el('div', { class: 'task', 'data-case': c.case_no },
-      el('div', {}, `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name}`,
+      .map((c) => ({ ...c, own: own(c), distance: state.here ? metres(state.here, c) : null }))
+      .sort((a, b) => (b.own - a.own) || (a.distance ?? 0) - (b.distance ?? 0));
+    box.replaceChildren(...todo.map((c) => el('div', { class: 'task' + (c.own ? ' own' : ''), 'data-case': c.case_no },
+      el('div', {}, c.own ? el('strong', { class: 'own-tag' }, t('my_patrol')) : '', `${c.case_no} · ${lang() === 'en' ? c.class_name_en : c.class_name}`,
         c.distance !== null ? el('span', { class: 'distance' }, ` · ${distanceText(c.distance)}`) : ''),
       c.description ? el('div', { class: 'muted' }, c.description) : '',
       (c.photos || []).length ? el('div', { class: 'task-photos' }, c.photos.map((p) => el('a', { href: photoUrl(p), target: '_blank', rel: 'noopener' },
@@ -225,11 +226,11 @@ async function verify(c, action, { note = '', files = [] }) {
 async function start() {
   translate();
   document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
-  await signedIn();
+  state.patrol = (await signedIn()).patrol || [];
   // The shift's session ended: what waits in the outbox stays there, and is
   // sent (once: each report keeps its client key) after signing in again.
   window.addEventListener('citygrid:unauthorized', async () => {
-    await signInForm();
+    state.patrol = (await signInForm()).patrol || [];
     flush();
     loadTasks();
   });

@@ -113,7 +113,13 @@ function exportTable() {
 async function start() {
   translate();
   document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
-  await signedIn();
+  const me = await signedIn();
+  // A department's page is its own row: no other grouping to pick.
+  if (me.role === 'department') {
+    const by = document.getElementById('by');
+    by.value = 'department';
+    by.disabled = true;
+  }
   window.addEventListener('citygrid:unauthorized', async () => { await signInForm(); show(); });
   document.getElementById('app').hidden = false;
   document.getElementById('show').onclick = () => show();

@@ -305,6 +305,15 @@ await step('a department reports its handling with photos before and after the w
   assert.deepEqual(captions, ['处置前', '处置后']);
   await page.screenshot({ path: `${ARTIFACTS}/console-department-handled.png` });
   a11y.push(...(await accessibility(page)).map((v) => `department console: ${v}`));
+  // Its evaluation: its own row and its own hotspots, no error in the way.
+  await page.goto(`${BASE}/stats`);
+  await page.waitForSelector('#table tbody tr');
+  await page.waitForFunction(() => window.citygrid.hotspots);
+  const rows = await page.$$eval('#table tbody tr', (trs) => trs.map((r) => r.dataset.key));
+  assert.deepEqual(rows, ['sanitation-jt']);
+  assert.equal(await page.$eval('#error', (e) => e.textContent), '');
+  assert.ok(await page.$eval('#by', (s) => s.disabled), 'a department has no other grouping to pick');
+  await page.screenshot({ path: `${ARTIFACTS}/stats-department.png` });
   await context.close();
 });
 
@@ -427,6 +436,15 @@ await step('the outbox survives the end of the shift\'s session and is sent once
   await signIn(ip, PEOPLE.inspector);
   await ip.waitForFunction(() => document.getElementById('queued').textContent === '0');
   assert.equal(await count(), before + 1, `sent once after signing in: ${await ip.$eval('#status', (e) => e.textContent)}`);
+});
+
+await step('the cases to verify in the inspector\'s own patrol come first', async () => {
+  await ip.evaluate(() => window.citygrid.loadTasks());
+  await ip.waitForSelector(`.task[data-case="${env.HANDLED_CASE}"]`);
+  const order = await ip.$$eval('.task', (ts) => ts.map((t) => ({ no: t.dataset.case, own: t.querySelector('.own-tag')?.textContent || '' })));
+  assert.deepEqual(order[0], { no: env.DISPATCHED_CASE, own: '本人网格' }, JSON.stringify(order));
+  assert.ok(order.slice(1).every((t) => t.own === ''), JSON.stringify(order));
+  await ip.screenshot({ path: `${ARTIFACTS}/inspector-tasks.png`, fullPage: true });
 });
 
 await step('verification fails only with its own reason and a new photo, never the report form\'s', async () => {
