@@ -94,8 +94,10 @@ function glyph(font, code) {
       bitmap[j * w + i] = Math.max(0, Math.min(255, Math.round(255 - 255 * (-d / RADIUS + CUTOFF))));
     }
   }
-  // MapLibre's `top` is the glyph's top above the baseline less the 24 px ascent.
-  return { id: code, width, height, left, top: -top - SIZE, advance, bitmap };
+  // MapLibre's `top` is the glyph's top above the baseline less the font's
+  // ascent at 24 px (as node-fontnik makes them).
+  const ascent = Math.round((font.ascender * SIZE) / font.unitsPerEm);
+  return { id: code, width, height, left, top: -top - ascent, advance, bitmap };
 }
 
 // Protocol buffers, the few kinds the glyph format needs.

@@ -228,6 +228,20 @@ async function loadCases() {
   refreshMap();
 }
 
+let listTimer = null;
+/** Reads the page shown again, at most every half second however many changes arrive. */
+function refreshList() {
+  if (listTimer) return;
+  listTimer = setTimeout(async () => {
+    listTimer = null;
+    try {
+      await loadCases();
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) console.warn('case list', e.message);
+    }
+  }, 500);
+}
+
 /** A new filter or tab starts again at the first page. */
 function refilter() {
   state.page = 1;
@@ -431,12 +445,9 @@ function listen() {
     try {
       const c = await api(`/api/v1/cases/${case_no}`);
       if (ev.type === 'created' && c.urgent) announceUrgent(c);
-      // The list shows changes to its own rows; a new case joins the first page.
-      if (state.cases.has(case_no) || (ev.type === 'created' && state.page === 1)) {
-        if (!state.cases.has(case_no)) state.total += 1;
-        state.cases.set(case_no, c);
-        renderList();
-      }
+      // The page shown is read again (its filters, its order, its total);
+      // an open dialog and what is typed in it stay as they are.
+      refreshList();
       refreshMap();
       if (state.selected === case_no) renderDetail(c);
     } catch (e) {

@@ -127,6 +127,45 @@ function distance(a, b) {
   return Math.hypot(x, (b.lat - a.lat) * rad) * 6_371_000;
 }
 
+/** The kiosk's camera, live: the visitor frames the problem and takes it.
+ *  No file dialog: a kiosk's files are not the public's to browse. */
+async function openCamera() {
+  const video = document.getElementById('k-video');
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
+  } catch {
+    document.getElementById('k-status').textContent = t('camera_unavailable');
+    return;
+  }
+  video.srcObject = state.stream;
+  video.hidden = false;
+  document.getElementById('k-shoot').hidden = false;
+  await video.play().catch(() => {});
+}
+
+function closeCamera() {
+  for (const track of state.stream?.getTracks() || []) track.stop();
+  state.stream = null;
+  document.getElementById('k-video').hidden = true;
+  document.getElementById('k-shoot').hidden = true;
+}
+
+/** Takes the frame on screen as the report's picture (JPEG). */
+function shoot() {
+  const video = document.getElementById('k-video');
+  const canvas = el('canvas', { width: video.videoWidth || 640, height: video.videoHeight || 480 });
+  canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
+  canvas.toBlob((blob) => {
+    const preview = document.getElementById('k-picture-preview');
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    state.picture = blob;
+    preview.src = URL.createObjectURL(blob);
+    preview.alt = t('picture_taken');
+    preview.hidden = false;
+  }, 'image/jpeg', 0.85);
+  closeCamera();
+}
+
 /** The picture field shows only where the kiosk has a camera. */
 async function offerPicture() {
   const devices = await navigator.mediaDevices?.enumerateDevices?.().catch(() => []) || [];
@@ -136,7 +175,7 @@ async function offerPicture() {
 function clearReport() {
   document.getElementById('k-description').value = '';
   document.getElementById('k-phone').value = '';
-  document.getElementById('k-picture').value = '';
+  closeCamera();
   const preview = document.getElementById('k-picture-preview');
   if (preview.src) URL.revokeObjectURL(preview.src);
   preview.hidden = true;
@@ -250,21 +289,15 @@ async function start() {
   setInterval(state.checkIn, 60_000);
   document.getElementById('app').hidden = false;
   document.getElementById('lang').onclick = () => { setLang(lang() === 'zh' ? 'en' : 'zh'); location.reload(); };
-  document.getElementById('home').onclick = () => show('start');
+  document.getElementById('home').onclick = () => { closeCamera(); show('start'); };
   document.getElementById('to-report').onclick = () => { show('report'); showPlace(); };
   document.getElementById('to-lookup').onclick = () => show('lookup');
   document.getElementById('k-send').onclick = sendReport;
   document.getElementById('k-find').onclick = lookup;
   keypad(document.getElementById('k-case-keypad'), document.getElementById('k-case'));
   keypad(document.getElementById('k-phone-keypad'), document.getElementById('k-phone'));
-  document.getElementById('k-picture').onchange = (e) => {
-    const file = e.target.files[0];
-    const preview = document.getElementById('k-picture-preview');
-    if (preview.src) URL.revokeObjectURL(preview.src);
-    state.picture = file || null;
-    preview.hidden = !file;
-    if (file) { preview.src = URL.createObjectURL(file); preview.alt = t('picture_taken'); }
-  };
+  document.getElementById('k-camera').onclick = openCamera;
+  document.getElementById('k-shoot').onclick = shoot;
   offerPicture();
   const pick = (code) => () => {
     state.category = code;

@@ -46,7 +46,7 @@ mkdirSync(ARTIFACTS, { recursive: true });
 const browser = await chromium.launch({
   executablePath: env.CHROMIUM || '/usr/bin/chromium',
   // A fake camera: the kiosk offers a picture only where it has one.
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--use-fake-device-for-media-stream'],
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
 });
 const errors = [];
 let expectNetworkErrors = false;
@@ -542,10 +542,15 @@ await step('a kiosk report creates a case, and the kiosk can look it up', async 
   assert.match(await kp.$eval('#k-place', (e) => e.textContent), /已在地图上选定，距本亭 \d+ 米/);
   await kp.click('button[data-class="event:0102"]');
   await kp.fill('#k-description', '这里有垃圾');
-  // A picture, where the kiosk has a camera (here Chromium's fake one), with its preview.
+  // A picture from the kiosk's camera (here Chromium's fake one): live, then
+  // taken, with its preview; no file dialog anywhere on the kiosk.
   await kp.waitForSelector('#k-picture-field:not([hidden])');
-  await kp.setInputFiles('#k-picture', PHOTO);
+  assert.equal(await kp.$$eval('input[type=file]', (i) => i.length), 0, 'no file chooser on a kiosk');
+  await kp.click('#k-camera');
+  await kp.waitForFunction(() => document.getElementById('k-video').videoWidth > 0);
+  await kp.click('#k-shoot');
   await kp.waitForSelector('#k-picture-preview:not([hidden])');
+  assert.ok(await kp.$eval('#k-video', (v) => v.hidden), 'the camera is closed once the picture is taken');
   // A number to call back, typed on the kiosk's own keypad (one slip, deleted).
   for (const key of ['0', '9', '1', '7', '-', '3', '2', '1', '5', '6', '7', '9', 'del', '8']) await kp.click(`#k-phone-keypad [data-key="${key}"]`);
   assert.equal(await kp.$eval('#k-phone', (e) => e.value), '0917-3215678');
