@@ -471,20 +471,54 @@ async fn earlier_report(
     }))
 }
 
+/// The next case number of the day, `YYYYMMDD-NNNNNN`, from the day's own
+/// sequence (`case_no_YYYYMMDD`): no row every report updates and holds
+/// locked until it commits. The first report of a day makes the sequence,
+/// under a lock that only the reports racing it wait for; a day numbered by
+/// the earlier counter (`case_numbers`) goes on after its last number. A
+/// number taken by a report that then rolls back is skipped, never reused.
 async fn next_case_no(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     cfg: &CaseConfig,
 ) -> Result<String, sqlx::Error> {
     let day = now.with_timezone(&cfg.calendar.zone()).date_naive();
-    let n: i32 = sqlx::query_scalar(
-        "INSERT INTO case_numbers (day, last) VALUES ($1, 1)
-         ON CONFLICT (day) DO UPDATE SET last = case_numbers.last + 1 RETURNING last",
-    )
-    .bind(day)
-    .fetch_one(conn)
-    .await?;
-    Ok(format!("{}-{n:06}", day.format("%Y%m%d")))
+    let ymd = day.format("%Y%m%d").to_string();
+    let seq = format!("case_no_{ymd}");
+    let next = sqlx::query_scalar::<_, Option<i64>>("SELECT nextval(to_regclass($1))")
+        .bind(&seq)
+        .fetch_one(&mut *conn)
+        .await?;
+    let n = match next {
+        Some(n) => n,
+        None => {
+            sqlx::query("LOCK TABLE case_numbers IN EXCLUSIVE MODE")
+                .execute(&mut *conn)
+                .await?;
+            // Made meanwhile by a report that held the lock before this one?
+            let made: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                .bind(&seq)
+                .fetch_one(&mut *conn)
+                .await?;
+            if !made {
+                // `seq` is `case_no_` and eight digits: no outside text.
+                sqlx::query(sql!("CREATE SEQUENCE {seq}"))
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(
+                    "SELECT setval($1::regclass, last) FROM case_numbers WHERE day = $2 AND last > 0",
+                )
+                .bind(&seq)
+                .bind(day)
+                .execute(&mut *conn)
+                .await?;
+            }
+            sqlx::query_scalar(sql!("SELECT nextval('{seq}')"))
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    Ok(format!("{ymd}-{n:06}"))
 }
 
 /// Takes a report: the same caller and client key again returns the first

@@ -636,3 +636,38 @@ async fn any_address_text_gets_an_answer() {
         }
     }
 }
+
+#[tokio::test]
+async fn case_numbers_are_the_day_s_own_with_no_gap_or_repeat_when_reports_race() {
+    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
+        .await
+        .unwrap();
+    let u = crate::workflow::Staff::new(&app).await;
+    let day = test_now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive();
+    // The day was numbered up to 41 by the counter of earlier versions.
+    sqlx::query("INSERT INTO case_numbers (day, last) VALUES ($1, 41)")
+        .bind(day)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    // 24 reports at once, the first of the day's sequence among them, each
+    // in its own grid (no duplicates).
+    let points = grid_points(&app.db, 24).await;
+    let sent = points.iter().enumerate().map(|(i, (_, lon, lat))| {
+        let body = event_report(&format!("race-{i}"), "0102", *lon, *lat);
+        let (app, token) = (&app, &u.inspector);
+        async move { app.post("/api/v1/reports", token, &body).await }
+    });
+    let mut numbers: Vec<String> = futures_util::future::join_all(sent)
+        .await
+        .into_iter()
+        .map(|(s, b)| {
+            assert_eq!(s, 201, "{b}");
+            b["case"]["case_no"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    numbers.sort();
+    let ymd = day.format("%Y%m%d");
+    let want: Vec<String> = (42..66).map(|n| format!("{ymd}-{n:06}")).collect();
+    assert_eq!(numbers, want);
+}
