@@ -521,6 +521,35 @@ async fn next_case_no(
     Ok(format!("{ymd}-{n:06}"))
 }
 
+/// The advisory locks a report of its class takes before it looks for
+/// duplicates: the H3 cell it lies in and the six around it, at the finest
+/// resolution whose cells are wider than the duplicate radius — so any two
+/// reports within the radius share a lock (their cells are one or
+/// neighbours), and reports farther apart mostly do not. A radius wider than
+/// 2 km locks the whole class.
+fn duplicate_locks(intake: &Intake, radius_m: f64) -> Vec<String> {
+    let class = format!("class/{}/{}", intake.kind.as_str(), intake.class);
+    // The narrowest hexagons of each resolution are more than this wide.
+    let resolution = [
+        (100.0, h3o::Resolution::Nine),
+        (300.0, h3o::Resolution::Eight),
+        (800.0, h3o::Resolution::Seven),
+        (2_000.0, h3o::Resolution::Six),
+    ]
+    .into_iter()
+    .find(|(widest, _)| radius_m <= *widest)
+    .map(|(_, r)| r);
+    match (resolution, h3o::LatLng::new(intake.lat, intake.lon)) {
+        (Some(res), Ok(at)) => at
+            .to_cell(res)
+            .grid_disk::<Vec<_>>(1)
+            .into_iter()
+            .map(|cell| format!("{class}/{cell}"))
+            .collect(),
+        _ => vec![class],
+    }
+}
+
 /// Takes a report: the same caller and client key again returns the first
 /// outcome (`true` = replayed); otherwise a new case, or a duplicate report on
 /// an open case nearby. Returns once it is committed.
@@ -541,18 +570,29 @@ pub async fn submit_report(
         return Ok((earlier, true));
     }
     check_photos(&mut tx, user, &intake.photos).await?;
-    // Reports of one class are taken one at a time, so two reports of the same
-    // manhole at once make one case.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("class/{}/{}", intake.kind.as_str(), intake.class))
+    // Reports of one class near each other are taken one at a time, so two
+    // reports of the same manhole at once make one case; reports far apart
+    // (or of other classes) do not wait for each other.
+    let rule = case_rule(&cfg.case_rules, intake.kind, &intake.class);
+    if rule.duplicate_radius_m > 0.0 {
+        sqlx::query(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (
+                 SELECT DISTINCT hashtextextended(x, 0) AS k FROM unnest($1::text[]) x ORDER BY 1
+             ) ordered",
+        )
+        .bind(duplicate_locks(intake, rule.duplicate_radius_m))
         .execute(&mut *tx)
         .await?;
-    let rule = case_rule(&cfg.case_rules, intake.kind, &intake.class);
+    }
     let nearby: Vec<(i64, String)> = if rule.duplicate_radius_m > 0.0 {
+        // The geometry test first (the spatial index; degrees of longitude
+        // are the shorter ones here), then the exact distance on the sphere.
+        let degrees = rule.duplicate_radius_m / (111_320.0 * intake.lat.to_radians().cos().max(0.01));
         sqlx::query_as(
             "SELECT id, case_no FROM cases
              WHERE kind = $1 AND class = $2 AND state NOT IN ('closed', 'rejected', 'void')
                AND reported_at >= $3
+               AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint($4, $5), 4326), $7)
                AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography, $6)
              ORDER BY ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography), id
              LIMIT 5",
@@ -563,6 +603,7 @@ pub async fn submit_report(
         .bind(intake.lon)
         .bind(intake.lat)
         .bind(rule.duplicate_radius_m)
+        .bind(degrees)
         .fetch_all(&mut *tx)
         .await?
     } else {
@@ -1380,9 +1421,11 @@ pub async fn duplicates(pool: &PgPool, case_id: i64) -> Result<Vec<DuplicateRef>
 /// cases merged into it too), first first.
 pub async fn callback_phones(pool: &PgPool, case_id: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT callback_phone FROM reports
-          WHERE (case_id = $1 OR case_id IN (SELECT id FROM cases WHERE duplicate_of = $1))
-            AND callback_phone IS NOT NULL ORDER BY id",
+        "SELECT callback_phone FROM (
+             SELECT id, callback_phone FROM reports WHERE case_id = $1
+             UNION ALL
+             SELECT r.id, r.callback_phone FROM cases c JOIN reports r ON r.case_id = c.id WHERE c.duplicate_of = $1
+         ) r WHERE callback_phone IS NOT NULL ORDER BY id",
     )
     .bind(case_id)
     .fetch_all(pool)
@@ -1446,4 +1489,63 @@ pub async fn queues(
     .bind(now)
     .fetch_one(pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intake_at(lon: f64, lat: f64) -> Intake {
+        Intake {
+            client_key: String::new(),
+            kind: ClassKind::Event,
+            class: "0102".into(),
+            urgent: false,
+            channel: "inspector",
+            lon,
+            lat,
+            address: String::new(),
+            description: String::new(),
+            photos: vec![],
+            callback_phone: None,
+            grid: String::new(),
+            community: String::new(),
+            street: String::new(),
+            district: String::new(),
+            component: None,
+            department: None,
+        }
+    }
+
+    #[test]
+    fn reports_within_the_duplicate_radius_always_share_a_lock() {
+        // Pairs of points just inside each radius, in every direction, all
+        // over a few kilometres of the city: each pair shares a lock.
+        let m_per_deg_lat = 110_574.0;
+        for radius in [30.0, 50.0, 100.0, 200.0, 300.0, 800.0] {
+            let mut apart = 0;
+            for i in 0..400 {
+                let lon = 107.13 + (i % 20) as f64 * 0.0031;
+                let lat = 34.34 + (i / 20) as f64 * 0.0023;
+                let a = duplicate_locks(&intake_at(lon, lat), radius);
+                for k in 0..16 {
+                    let angle = k as f64 * std::f64::consts::TAU / 16.0;
+                    let d = radius * 0.99;
+                    let dlat = d * angle.sin() / m_per_deg_lat;
+                    let dlon = d * angle.cos() / (111_320.0 * lat.to_radians().cos());
+                    let b = duplicate_locks(&intake_at(lon + dlon, lat + dlat), radius);
+                    assert!(a.iter().any(|x| b.contains(x)), "{radius} m at {lon},{lat} angle {k}");
+                    if a != b {
+                        apart += 1;
+                    }
+                }
+            }
+            // Not one lock for all: points in other cells lock other keys.
+            assert!(apart > 0, "{radius} m");
+        }
+        let far = duplicate_locks(&intake_at(107.13, 34.34), 50.0);
+        let other = duplicate_locks(&intake_at(107.16, 34.36), 50.0);
+        assert!(far.iter().all(|x| !other.contains(x)), "3 km apart: no lock shared");
+        assert_eq!(duplicate_locks(&intake_at(107.13, 34.34), 5_000.0), ["class/event/0102"]);
+    }
 }

@@ -671,3 +671,30 @@ async fn case_numbers_are_the_day_s_own_with_no_gap_or_repeat_when_reports_race(
     let want: Vec<String> = (42..66).map(|n| format!("{ymd}-{n:06}")).collect();
     assert_eq!(numbers, want);
 }
+
+#[tokio::test]
+async fn reports_of_one_problem_at_once_make_one_case() {
+    let app = sample_app().await;
+    let u = crate::workflow::Staff::new(&app).await;
+    let p = grid_points(&app.db, 1).await;
+    // Ten people report the same garbage at once, each from where they
+    // stand (up to ~20 m apart, around the spot in every direction).
+    let sent = (0..10).map(|i| {
+        let angle = i as f64 * std::f64::consts::TAU / 10.0;
+        let (lon, lat) = (p[0].1 + 0.0002 * angle.cos(), p[0].2 + 0.00015 * angle.sin());
+        let body = event_report(&format!("same-{i}"), "0102", lon, lat);
+        let (app, token) = (&app, &u.inspector);
+        async move { app.post("/api/v1/reports", token, &body).await }
+    });
+    let mut numbers: Vec<String> = futures_util::future::join_all(sent)
+        .await
+        .into_iter()
+        .map(|(s, b)| {
+            assert!(s == 201 || s == 200, "{b}");
+            b["case"]["case_no"].as_str().or(b["duplicate_of"].as_str()).unwrap().to_owned()
+        })
+        .collect();
+    numbers.dedup();
+    assert_eq!(app.db.count("cases").await, 1, "{numbers:?}");
+    assert_eq!(app.db.count("reports").await, 10);
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Intake benchmark (issue 12): POST /api/v1/reports against the ceiling of the
+# same cluster. On a durable private cluster (fsync and synchronous_commit on:
+# acknowledged means durable) with the sample city:
+#   1. the baseline — pgbench committing geocoded inserts (a point, the grid
+#      that covers it found with PostGIS, one row inserted), 16 and 64 clients;
+#   2. citygrid — wrk posting reports (each with its own client key, spread
+#      over every grid and five classes), 16 and 64 connections.
+# Writes the figures and the command into bench/results/intake-<date>.txt.
+# Usage: scripts/bench-intake.sh [SECONDS]   (default 20 per measurement)
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+SECONDS_EACH=${1:-20}
+ensure_postgis
+ensure_commands wrk:wrk pgbench:postgresql-client
+cargo build --release --locked --quiet
+start_private_cluster bench 54331
+ADMIN="${DATABASE_URL%/*}/postgres"
+DB="${DATABASE_URL%/*}/intake_bench"
+psql "$ADMIN" -qc "DROP DATABASE IF EXISTS intake_bench WITH (FORCE)" -qc "CREATE DATABASE intake_bench"
+DATABASE_URL=$DB ./target/release/citygrid import gis-data >/dev/null
+TOKEN=$(DATABASE_URL=$DB ./target/release/citygrid user add --name "bench inspector" --role inspector 2>/dev/null | tail -1)
+OUT="bench/results/intake-$(date -u +%Y%m%d-%H%M).txt"
+mkdir -p bench/results
+work=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# The points: each grid's point on surface.
+psql "$DB" -tAc "SELECT format('{%s,%s},', ST_X(p), ST_Y(p)) FROM (SELECT ST_PointOnSurface(geom) p FROM grids ORDER BY code) g" > "$work/points.lua"
+
+# 1. The ceiling: pgbench, the same cluster and settings.
+psql "$DB" -qc "CREATE TABLE bench_inserts (id bigserial PRIMARY KEY, grid text, at timestamptz, geom geometry(Point, 4326))"
+read -r X0 Y0 X1 Y1 < <(psql "$DB" -tAc "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM grids) x" | tr '|' ' ')
+cat > "$work/insert.sql" <<SQL
+\set x random(0, 1000000)
+\set y random(0, 1000000)
+INSERT INTO bench_inserts (grid, at, geom)
+SELECT (SELECT code FROM grids WHERE ST_Covers(geom, p) LIMIT 1), now(), p
+FROM (SELECT ST_SetSRID(ST_MakePoint($X0 + ($X1 - $X0) * :x / 1000000.0, $Y0 + ($Y1 - $Y0) * :y / 1000000.0), 4326) AS p) q;
+SQL
+{
+    echo "# intake benchmark, $(date -u +%FT%TZ), $(nproc) cores; scripts/bench-intake.sh $SECONDS_EACH"
+    echo "# cluster: fsync=$(psql "$DB" -tAc 'SHOW fsync'), synchronous_commit=$(psql "$DB" -tAc 'SHOW synchronous_commit')"
+} | tee "$OUT"
+for c in 16 64; do
+    tps=$(pgbench -n -c $c -j 2 -T "$SECONDS_EACH" -f "$work/insert.sql" "$DB" 2>/dev/null | grep -oP 'tps = \K[0-9.]+' | head -1)
+    echo "pgbench geocoded inserts, $c clients: $tps /s" | tee -a "$OUT"
+done
+
+# 2. citygrid.
+DATABASE_URL=$DB ./target/release/citygrid serve --bind 127.0.0.1:8093 --max-connections 1024 > "$work/serve.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 120); do curl -sf http://127.0.0.1:8093/ready >/dev/null && break; sleep 0.5; done
+cat > "$work/report.lua" <<LUA
+local points = { $(cat "$work/points.lua") }
+local classes = { "0102", "0103", "0104", "0201", "0501" }
+local n = 0
+local id = tostring({}):sub(8)
+request = function()
+  n = n + 1
+  local p = points[(n * 7919) % #points + 1]
+  local body = string.format('{"client_key":"wrk-%s-%d","kind":"event","class":"%s","lon":%.7f,"lat":%.7f,"description":"bench"}',
+    id, n, classes[n % #classes + 1], p[1], p[2])
+  return wrk.format("POST", "/api/v1/reports", { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer $TOKEN" }, body)
+end
+LUA
+for c in 16 64; do
+    wrk -t2 -c$c -d"${SECONDS_EACH}s" --latency -s "$work/report.lua" http://127.0.0.1:8093 > "$work/wrk.txt"
+    rps=$(grep -oP 'Requests/sec:\s+\K[0-9.]+' "$work/wrk.txt")
+    p50=$(grep -oP '^\s+50%\s+\K\S+' "$work/wrk.txt")
+    p99=$(grep -oP '^\s+99%\s+\K\S+' "$work/wrk.txt")
+    non2xx=$(grep -oP 'Non-2xx or 3xx responses: \K[0-9]+' "$work/wrk.txt" || echo 0)
+    echo "citygrid POST /api/v1/reports, $c connections: $rps /s, p50 $p50, p99 $p99, non-2xx $non2xx" | tee -a "$OUT"
+done
+echo "cases: $(psql "$DB" -tAc 'SELECT count(*) FROM cases'), reports: $(psql "$DB" -tAc 'SELECT count(*) FROM reports')" | tee -a "$OUT"
+echo "written to $OUT"
