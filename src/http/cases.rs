@@ -404,7 +404,7 @@ pub async fn take_report(
     caller: &Caller,
     body: ReportBody,
     channel: &'static str,
-) -> ApiResult<(Intaken, bool, CaseConfig)> {
+) -> ApiResult<(Intaken, bool, std::sync::Arc<CaseConfig>)> {
     caller.require(
         &[Role::Inspector, Role::Kiosk, Role::Operator, Role::Admin],
         "report problems",
@@ -936,7 +936,7 @@ fn export_body(
     head: String,
     tail: &'static str,
     row: fn(&CaseRecord, &CaseConfig, bool) -> Vec<u8>,
-    cfg: CaseConfig,
+    cfg: std::sync::Arc<CaseConfig>,
 ) -> axum::body::Body {
     let rx = cases::export_cases(state.pool.clone(), f, state.clock.now());
     let cfg = std::sync::Arc::new(cfg);

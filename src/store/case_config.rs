@@ -2,6 +2,7 @@
 //! routing rules, stage time limits, case rules and the working calendar.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use sqlx::PgPool;
 
@@ -37,9 +38,42 @@ fn kind_of(s: &str) -> Option<ClassKind> {
     ClassKind::parse(s)
 }
 
-/// Reads the configuration (a handful of small tables) as stored.
-pub async fn load(pool: &PgPool) -> Result<CaseConfig, sqlx::Error> {
-    read(&mut *pool.acquire().await?).await
+/// The configuration each database's servers hold, with its version.
+static CACHED: Mutex<Vec<(String, i64, Arc<CaseConfig>)>> = Mutex::new(Vec::new());
+
+/// The configuration as stored: read again only when its version (moved on by
+/// the database with every change, see `config_version`) is not the one held,
+/// so a report costs one small query for it, and a change made anywhere
+/// reaches the next report on every server.
+pub async fn load(pool: &PgPool) -> Result<Arc<CaseConfig>, sqlx::Error> {
+    let options = pool.connect_options();
+    let database = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let mut conn = pool.acquire().await?;
+    let version: i64 = sqlx::query_scalar("SELECT version FROM config_version")
+        .fetch_one(&mut *conn)
+        .await?;
+    let held = |cache: &Vec<(String, i64, Arc<CaseConfig>)>| {
+        cache
+            .iter()
+            .find(|(db, v, _)| *db == database && *v == version)
+            .map(|(_, _, c)| c.clone())
+    };
+    if let Some(config) = held(&CACHED.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(config);
+    }
+    // Read after the version: what is read is at least that new.
+    let config = Arc::new(read(&mut conn).await?);
+    let mut cache = CACHED.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(db, v, _)| *db != database || *v > version);
+    if !cache.iter().any(|(db, _, _)| *db == database) {
+        cache.push((database, version, config.clone()));
+    }
+    Ok(config)
 }
 
 /// The configuration as `conn` sees it (in a transaction: with its changes).

@@ -698,3 +698,29 @@ async fn reports_of_one_problem_at_once_make_one_case() {
     assert_eq!(app.db.count("cases").await, 1, "{numbers:?}");
     assert_eq!(app.db.count("reports").await, 10);
 }
+
+#[tokio::test]
+async fn a_configuration_change_by_any_hand_reaches_the_next_report() {
+    let app = sample_app().await;
+    let u = crate::workflow::Staff::new(&app).await;
+    let p = grid_points(&app.db, 2).await;
+    let (s, b) = app
+        .post("/api/v1/reports", &u.inspector, &event_report("warm", "0102", p[0].1, p[0].2))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let department = b["case"]["department"].as_str().unwrap().to_owned();
+    assert_ne!(b["case"]["department_name"], "改名后的部门");
+    // Renamed by hand in the database, not through citygrid: the server that
+    // holds the configuration in memory still names it anew.
+    sqlx::query("UPDATE departments SET name = '改名后的部门' WHERE code = $1")
+        .bind(&department)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (s, b) = app
+        .post("/api/v1/reports", &u.inspector, &event_report("after", "0102", p[1].1, p[1].2))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["case"]["department"], department.as_str());
+    assert_eq!(b["case"]["department_name"], "改名后的部门");
+}
