@@ -1,6 +1,7 @@
 -- The case configuration's version: every change to the tables a case is
--- handled by (by import, the admin page or by hand) moves it on in the same
--- transaction. Servers keep the configuration in memory and read only this
+-- handled by (by import, the admin page or by hand) gives it a new random
+-- value in the same transaction (random, not counted: a database dropped and
+-- made again under the same name does not meet its old numbers). Servers keep the configuration in memory and read only this
 -- number per request: a change reaches the next report on every server.
 CREATE TABLE config_version (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -10,7 +11,7 @@ INSERT INTO config_version (version) VALUES (1);
 
 CREATE FUNCTION config_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE config_version SET version = version + 1;
+    UPDATE config_version SET version = (random() * 9.2e18)::bigint;
     RETURN NULL;
 END $$;
 

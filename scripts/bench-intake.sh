@@ -4,8 +4,9 @@
 # acknowledged means durable) with the sample city:
 #   1. the baseline — pgbench committing geocoded inserts (a point, the grid
 #      that covers it found with PostGIS, one row inserted), 16 and 64 clients;
-#   2. citygrid — wrk posting reports (each with its own client key, spread
-#      over every grid and five classes), 16 and 64 connections.
+#   2. citygrid — wrk posting reports (each with its own client key, at a
+#      random place in a random grid, of one of five classes: mostly new
+#      cases, some duplicates as in life), 16 and 64 connections.
 # Writes the figures and the command into bench/results/intake-<date>.txt.
 # Usage: scripts/bench-intake.sh [SECONDS]   (default 20 per measurement)
 source "$(dirname "$0")/lib.sh"
@@ -23,6 +24,7 @@ TOKEN=$(DATABASE_URL=$DB ./target/release/citygrid user add --name "bench inspec
 OUT="bench/results/intake-$(date -u +%Y%m%d-%H%M).txt"
 mkdir -p bench/results
 work=$(mktemp -d)
+SERVER=
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # The points: each grid's point on surface.
@@ -54,13 +56,24 @@ for _ in $(seq 1 120); do curl -sf http://127.0.0.1:8093/ready >/dev/null && bre
 cat > "$work/report.lua" <<LUA
 local points = { $(cat "$work/points.lua") }
 local classes = { "0102", "0103", "0104", "0201", "0501" }
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+init = function()
+  math.randomseed(os.time() * 100 + tid)
+  run = tostring(os.time()) .. "-" .. tid
+end
 local n = 0
-local id = tostring({}):sub(8)
 request = function()
   n = n + 1
-  local p = points[(n * 7919) % #points + 1]
+  local p = points[math.random(#points)]
+  -- Up to ~40 m from the grid's point: reports of one place are sometimes duplicates.
+  local lon = p[1] + (math.random() - 0.5) * 0.0008
+  local lat = p[2] + (math.random() - 0.5) * 0.0006
   local body = string.format('{"client_key":"wrk-%s-%d","kind":"event","class":"%s","lon":%.7f,"lat":%.7f,"description":"bench"}',
-    id, n, classes[n % #classes + 1], p[1], p[2])
+    run, n, classes[math.random(#classes)], lon, lat)
   return wrk.format("POST", "/api/v1/reports", { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer $TOKEN" }, body)
 end
 LUA

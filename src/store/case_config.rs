@@ -66,14 +66,23 @@ pub async fn load(pool: &PgPool) -> Result<Arc<CaseConfig>, sqlx::Error> {
     if let Some(config) = held(&CACHED.lock().unwrap_or_else(|e| e.into_inner())) {
         return Ok(config);
     }
-    // Read after the version: what is read is at least that new.
-    let config = Arc::new(read(&mut conn).await?);
-    let mut cache = CACHED.lock().unwrap_or_else(|e| e.into_inner());
-    cache.retain(|(db, v, _)| *db != database || *v > version);
-    if !cache.iter().any(|(db, _, _)| *db == database) {
+    // The tables are read one by one: a change committed meanwhile moves the
+    // version, and they are read again.
+    let mut version = version;
+    loop {
+        let config = Arc::new(read(&mut conn).await?);
+        let after: i64 = sqlx::query_scalar("SELECT version FROM config_version")
+            .fetch_one(&mut *conn)
+            .await?;
+        if after != version {
+            version = after;
+            continue;
+        }
+        let mut cache = CACHED.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(db, _, _)| *db != database);
         cache.push((database, version, config.clone()));
+        return Ok(config);
     }
-    Ok(config)
 }
 
 /// The configuration as `conn` sees it (in a transaction: with its changes).

@@ -522,10 +522,10 @@ async fn next_case_no(
 }
 
 /// The advisory locks a report of its class takes before it looks for
-/// duplicates: the H3 cell it lies in and the six around it, at the finest
-/// resolution whose cells are wider than the duplicate radius — so any two
-/// reports within the radius share a lock (their cells are one or
-/// neighbours), and reports farther apart mostly do not. A radius wider than
+/// duplicates: the H3 cell it lies in and the six around it, at a resolution
+/// whose cells are wider than the duplicate radius — two reports within the
+/// radius lie in cells at most two apart, whose disks of one share a cell,
+/// so they share a lock; reports farther apart mostly do not. A radius wider than
 /// 2 km locks the whole class.
 fn duplicate_locks(intake: &Intake, radius_m: f64) -> Vec<String> {
     let class = format!("class/{}/{}", intake.kind.as_str(), intake.class);
@@ -585,9 +585,11 @@ pub async fn submit_report(
         .await?;
     }
     let nearby: Vec<(i64, String)> = if rule.duplicate_radius_m > 0.0 {
-        // The geometry test first (the spatial index; degrees of longitude
-        // are the shorter ones here), then the exact distance on the sphere.
-        let degrees = rule.duplicate_radius_m / (111_320.0 * intake.lat.to_radians().cos().max(0.01));
+        // The geometry test first (the spatial index; by the shorter of a
+        // degree of latitude and of longitude), then the exact distance on
+        // the sphere.
+        let degrees = rule.duplicate_radius_m
+            / (111_320.0 * intake.lat.to_radians().cos()).clamp(1_000.0, 110_000.0);
         sqlx::query_as(
             "SELECT id, case_no FROM cases
              WHERE kind = $1 AND class = $2 AND state NOT IN ('closed', 'rejected', 'void')
