@@ -9,18 +9,24 @@
 #      cases, some duplicates as in life), 16 and 64 connections.
 # Writes the figures and the command into bench/results/intake-<date>.txt.
 # Usage: scripts/bench-intake.sh [SECONDS]   (default 20 per measurement)
+#        CITYGRID_BIN=path/to/citygrid scripts/bench-intake.sh   (another build, e.g. an
+#        earlier commit's, for a before/after on the same machine)
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 SECONDS_EACH=${1:-20}
 ensure_postgis
 ensure_commands wrk:wrk pgbench:postgresql-client
-cargo build --release --locked --quiet
+BIN=${CITYGRID_BIN:-}
+if [ -z "$BIN" ]; then
+    cargo build --release --locked --quiet
+    BIN=./target/release/citygrid
+fi
 start_private_cluster bench 54331
 ADMIN="${DATABASE_URL%/*}/postgres"
 DB="${DATABASE_URL%/*}/intake_bench"
 psql "$ADMIN" -qc "DROP DATABASE IF EXISTS intake_bench WITH (FORCE)" -qc "CREATE DATABASE intake_bench"
-DATABASE_URL=$DB ./target/release/citygrid import gis-data >/dev/null
-TOKEN=$(DATABASE_URL=$DB ./target/release/citygrid user add --name "bench inspector" --role inspector 2>/dev/null | tail -1)
+DATABASE_URL=$DB $BIN import gis-data >/dev/null
+TOKEN=$(DATABASE_URL=$DB $BIN user add --name "bench inspector" --role inspector 2>/dev/null | tail -1)
 OUT="bench/results/intake-$(date -u +%Y%m%d-%H%M).txt"
 mkdir -p bench/results
 work=$(mktemp -d)
@@ -41,7 +47,7 @@ SELECT (SELECT code FROM grids WHERE ST_Covers(geom, p) LIMIT 1), now(), p
 FROM (SELECT ST_SetSRID(ST_MakePoint($X0 + ($X1 - $X0) * :x / 1000000.0, $Y0 + ($Y1 - $Y0) * :y / 1000000.0), 4326) AS p) q;
 SQL
 {
-    echo "# intake benchmark, $(date -u +%FT%TZ), $(nproc) cores; scripts/bench-intake.sh $SECONDS_EACH"
+    echo "# intake benchmark, $(date -u +%FT%TZ), $(nproc) cores; scripts/bench-intake.sh $SECONDS_EACH; $BIN ($(git rev-parse --short HEAD))"
     echo "# cluster: fsync=$(psql "$DB" -tAc 'SHOW fsync'), synchronous_commit=$(psql "$DB" -tAc 'SHOW synchronous_commit')"
 } | tee "$OUT"
 for c in 16 64; do
@@ -50,7 +56,7 @@ for c in 16 64; do
 done
 
 # 2. citygrid.
-DATABASE_URL=$DB ./target/release/citygrid serve --bind 127.0.0.1:8093 --max-connections 1024 > "$work/serve.log" 2>&1 &
+DATABASE_URL=$DB $BIN serve --bind 127.0.0.1:8093 --max-connections 1024 > "$work/serve.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:8093/ready >/dev/null && break; sleep 0.5; done
 cat > "$work/report.lua" <<LUA
