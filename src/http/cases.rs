@@ -312,7 +312,9 @@ pub(crate) fn callback_phone(phone: Option<String>) -> ApiResult<Option<String>>
         return Ok(None);
     };
     let digits = phone.bytes().filter(u8::is_ascii_digit).count();
-    let plain = phone.bytes().all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
+    let plain = phone
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b" +-()".contains(&b));
     if !plain || !(5..=24).contains(&phone.len()) || digits < 5 {
         return Err(unprocessable(
             "invalid_phone",

@@ -16,8 +16,8 @@ use super::auth::{MaybeCaller, forbidden};
 use super::cases::{CaseQuery, user_filter};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::query::Params;
-use crate::store::cases;
 use crate::domain::workflow::Role;
+use crate::store::cases;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/tiles/{layer}/{z}/{x}/{tile}", get(tile))
@@ -70,11 +70,21 @@ macro_rules! base_layer {
             staff_only: false,
             sql: concat!(
                 "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
-                 SELECT ST_AsMVT(t, '", $name, "', 4096, 'geom') FROM (
-                     SELECT ", $columns, ",
-                            ST_AsMVTGeom(ST_Transform(", $geom, ", 3857), b.env, 4096, 64, true) AS geom
-                     FROM ", $name, " a, b
-                     WHERE a.geom && ST_Transform(b.env, 4326) AND (", $where, ")
+                 SELECT ST_AsMVT(t, '",
+                $name,
+                "', 4096, 'geom') FROM (
+                     SELECT ",
+                $columns,
+                ",
+                            ST_AsMVTGeom(ST_Transform(",
+                $geom,
+                ", 3857), b.env, 4096, 64, true) AS geom
+                     FROM ",
+                $name,
+                " a, b
+                     WHERE a.geom && ST_Transform(b.env, 4326) AND (",
+                $where,
+                ")
                  ) t WHERE geom IS NOT NULL"
             ),
         }

@@ -21,8 +21,9 @@ use sqlx::PgPool;
 
 use crate::domain::calendar::CalendarConfig;
 use records::{
-    AreaRecord, BaseGeometry, BaseRecord, CaseRuleRecord, Catalogue, ClassRecord, ComponentRecord, Dataset, DepartmentRecord,
-    GridRecord, Problem, Problems, RoutingRecord, ServiceRecord, SlaRecord,
+    AreaRecord, BaseGeometry, BaseRecord, CaseRuleRecord, Catalogue, ClassRecord, ComponentRecord,
+    Dataset, DepartmentRecord, GridRecord, Problem, Problems, RoutingRecord, ServiceRecord,
+    SlaRecord,
 };
 
 /// The channel on which an import announces new city data.

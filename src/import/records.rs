@@ -8,9 +8,7 @@ use std::path::Path;
 use geo::{MultiLineString, MultiPolygon, Point};
 use serde::Serialize;
 
-use super::geojson::{
-    RawFeature, prop_text, read_features, read_lines, read_point, read_polygons,
-};
+use super::geojson::{RawFeature, prop_text, read_features, read_lines, read_point, read_polygons};
 use crate::domain::calendar::{CalendarConfig, TimeLimit};
 use crate::domain::case_rules::Stage;
 use crate::domain::codes::{
@@ -606,7 +604,9 @@ pub fn read_base_layer(path: &Path, ds: Dataset, problems: &mut Problems) -> Vec
                         ds,
                         at,
                         "bad_value",
-                        format!("no \"{class_key}\" (a lower-case word such as primary, park, station)"),
+                        format!(
+                            "no \"{class_key}\" (a lower-case word such as primary, park, station)"
+                        ),
                     );
                 }
             }

@@ -516,7 +516,13 @@ pub fn write_sample_city(out: &Path, opts: SampleOptions) -> io::Result<SampleSu
         .map(|d| &d.area)
         .zip(district_rects.iter().copied())
         .collect();
-    write_base_map(out, &lattice, district_rects[0].r1, &district_areas, &mut summary)?;
+    write_base_map(
+        out,
+        &lattice,
+        district_rects[0].r1,
+        &district_areas,
+        &mut summary,
+    )?;
 
     let mut f = BufWriter::new(File::create(out.join("departments.csv"))?);
     writeln!(f, "code,name,phone")?;
@@ -757,11 +763,18 @@ fn write_base_map(
     summary: &mut SampleSummary,
 ) -> io::Result<()> {
     let line_json = |points: &[(f64, f64)]| {
-        format!("{{\"type\":\"LineString\",\"coordinates\":{}}}", ring_json(points))
+        format!(
+            "{{\"type\":\"LineString\",\"coordinates\":{}}}",
+            ring_json(points)
+        )
     };
     let road_props = |line: usize, vertical: bool| {
         let (zh, en) = road_names(line, vertical);
-        let class = if line % 4 == 0 { "primary" } else { "secondary" };
+        let class = if line % 4 == 0 {
+            "primary"
+        } else {
+            "secondary"
+        };
         format!(
             "{{\"name\":{},\"name_en\":{},\"class\":\"{class}\"}}",
             js(&zh),
@@ -822,19 +835,73 @@ fn write_base_map(
             _ => "District Government",
         };
         let name = format!("{}人民政府", area.name);
-        landmark((r.c0 + r.c1) / 2, (r.r0 + r.r1) / 2, &name, en, "government")?;
+        landmark(
+            (r.c0 + r.c1) / 2,
+            (r.r0 + r.r1) / 2,
+            &name,
+            en,
+            "government",
+        )?;
     }
     let (cols, rows) = (lattice.cols, lattice.rows);
     let at = |f: f64, n: usize| ((f * n as f64) as usize).min(n - 1);
-    landmark(at(0.5, cols), river_row.saturating_sub(2), "宝鸡站", "Baoji Railway Station", "station")?;
+    landmark(
+        at(0.5, cols),
+        river_row.saturating_sub(2),
+        "宝鸡站",
+        "Baoji Railway Station",
+        "station",
+    )?;
     landmark(at(0.62, cols), river_row, "渭河公园", "Weihe Park", "park")?;
-    landmark(at(0.3, cols), at(0.25, rows), "人民公园", "People's Park", "park")?;
-    landmark(at(0.18, cols), at(0.1, rows), "中华石鼓园", "Chinese Stone Drum Garden", "park")?;
-    landmark(at(0.25, cols), at(0.16, rows), "宝鸡青铜器博物院", "Baoji Bronze Ware Museum", "museum")?;
-    landmark(at(0.55, cols), at(0.08, rows), "金台观", "Jintai Temple", "temple")?;
-    landmark(at(0.7, cols), at(0.82, rows), "炎帝广场", "Yandi Square", "square")?;
-    landmark(at(0.45, cols), at(0.66, rows), "宝鸡市中心医院", "Baoji Central Hospital", "hospital")?;
-    landmark(at(0.82, cols), at(0.72, rows), "宝鸡文理学院", "Baoji University of Arts and Sciences", "school")?;
+    landmark(
+        at(0.3, cols),
+        at(0.25, rows),
+        "人民公园",
+        "People's Park",
+        "park",
+    )?;
+    landmark(
+        at(0.18, cols),
+        at(0.1, rows),
+        "中华石鼓园",
+        "Chinese Stone Drum Garden",
+        "park",
+    )?;
+    landmark(
+        at(0.25, cols),
+        at(0.16, rows),
+        "宝鸡青铜器博物院",
+        "Baoji Bronze Ware Museum",
+        "museum",
+    )?;
+    landmark(
+        at(0.55, cols),
+        at(0.08, rows),
+        "金台观",
+        "Jintai Temple",
+        "temple",
+    )?;
+    landmark(
+        at(0.7, cols),
+        at(0.82, rows),
+        "炎帝广场",
+        "Yandi Square",
+        "square",
+    )?;
+    landmark(
+        at(0.45, cols),
+        at(0.66, rows),
+        "宝鸡市中心医院",
+        "Baoji Central Hospital",
+        "hospital",
+    )?;
+    landmark(
+        at(0.82, cols),
+        at(0.72, rows),
+        "宝鸡文理学院",
+        "Baoji University of Arts and Sciences",
+        "school",
+    )?;
     summary.landmarks = w.finish()?;
     Ok(())
 }

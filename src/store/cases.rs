@@ -821,7 +821,12 @@ pub async fn act(
             "before_photos go with handle only: the place before the work",
         ));
     }
-    check_photos(&mut tx, user, &[&input.before_photos[..], &input.photos[..]].concat()).await?;
+    check_photos(
+        &mut tx,
+        user,
+        &[&input.before_photos[..], &input.photos[..]].concat(),
+    )
+    .await?;
     apply(&mut tx, &case, &Actor::user(user), input, cfg, now).await?;
     let updated = fetch_case_by_id(&mut tx, case.id).await?;
     tx.commit().await?;
@@ -1536,7 +1541,10 @@ mod tests {
                     let dlat = d * angle.sin() / m_per_deg_lat;
                     let dlon = d * angle.cos() / (111_320.0 * lat.to_radians().cos());
                     let b = duplicate_locks(&intake_at(lon + dlon, lat + dlat), radius);
-                    assert!(a.iter().any(|x| b.contains(x)), "{radius} m at {lon},{lat} angle {k}");
+                    assert!(
+                        a.iter().any(|x| b.contains(x)),
+                        "{radius} m at {lon},{lat} angle {k}"
+                    );
                     if a != b {
                         apart += 1;
                     }
@@ -1547,7 +1555,13 @@ mod tests {
         }
         let far = duplicate_locks(&intake_at(107.13, 34.34), 50.0);
         let other = duplicate_locks(&intake_at(107.16, 34.36), 50.0);
-        assert!(far.iter().all(|x| !other.contains(x)), "3 km apart: no lock shared");
-        assert_eq!(duplicate_locks(&intake_at(107.13, 34.34), 5_000.0), ["class/event/0102"]);
+        assert!(
+            far.iter().all(|x| !other.contains(x)),
+            "3 km apart: no lock shared"
+        );
+        assert_eq!(
+            duplicate_locks(&intake_at(107.13, 34.34), 5_000.0),
+            ["class/event/0102"]
+        );
     }
 }

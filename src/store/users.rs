@@ -317,7 +317,8 @@ pub(crate) async fn insert_user(
 /// A patrol: an inspector's, of at most 200 area codes (district, street,
 /// community or grid); anyone else's is empty.
 fn valid_patrol(role: Role, patrol: &[String]) -> bool {
-    let code = |c: &String| matches!(c.len(), 6 | 9 | 12 | 15) && c.bytes().all(|b| b.is_ascii_digit());
+    let code =
+        |c: &String| matches!(c.len(), 6 | 9 | 12 | 15) && c.bytes().all(|b| b.is_ascii_digit());
     patrol.is_empty() || (role == Role::Inspector && patrol.len() <= 200 && patrol.iter().all(code))
 }
 
@@ -608,10 +609,12 @@ pub async fn update(
     audited(pool, actor, now, login, "user.update", |tx, id| {
         Box::pin(async move {
             let (name, role, department, patrol): (String, String, Option<String>, Vec<String>) =
-                sqlx::query_as("SELECT name, role, department, patrol FROM users WHERE id = $1 FOR UPDATE")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                sqlx::query_as(
+                    "SELECT name, role, department, patrol FROM users WHERE id = $1 FOR UPDATE",
+                )
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
             let old_role = parse_role(&role).ok_or(UserError::Kiosk)?;
             let role = change.role.unwrap_or(old_role);
             if (old_role == Role::Kiosk) != (role == Role::Kiosk) {
@@ -649,14 +652,16 @@ pub async fn update(
             if !valid_patrol(role, &patrol) {
                 return Err(UserError::Patrol);
             }
-            sqlx::query("UPDATE users SET name = $2, role = $3, department = $4, patrol = $5 WHERE id = $1")
-                .bind(id)
-                .bind(name.trim())
-                .bind(role_name(role))
-                .bind(department)
-                .bind(&patrol)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE users SET name = $2, role = $3, department = $4, patrol = $5 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(name.trim())
+            .bind(role_name(role))
+            .bind(department)
+            .bind(&patrol)
+            .execute(&mut *tx)
+            .await?;
             if old_role == Role::Admin && role != Role::Admin {
                 keep_an_admin(tx).await?;
             }

@@ -27,10 +27,17 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
     // An inspector's patrol: area codes, changed like the rest.
     assert_eq!(added["patrol"], json!(["610302001003"]));
     let (s, changed) = admin
-        .call("PATCH", "/api/v1/admin/users/liu.yang",
-            Some(json!({"patrol": ["610302001", "610302001003004"]})))
+        .call(
+            "PATCH",
+            "/api/v1/admin/users/liu.yang",
+            Some(json!({"patrol": ["610302001", "610302001003004"]})),
+        )
         .await;
-    assert_eq!((s, &changed["patrol"]), (200, &json!(["610302001", "610302001003004"])), "{changed}");
+    assert_eq!(
+        (s, &changed["patrol"]),
+        (200, &json!(["610302001", "610302001003004"])),
+        "{changed}"
+    );
     for (body, status, code) in [
         (
             json!({"login": "desk", "name": "n", "role": "dispatcher", "patrol": ["610302"], "password": "long enough pw"}),
@@ -87,7 +94,10 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
         .await;
     assert_eq!(s, 200, "{changed}");
     assert_eq!(changed["department"], "water-co");
-    assert!(changed.get("patrol").is_none(), "a department user patrols nothing: {changed}");
+    assert!(
+        changed.get("patrol").is_none(),
+        "a department user patrols nothing: {changed}"
+    );
     let signed_in = sign_in(&b.base, "liu.yang", "patrol in the rain").await;
     assert_eq!(signed_in.status().as_u16(), 200);
     let person_cookie = signed_in.headers()["set-cookie"]
@@ -303,7 +313,10 @@ async fn an_administrator_manages_users_tokens_and_kiosks_and_each_change_is_aud
         .unwrap();
     assert_eq!(update["before"]["role"], "inspector");
     assert_eq!(update["after"]["role"], "department");
-    assert_eq!(update["before"]["patrol"], json!(["610302001", "610302001003004"]));
+    assert_eq!(
+        update["before"]["patrol"],
+        json!(["610302001", "610302001003004"])
+    );
     assert_eq!(update["after"]["patrol"], json!([]));
     assert_eq!(update["target"], "liu.yang");
     let csv = reqwest::Client::new()

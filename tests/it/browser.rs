@@ -67,7 +67,13 @@ async fn the_web_map_in_a_real_browser() {
     ] {
         add_person(&app.db.pool, login, role, None).await;
     }
-    add_person(&app.db.pool, "dept.worker", Role::Department, Some(crate::workflow::DEPT)).await;
+    add_person(
+        &app.db.pool,
+        "dept.worker",
+        Role::Department,
+        Some(crate::workflow::DEPT),
+    )
+    .await;
     // The inspector patrols the community of the case the department handles
     // in the browser: that case comes first among those to verify.
     sqlx::query("UPDATE users SET patrol = ARRAY[left($1, 12)] WHERE login = 'patrol.1'")

@@ -302,7 +302,10 @@ async fn indicators_of_a_known_history() {
         .await
         .unwrap();
         let (s, hot) = app
-            .get_as(&format!("/api/v1/stats/hotspots?{period}&resolution=12"), token)
+            .get_as(
+                &format!("/api/v1/stats/hotspots?{period}&resolution=12"),
+                token,
+            )
             .await;
         assert_eq!(s, 200, "{hot}");
         let counted: i64 = hot["features"]

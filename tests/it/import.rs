@@ -48,10 +48,11 @@ async fn sample_city_imports_cleanly_at_the_promised_size() {
     // The base map: a named road along every lattice line, the Wei River
     // between the two districts, landmarks inside the city.
     assert!(db.count("roads").await >= 50);
-    let unnamed: i64 = sqlx::query_scalar("SELECT count(*) FROM roads WHERE name = '' OR name_en = ''")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let unnamed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM roads WHERE name = '' OR name_en = ''")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(unnamed, 0);
     let river_touches: Vec<String> = sqlx::query_scalar(
         "SELECT d.name FROM districts d, water w WHERE w.name = '渭河' AND ST_Intersects(d.geom, w.geom) ORDER BY d.code",

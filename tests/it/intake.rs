@@ -643,7 +643,9 @@ async fn case_numbers_are_the_day_s_own_with_no_gap_or_repeat_when_reports_race(
         .await
         .unwrap();
     let u = crate::workflow::Staff::new(&app).await;
-    let day = test_now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive();
+    let day = test_now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
     // The day was numbered up to 41 by the counter of earlier versions.
     sqlx::query("INSERT INTO case_numbers (day, last) VALUES ($1, 41)")
         .bind(day)
@@ -681,7 +683,10 @@ async fn reports_of_one_problem_at_once_make_one_case() {
     // stand (up to ~20 m apart, around the spot in every direction).
     let sent = (0..10).map(|i| {
         let angle = i as f64 * std::f64::consts::TAU / 10.0;
-        let (lon, lat) = (p[0].1 + 0.0002 * angle.cos(), p[0].2 + 0.00015 * angle.sin());
+        let (lon, lat) = (
+            p[0].1 + 0.0002 * angle.cos(),
+            p[0].2 + 0.00015 * angle.sin(),
+        );
         let body = event_report(&format!("same-{i}"), "0102", lon, lat);
         let (app, token) = (&app, &u.inspector);
         async move { app.post("/api/v1/reports", token, &body).await }
@@ -691,7 +696,11 @@ async fn reports_of_one_problem_at_once_make_one_case() {
         .into_iter()
         .map(|(s, b)| {
             assert!(s == 201 || s == 200, "{b}");
-            b["case"]["case_no"].as_str().or(b["duplicate_of"].as_str()).unwrap().to_owned()
+            b["case"]["case_no"]
+                .as_str()
+                .or(b["duplicate_of"].as_str())
+                .unwrap()
+                .to_owned()
         })
         .collect();
     numbers.dedup();
@@ -705,7 +714,11 @@ async fn a_configuration_change_by_any_hand_reaches_the_next_report() {
     let u = crate::workflow::Staff::new(&app).await;
     let p = grid_points(&app.db, 2).await;
     let (s, b) = app
-        .post("/api/v1/reports", &u.inspector, &event_report("warm", "0102", p[0].1, p[0].2))
+        .post(
+            "/api/v1/reports",
+            &u.inspector,
+            &event_report("warm", "0102", p[0].1, p[0].2),
+        )
         .await;
     assert_eq!(s, 201, "{b}");
     let department = b["case"]["department"].as_str().unwrap().to_owned();
@@ -718,7 +731,11 @@ async fn a_configuration_change_by_any_hand_reaches_the_next_report() {
         .await
         .unwrap();
     let (s, b) = app
-        .post("/api/v1/reports", &u.inspector, &event_report("after", "0102", p[1].1, p[1].2))
+        .post(
+            "/api/v1/reports",
+            &u.inspector,
+            &event_report("after", "0102", p[1].1, p[1].2),
+        )
         .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["case"]["department"], department.as_str());

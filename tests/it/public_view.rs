@@ -96,7 +96,11 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
                     "callback_phone": "call me maybe"}),
         )
         .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("invalid_phone")), "{b}");
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("invalid_phone")),
+        "{b}"
+    );
     let resp = app
         .client
         .post(app.url("/open311/v2/requests.json"))
@@ -122,7 +126,11 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
     let (_, ov) = app
         .get_as(&format!("/api/v1/cases/{open311_case}"), &u.operator)
         .await;
-    assert_eq!(ov["callback_phones"], json!(["13700137001"]), "Open311's phone");
+    assert_eq!(
+        ov["callback_phones"],
+        json!(["13700137001"]),
+        "Open311's phone"
+    );
 
     let surfaces = |no: &str| {
         vec![
@@ -144,7 +152,11 @@ async fn public_surfaces_show_the_public_view_and_nothing_more() {
         for (path, token) in surfaces(no) {
             let (s, body) = text(&app, &path, token).await;
             assert_eq!(s, 200, "{path}: {body}");
-            assert_clean(&path, &body, &["门口垃圾", "垃圾没人收", &photo, "3215678", "13700137001"]);
+            assert_clean(
+                &path,
+                &body,
+                &["门口垃圾", "垃圾没人收", &photo, "3215678", "13700137001"],
+            );
         }
     }
 

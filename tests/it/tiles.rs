@@ -227,11 +227,12 @@ async fn every_layer_is_valid_mvt_with_its_attributes() {
             .fetch_one(&app.db.pool)
             .await
             .unwrap();
-    let (river_lon, river_lat): (f64, f64) =
-        sqlx::query_as("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM water) w")
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
+    let (river_lon, river_lat): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM water) w",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     let (label_lon, label_lat): (f64, f64) = sqlx::query_as(
         "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM communities WHERE code = $1) w",
     )
@@ -241,8 +242,22 @@ async fn every_layer_is_valid_mvt_with_its_attributes() {
     .unwrap();
 
     let layers: [(&str, u32, (f64, f64), Option<&str>, &[&str], u64); 11] = [
-        ("roads", 14, (lon, lat), None, &["name", "name_en", "class"], 2),
-        ("water", 12, (river_lon, river_lat), None, &["name", "name_en"], 3),
+        (
+            "roads",
+            14,
+            (lon, lat),
+            None,
+            &["name", "name_en", "class"],
+            2,
+        ),
+        (
+            "water",
+            12,
+            (river_lon, river_lat),
+            None,
+            &["name", "name_en"],
+            3,
+        ),
         (
             "landmarks",
             15,
@@ -251,7 +266,14 @@ async fn every_layer_is_valid_mvt_with_its_attributes() {
             &["name", "name_en", "kind"],
             1,
         ),
-        ("places", 14, (label_lon, label_lat), None, &["level", "code", "name"], 1),
+        (
+            "places",
+            14,
+            (label_lon, label_lat),
+            None,
+            &["level", "code", "name"],
+            1,
+        ),
         ("districts", 10, (lon, lat), None, &["code", "name"], 3),
         ("streets", 12, (lon, lat), None, &["code", "name"], 3),
         ("communities", 14, (lon, lat), None, &["code", "name"], 3),
@@ -316,23 +338,41 @@ async fn every_layer_is_valid_mvt_with_its_attributes() {
                 let (x, y) = tile_of(x0, y0, 11);
                 let (_, low, _) = fetch(&app, &format!("/tiles/roads/11/{x}/{y}.mvt"), None).await;
                 let low = decode(&low);
-                assert!(low["roads"].iter().all(|f| f.props["class"] == V::S("primary".into())));
-                assert!(features.iter().any(|f| f.props["class"] == V::S("secondary".into())));
+                assert!(
+                    low["roads"]
+                        .iter()
+                        .all(|f| f.props["class"] == V::S("primary".into()))
+                );
+                assert!(
+                    features
+                        .iter()
+                        .any(|f| f.props["class"] == V::S("secondary".into()))
+                );
             }
             "water" => assert_eq!(features[0].props["name_en"], V::S("Wei River".into())),
             "landmarks" => assert!(
-                features.iter().any(|f| f.props["name"] == V::S("宝鸡站".into()))
+                features
+                    .iter()
+                    .any(|f| f.props["name"] == V::S("宝鸡站".into()))
             ),
             "places" => {
                 // The community's label is in the tile at its point; at
                 // zoom 9 only districts are labelled.
-                assert!(features.iter().any(|f| f.props["code"] == V::S(grid[..12].into())
-                    && f.props["level"] == V::S("community".into())));
+                assert!(
+                    features
+                        .iter()
+                        .any(|f| f.props["code"] == V::S(grid[..12].into())
+                            && f.props["level"] == V::S("community".into()))
+                );
                 let (x, y) = tile_of(x0, y0, 9);
                 let (_, low, _) = fetch(&app, &format!("/tiles/places/9/{x}/{y}.mvt"), None).await;
                 let low = decode(&low);
                 assert!(!low["places"].is_empty());
-                assert!(low["places"].iter().all(|f| f.props["level"] == V::S("district".into())));
+                assert!(
+                    low["places"]
+                        .iter()
+                        .all(|f| f.props["level"] == V::S("district".into()))
+                );
             }
             "grids" => {
                 let ours = features
@@ -363,7 +403,11 @@ async fn cases_cluster_below_zoom_15_with_counts_and_the_worst_light() {
     let points = grid_points(&app.db, 3).await;
     let mut numbers = Vec::new();
     for (i, (_, lon, lat)) in points.iter().enumerate() {
-        numbers.push(case_in(&app, &u, (*lon, *lat), &format!("k{i}"), "dispatched").await.0);
+        numbers.push(
+            case_in(&app, &u, (*lon, *lat), &format!("k{i}"), "dispatched")
+                .await
+                .0,
+        );
     }
     // One of them overdue.
     sqlx::query(
@@ -379,19 +423,34 @@ async fn cases_cluster_below_zoom_15_with_counts_and_the_worst_light() {
 
     // The whole city at zoom 5: one cluster of three, one of them red.
     let (x, y) = tile_of(lon, lat, 5);
-    let (s, body, _) = fetch(&app, &format!("/tiles/cases/5/{x}/{y}.mvt"), Some(&u.dispatcher)).await;
+    let (s, body, _) = fetch(
+        &app,
+        &format!("/tiles/cases/5/{x}/{y}.mvt"),
+        Some(&u.dispatcher),
+    )
+    .await;
     assert_eq!(s, 200);
     let tile = decode(&body);
     assert_eq!(tile["cases"].len(), 1, "{:?}", tile["cases"]);
     let cluster = &tile["cases"][0].props;
     assert_eq!(
-        (&cluster["point_count"], &cluster["red"], &cluster["yellow"], &cluster["light"]),
+        (
+            &cluster["point_count"],
+            &cluster["red"],
+            &cluster["yellow"],
+            &cluster["light"]
+        ),
         (&V::I(3), &V::I(1), &V::I(0), &V::S("red".into()))
     );
     assert!(!cluster.contains_key("case_no"), "a cluster names no case");
 
     // The list's filters hold on the map: one class, a state, urgency.
-    for (query, count) in [("class=0102", 3), ("class=0999", 0), ("state=closed", 0), ("urgent=true", 0)] {
+    for (query, count) in [
+        ("class=0102", 3),
+        ("class=0999", 0),
+        ("state=closed", 0),
+        ("urgent=true", 0),
+    ] {
         let (s, body, _) = fetch(
             &app,
             &format!("/tiles/cases/5/{x}/{y}.mvt?{query}"),
@@ -411,18 +470,31 @@ async fn cases_cluster_below_zoom_15_with_counts_and_the_worst_light() {
         };
         assert_eq!(n, count, "{query}");
     }
-    let (s, body, _) = fetch(&app, &format!("/tiles/cases/5/{x}/{y}.mvt?state=nonsense"), Some(&u.dispatcher)).await;
+    let (s, body, _) = fetch(
+        &app,
+        &format!("/tiles/cases/5/{x}/{y}.mvt?state=nonsense"),
+        Some(&u.dispatcher),
+    )
+    .await;
     assert_eq!(s, 400, "{}", String::from_utf8_lossy(&body));
 
     // From zoom 15 each case is itself, with its own light.
     let (x, y) = tile_of(points[1].1, points[1].2, 18);
-    let (_, body, _) = fetch(&app, &format!("/tiles/cases/18/{x}/{y}.mvt"), Some(&u.dispatcher)).await;
+    let (_, body, _) = fetch(
+        &app,
+        &format!("/tiles/cases/18/{x}/{y}.mvt"),
+        Some(&u.dispatcher),
+    )
+    .await;
     let tile = decode(&body);
     let ours = tile["cases"]
         .iter()
         .find(|f| f.props["case_no"] == V::S(numbers[1].clone()))
         .expect("the overdue case at zoom 18");
-    assert_eq!((&ours.props["light"], &ours.props["point_count"]), (&V::S("red".into()), &V::I(1)));
+    assert_eq!(
+        (&ours.props["light"], &ours.props["point_count"]),
+        (&V::S("red".into()), &V::I(1))
+    );
 }
 
 #[tokio::test]

@@ -761,21 +761,46 @@ async fn a_department_reports_handling_with_photos_before_and_after() {
     let someone_elses = app.photo(&u.inspector, 13).await;
     // Photos "before" go with handling only, and only one's own uploads.
     let (s, b) = app
-        .act(&u.department, &no, "request_extension", v,
-            json!({"hours": 4, "note": "parts on order", "before_photos": [&before]}))
+        .act(
+            &u.department,
+            &no,
+            "request_extension",
+            v,
+            json!({"hours": 4, "note": "parts on order", "before_photos": [&before]}),
+        )
         .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("invalid_photos")), "{b}");
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("invalid_photos")),
+        "{b}"
+    );
     let (s, b) = app
-        .act(&u.department, &no, "handle", v,
-            json!({"note": "cleared", "before_photos": [&someone_elses], "photos": [&after]}))
+        .act(
+            &u.department,
+            &no,
+            "handle",
+            v,
+            json!({"note": "cleared", "before_photos": [&someone_elses], "photos": [&after]}),
+        )
         .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (422, Some("unknown_photo")), "{b}");
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("unknown_photo")),
+        "{b}"
+    );
     let (s, b) = app
-        .act(&u.department, &no, "handle", v,
-            json!({"note": "cleared", "before_photos": [&before], "photos": [&after]}))
+        .act(
+            &u.department,
+            &no,
+            "handle",
+            v,
+            json!({"note": "cleared", "before_photos": [&before], "photos": [&after]}),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
-    let (_, c) = app.get_as(&format!("/api/v1/cases/{no}"), &u.dispatcher).await;
+    let (_, c) = app
+        .get_as(&format!("/api/v1/cases/{no}"), &u.dispatcher)
+        .await;
     let handled = c["timeline"]
         .as_array()
         .unwrap()
@@ -786,7 +811,9 @@ async fn a_department_reports_handling_with_photos_before_and_after() {
     assert_eq!(handled["data"]["before"], json!([&before]));
     // The dispatch centre sees both.
     for photo in [&before, &after] {
-        let (s, _) = app.get_as(&format!("/api/v1/media/{photo}"), &u.dispatcher).await;
+        let (s, _) = app
+            .get_as(&format!("/api/v1/media/{photo}"), &u.dispatcher)
+            .await;
         assert_eq!(s, 200);
     }
 }
