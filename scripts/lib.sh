@@ -26,10 +26,7 @@ ensure_commands() {
     for pair in "$@"; do
         command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
     done
-    [ ${#missing[@]} -eq 0 ] && return
-    echo "== installing ${missing[*]} from Debian packages"
-    as_root apt-get update -q
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
+    install_packages "${missing[@]}"
 }
 
 # Installs each Debian package not installed yet.
@@ -38,10 +35,14 @@ ensure_packages() {
     for pkg in "$@"; do
         dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
     done
-    [ ${#missing[@]} -eq 0 ] && return
-    echo "== installing ${missing[*]} from Debian packages"
+    install_packages "${missing[@]}"
+}
+
+install_packages() {
+    [ $# -eq 0 ] && return
+    echo "== installing $* from Debian packages"
     as_root apt-get update -q
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "$@"
 }
 
 # The web map's static assets (MapLibre from the npm registry) into web-map/dist,

@@ -40,9 +40,18 @@ const CASES: Layer = Layer {
     sql: "",
 };
 
-/// Polygons, simplified to a quarter pixel at the tile's zoom.
-macro_rules! area_layer {
-    ($name:literal, $table:literal, $min:expr) => {
+/// A layer read straight from its table `a`: the given columns, the
+/// geometry (lines and polygons simplified to a quarter pixel at the tile's
+/// zoom; points as they are), and `$where` to keep small features from low
+/// zooms.
+macro_rules! table_layer {
+    ($name:literal, $min:expr, $columns:literal, simplified, $where:literal) => {
+        table_layer!(@ $name, $min, $columns, "ST_Simplify(a.geom, 90.0 / (4096 * 2 ^ $1))", $where)
+    };
+    ($name:literal, $min:expr, $columns:literal, points, $where:literal) => {
+        table_layer!(@ $name, $min, $columns, "a.geom", $where)
+    };
+    (@ $name:literal, $min:expr, $columns:literal, $geom:literal, $where:literal) => {
         Layer {
             name: $name,
             min_zoom: $min,
@@ -50,41 +59,10 @@ macro_rules! area_layer {
             sql: concat!(
                 "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
                  SELECT ST_AsMVT(t, '", $name, "', 4096, 'geom') FROM (
-                     SELECT a.code, a.name,
-                            ST_AsMVTGeom(ST_Transform(ST_Simplify(a.geom, 90.0 / (4096 * 2 ^ $1)), 3857), b.env, 4096, 64, true) AS geom
-                     FROM ", $table, " a, b
-                     WHERE a.geom && ST_Transform(b.env, 4326)
-                 ) t WHERE geom IS NOT NULL"
-            ),
-        }
-    };
-}
-
-/// A base map layer: its features' names (Chinese and English) and, for roads
-/// and landmarks, class or kind; `$where` keeps the small ones from low zooms.
-macro_rules! base_layer {
-    ($name:literal, $min:expr, $columns:literal, $geom:literal, $where:literal) => {
-        Layer {
-            name: $name,
-            min_zoom: $min,
-            staff_only: false,
-            sql: concat!(
-                "WITH b AS (SELECT ST_TileEnvelope($1, $2, $3) AS env)
-                 SELECT ST_AsMVT(t, '",
-                $name,
-                "', 4096, 'geom') FROM (
-                     SELECT ",
-                $columns,
-                ",
-                            ST_AsMVTGeom(ST_Transform(",
-                $geom,
-                ", 3857), b.env, 4096, 64, true) AS geom
-                     FROM ",
-                $name,
-                " a, b
-                     WHERE a.geom && ST_Transform(b.env, 4326) AND (",
-                $where,
-                ")
+                     SELECT ", $columns, ",
+                            ST_AsMVTGeom(ST_Transform(", $geom, ", 3857), b.env, 4096, 64, true) AS geom
+                     FROM ", $name, " a, b
+                     WHERE a.geom && ST_Transform(b.env, 4326) AND (", $where, ")
                  ) t WHERE geom IS NOT NULL"
             ),
         }
@@ -92,20 +70,8 @@ macro_rules! base_layer {
 }
 
 const LAYERS: &[Layer] = &[
-    base_layer!(
-        "water",
-        0,
-        "a.name, a.name_en",
-        "ST_Simplify(a.geom, 90.0 / (4096 * 2 ^ $1))",
-        "true"
-    ),
-    base_layer!(
-        "roads",
-        10,
-        "a.name, a.name_en, a.class",
-        "ST_Simplify(a.geom, 90.0 / (4096 * 2 ^ $1))",
-        "$1 >= 13 OR a.class IN ('motorway', 'trunk', 'primary')"
-    ),
+    table_layer!("water", 0, "a.name, a.name_en", simplified, "true"),
+    table_layer!("roads", 10, "a.name, a.name_en, a.class", simplified, "$1 >= 13 OR a.class IN ('motorway', 'trunk', 'primary')"),
     Layer {
         // One label point per admin area, inside it, at the zooms its lines are drawn.
         name: "places",
@@ -121,16 +87,10 @@ const LAYERS: &[Layer] = &[
                   FROM a, b WHERE a.geom && ST_Transform(b.env, 4326)
               ) t WHERE geom IS NOT NULL",
     },
-    base_layer!(
-        "landmarks",
-        11,
-        "a.name, a.name_en, a.kind",
-        "a.geom",
-        "true"
-    ),
-    area_layer!("districts", "districts", 0),
-    area_layer!("streets", "streets", 9),
-    area_layer!("communities", "communities", 11),
+    table_layer!("landmarks", 11, "a.name, a.name_en, a.kind", points, "true"),
+    table_layer!("districts", 0, "a.code, a.name", simplified, "true"),
+    table_layer!("streets", 9, "a.code, a.name", simplified, "true"),
+    table_layer!("communities", 11, "a.code, a.name", simplified, "true"),
     Layer {
         name: "grids",
         min_zoom: 13,

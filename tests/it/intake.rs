@@ -637,11 +637,17 @@ async fn any_address_text_gets_an_answer() {
     }
 }
 
+/// Sends the reports all at once; their answers in the same order.
+async fn report_at_once(app: &TestApp, token: &str, bodies: Vec<Value>) -> Vec<(u16, Value)> {
+    let sent = bodies
+        .iter()
+        .map(|body| app.post("/api/v1/reports", token, body));
+    futures_util::future::join_all(sent).await
+}
+
 #[tokio::test]
 async fn case_numbers_are_the_day_s_own_with_no_gap_or_repeat_when_reports_race() {
-    let app = TestApp::spawn(TestDb::new(Template::SampleCity).await.unwrap())
-        .await
-        .unwrap();
+    let app = sample_app().await;
     let u = crate::workflow::Staff::new(&app).await;
     let day = test_now()
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
@@ -655,12 +661,12 @@ async fn case_numbers_are_the_day_s_own_with_no_gap_or_repeat_when_reports_race(
     // 24 reports at once, the first of the day's sequence among them, each
     // in its own grid (no duplicates).
     let points = grid_points(&app.db, 24).await;
-    let sent = points.iter().enumerate().map(|(i, (_, lon, lat))| {
-        let body = event_report(&format!("race-{i}"), "0102", *lon, *lat);
-        let (app, token) = (&app, &u.inspector);
-        async move { app.post("/api/v1/reports", token, &body).await }
-    });
-    let mut numbers: Vec<String> = futures_util::future::join_all(sent)
+    let bodies = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, lon, lat))| event_report(&format!("race-{i}"), "0102", *lon, *lat))
+        .collect();
+    let mut numbers: Vec<String> = report_at_once(&app, &u.inspector, bodies)
         .await
         .into_iter()
         .map(|(s, b)| {
@@ -681,17 +687,17 @@ async fn reports_of_one_problem_at_once_make_one_case() {
     let p = grid_points(&app.db, 1).await;
     // Ten people report the same garbage at once, each from where they
     // stand (up to ~20 m apart, around the spot in every direction).
-    let sent = (0..10).map(|i| {
-        let angle = i as f64 * std::f64::consts::TAU / 10.0;
-        let (lon, lat) = (
-            p[0].1 + 0.0002 * angle.cos(),
-            p[0].2 + 0.00015 * angle.sin(),
-        );
-        let body = event_report(&format!("same-{i}"), "0102", lon, lat);
-        let (app, token) = (&app, &u.inspector);
-        async move { app.post("/api/v1/reports", token, &body).await }
-    });
-    let mut numbers: Vec<String> = futures_util::future::join_all(sent)
+    let bodies = (0..10)
+        .map(|i| {
+            let angle = i as f64 * std::f64::consts::TAU / 10.0;
+            let (lon, lat) = (
+                p[0].1 + 0.0002 * angle.cos(),
+                p[0].2 + 0.00015 * angle.sin(),
+            );
+            event_report(&format!("same-{i}"), "0102", lon, lat)
+        })
+        .collect();
+    let mut numbers: Vec<String> = report_at_once(&app, &u.inspector, bodies)
         .await
         .into_iter()
         .map(|(s, b)| {

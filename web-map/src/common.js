@@ -374,6 +374,15 @@ export function className(classes, kind, code) {
   return c ? (lang() === 'en' && c.name_en ? c.name_en : c.name) : code;
 }
 
+/** Metres between two `{lon, lat}` points on the sphere. */
+export function metres(a, b) {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
+}
+
 /** A distance as people say it: metres to the nearest ten, or kilometres past one. */
 export function distanceText(m) {
   return m < 1000 ? `${Math.round(m / 10) * 10} ${t('metres')}` : `${(m / 1000).toFixed(1)} ${t('kilometres')}`;

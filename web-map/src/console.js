@@ -446,9 +446,9 @@ function listen() {
       const c = await api(`/api/v1/cases/${case_no}`);
       if (ev.type === 'created' && c.urgent) announceUrgent(c);
       // The page shown is read again (its filters, its order, its total);
-      // an open dialog and what is typed in it stay as they are.
+      // an open dialog and what is typed in it stay as they are (the map
+      // redraws with the list).
       refreshList();
-      refreshMap();
       if (state.selected === case_no) renderDetail(c);
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 403)) console.warn('case update', e.message);

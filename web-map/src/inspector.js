@@ -2,7 +2,7 @@
 // verify handled cases. Reports queue in the browser with their client key
 // and are sent when the connection allows; the server answers a resent key
 // with the same case, so nothing is ever reported twice.
-import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig, photoUrl, legend, className, distanceText, cityMap, addUnderLabels } from './common.js';
+import { api, ApiError, message, signedIn, signInForm, t, translate, lang, setLang, el, tiles, mapConfig, photoUrl, legend, className, distanceText, metres, cityMap, addUnderLabels } from './common.js';
 
 const QUEUE_KEY = 'citygrid_outbox';
 const state = { here: null, classes: [], map: null, marker: null, sending: null, photos: [], patrol: [] };
@@ -145,15 +145,6 @@ async function send() {
   renderPhotos();
   document.getElementById('status').textContent = t('queued');
   await flush();
-}
-
-/** Metres between two points (haversine). */
-function metres(a, b) {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
 }
 
 /** The chosen photos as previews, each with a button to remove it. */

@@ -3,7 +3,7 @@
 // picture where the kiosk has a camera and a number to call back), look up
 // a case by its number on an on-screen keypad. Back to the start, in
 // Chinese, after 60 s without a touch.
-import { api, message, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig, legend, className, distanceText, cityMap, addUnderLabels } from './common.js';
+import { api, message, whoAmI, t, translate, lang, setLang, el, when, tiles, mapConfig, legend, className, distanceText, metres, cityMap, addUnderLabels } from './common.js';
 
 const IDLE_MS = 60_000;
 const CATEGORIES = {
@@ -116,15 +116,8 @@ function showPlace() {
   if (state.placeMarker) { state.placeMarker.remove(); state.placeMarker = null; }
   if (p) state.placeMarker = new maplibregl.Marker({ color: '#1f5fa8' }).setLngLat([p.lon, p.lat]).addTo(state.map);
   document.getElementById('k-place').textContent = p
-    ? `${t('place_picked')} ${distanceText(distance(k, p))} · ${t('towards')}${direction(k, p)}`
+    ? `${t('place_picked')} ${distanceText(metres(k, p))} · ${t('towards')}${direction(k, p)}`
     : t('place_default');
-}
-
-/** Metres between two points (the kiosk's short distances). */
-function distance(a, b) {
-  const rad = Math.PI / 180;
-  const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
-  return Math.hypot(x, (b.lat - a.lat) * rad) * 6_371_000;
 }
 
 /** The kiosk's camera, live: the visitor frames the problem and takes it.
