@@ -89,6 +89,11 @@ enum Command {
         /// tests and demonstrations that need a given working day and hour.
         #[arg(long, env = "CITYGRID_FIXED_CLOCK", hide = true)]
         fixed_clock: Option<chrono::DateTime<chrono::Utc>>,
+        /// A PostgreSQL streaming replica of the database: tiles, evaluation,
+        /// hotspots, exports and Open311 GETs are read from it while it
+        /// answers (from the primary while it does not).
+        #[arg(long, env = "CITYGRID_READ_DATABASE_URL", hide_env_values = true)]
+        read_database_url: Option<String>,
     },
     /// Import city data from a directory in the import format.
     Import {
@@ -306,6 +311,7 @@ async fn main() -> anyhow::Result<()> {
             inspector_session_idle_hours,
             session_lifetime_hours,
             secure_cookies,
+            read_database_url,
         } => {
             // Migrations run without the serving time limits; requests with them.
             let url = cli
@@ -313,6 +319,9 @@ async fn main() -> anyhow::Result<()> {
                 .context("DATABASE_URL is not set (or pass --database-url)")?;
             pool(Some(url.clone())).await?.close().await;
             let pool = citygrid::store::connect_for_serving(&url, 16).await?;
+            let replica = read_database_url
+                .map(|url| citygrid::store::connect_replica(&url, 16))
+                .transpose()?;
             let opts = citygrid::http::ServeOptions {
                 media_dir,
                 web_dir,
@@ -337,6 +346,7 @@ async fn main() -> anyhow::Result<()> {
                     lifetime: chrono::Duration::hours(session_lifetime_hours.max(1)),
                     secure_cookie: secure_cookies,
                 },
+                replica,
                 ..Default::default()
             };
             let state = citygrid::http::AppState::load(pool, opts).await?;

@@ -748,8 +748,10 @@ pub(crate) fn user_filter(user: &User, p: &HashMap<String, String>) -> ApiResult
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseList {
     pub cases: Vec<CaseView>,
-    /// How many cases match the filter, over all pages.
+    /// How many cases match the filter, over all pages: exact up to
+    /// 10,000, beyond that the database's estimate (`total_is_estimate`).
     pub total: i64,
+    pub total_is_estimate: bool,
     pub page: i64,
     pub page_size: i64,
 }
@@ -764,7 +766,7 @@ pub(crate) async fn list(
 ) -> ApiResult<Json<CaseList>> {
     let f = scoped_filter(&caller, q)?;
     let now = state.clock.now();
-    let (found, total) = cases::list_cases(&state.pool, &f, now).await?;
+    let (found, count) = cases::list_cases(&state.pool, &f, now).await?;
     let cfg = case_config::load(&state.pool).await?;
     let ids: Vec<i64> = found.iter().map(|c| c.id).collect();
     let stages = cases::stages_of(&state.pool, &ids).await?;
@@ -775,7 +777,8 @@ pub(crate) async fn list(
     }
     Ok(Json(CaseList {
         cases: items,
-        total,
+        total: count.total,
+        total_is_estimate: count.estimated,
         page: f.page,
         page_size: f.page_size,
     }))
@@ -940,8 +943,7 @@ fn export_body(
     row: fn(&CaseRecord, &CaseConfig, bool) -> Vec<u8>,
     cfg: std::sync::Arc<CaseConfig>,
 ) -> axum::body::Body {
-    let rx = cases::export_cases(state.pool.clone(), f, state.clock.now());
-    let cfg = std::sync::Arc::new(cfg);
+    let rx = cases::export_cases(state.stale_reads.pool().clone(), f, state.clock.now());
     let rows = futures_util::stream::unfold((Some(rx), true), move |(rx, first)| {
         let cfg = cfg.clone();
         async move {

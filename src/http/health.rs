@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
+use crate::store::replica::ReadsFrom;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,6 +47,8 @@ pub struct Ready {
     pub grids: usize,
     pub components: usize,
     pub services: usize,
+    /// Where tiles, evaluation, exports and Open311 GETs are read from now.
+    pub stale_reads: ReadsFrom,
 }
 
 /// The database answers and the city index is loaded.
@@ -69,6 +72,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult<Json<Ready
                 grids: index.grids.grids().len(),
                 components: index.components.len(),
                 services: index.services.len(),
+                stale_reads: state.stale_reads.from(),
             }))
         }
         Ok(Err(e)) => {

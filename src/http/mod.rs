@@ -39,6 +39,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::index::SharedIndex;
 use crate::store::notices::Notices;
+use crate::store::replica::StaleReads;
 use error::ApiError;
 
 /// How the server runs, beyond its database.
@@ -60,6 +61,8 @@ pub struct ServeOptions {
     /// `X-Forwarded-For` rather than by the proxy's own.
     pub trust_forwarded_for: bool,
     pub sessions: auth::SessionPolicy,
+    /// A streaming replica's pool for reads that may be a moment stale.
+    pub replica: Option<PgPool>,
 }
 
 impl Default for ServeOptions {
@@ -74,13 +77,18 @@ impl Default for ServeOptions {
             rate_limits: Default::default(),
             trust_forwarded_for: false,
             sessions: Default::default(),
+            replica: None,
         }
     }
 }
 
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: every write, and reads that must see them.
     pub pool: PgPool,
+    /// Tiles, evaluation, hotspots, exports and Open311 GETs: the replica
+    /// while it answers.
+    pub stale_reads: StaleReads,
     pub city: Arc<SharedIndex>,
     pub clock: Clock,
     pub media_dir: Arc<PathBuf>,
@@ -123,8 +131,13 @@ impl AppState {
             opts.sweep_every,
         ));
         let (stop, stopping) = watch::channel(false);
+        let stale_reads = match opts.replica {
+            Some(replica) => StaleReads::with_replica(pool.clone(), replica),
+            None => StaleReads::primary_only(pool.clone()),
+        };
         Ok(Self {
             pool,
+            stale_reads,
             city,
             clock: opts.clock,
             media_dir: Arc::new(opts.media_dir),

@@ -25,6 +25,7 @@ use super::query::Params;
 use crate::domain::codes::ClassKind;
 use crate::store::case_config::{self, CaseConfig};
 use crate::store::cases::{self, CaseFilter, CaseRecord, Intaken};
+use crate::store::replica::ReadsFrom;
 use crate::store::users;
 
 pub fn router() -> Router<AppState> {
@@ -283,7 +284,7 @@ async fn services(state: &AppState, fmt: Format) -> Result<Response> {
     let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
         "SELECT kind, code, major_name, name, name_en FROM classes ORDER BY kind DESC, code",
     )
-    .fetch_all(&state.pool)
+    .fetch_all(state.stale_reads.pool())
     .await
     .map_err(db(fmt))?;
     let list: Vec<Service> = rows
@@ -434,7 +435,7 @@ async fn requests_reply(
     fmt: Format,
 ) -> Result<Response> {
     let index = state.city.get();
-    let list: Vec<ServiceRequest> = public_cases(&state.pool, cfg, &index, found)
+    let list: Vec<ServiceRequest> = public_cases(state.stale_reads.pool(), cfg, &index, found)
         .await
         .map_err(db(fmt))?
         .iter()
@@ -506,7 +507,9 @@ async fn requests_get(
                 "at most {MAX_REQUEST_IDS} service_request_id values at once"
             )));
         }
-        cases::get_cases(&state.pool, &ids).await.map_err(db(fmt))?
+        cases::get_cases(state.stale_reads.pool(), &ids)
+            .await
+            .map_err(db(fmt))?
     } else {
         let end = get("end_date")
             .map(|s| date(s, "end_date", fmt))
@@ -559,7 +562,7 @@ async fn requests_get(
             })
             .collect();
         f.reported_between = Some((start, end));
-        cases::list_cases(&state.pool, &f, now)
+        cases::list_cases(state.stale_reads.pool(), &f, now)
             .await
             .map_err(db(fmt))?
             .0
@@ -577,7 +580,7 @@ async fn requests_get(
 async fn request_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (id, fmt) = split(&file)?;
     let cfg = case_config::load(&state.pool).await.map_err(db(fmt))?;
-    let Some(c) = cases::get_case(&state.pool, id).await.map_err(db(fmt))? else {
+    let Some(c) = case_by_number(&state, id).await.map_err(db(fmt))? else {
         return Err(Open311Error::new(
             StatusCode::NOT_FOUND,
             format!("no service request {id}"),
@@ -585,6 +588,18 @@ async fn request_one(State(state): State<AppState>, Path(file): Path<String>) ->
         ));
     };
     requests_reply(&state, &cfg, &[c], fmt).await
+}
+
+/// A case by its number from the replica, or from the primary when the
+/// replica has not caught up with it yet (a client reads what it just posted).
+async fn case_by_number(state: &AppState, no: &str) -> sqlx::Result<Option<CaseRecord>> {
+    match cases::get_case(state.stale_reads.pool(), no).await? {
+        Some(c) => Ok(Some(c)),
+        None if state.stale_reads.from() == ReadsFrom::Replica => {
+            cases::get_case(&state.pool, no).await
+        }
+        None => Ok(None),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -603,7 +618,7 @@ pub struct TokenReply {
     ))]
 async fn token_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (token, fmt) = split(&file)?;
-    let found = cases::get_case(&state.pool, token).await.map_err(db(fmt))?;
+    let found = case_by_number(&state, token).await.map_err(db(fmt))?;
     match found {
         Some(c) => Ok(render(
             &[TokenReply {

@@ -105,31 +105,12 @@ fn parse_weights(s: &str) -> ApiResult<Weights> {
 }
 
 /// Per-case facts, then one row per group. `{key}` is the grouping column.
+/// The indicators of a period, summed from each case's facts (migration
+/// 0016: kept by the audit trail in the same transaction as the change).
 const EVALUATION_SQL: &str = "
-WITH c AS (
-    SELECT c.id, c.state, c.rework_count, c.{key} AS key,
-        (SELECT count(*) FROM reports r WHERE r.case_id = c.id) AS n_reports,
-        EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'file') AS was_filed,
-        EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'dispatch') AS was_dispatched,
-        EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'handle') AS was_handled,
-        EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'handling'
-                AND s.done_at IS NOT NULL AND s.done_at <= s.due_at) AS handled_on_time,
-        (EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'overdue')
-         OR EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.done_at > s.due_at)) AS was_overdue,
-        EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'handling' AND s.due_at <= $3) AS handling_deadline_passed,
-        (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'filing' AND s.done_at IS NOT NULL) AS filing_h,
-        (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'dispatch' AND s.done_at IS NOT NULL) AS dispatch_h,
-        (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'handling' AND s.done_at IS NOT NULL) AS handling_h,
-        (SELECT extract(epoch FROM s.done_at - s.started_at) / 3600 FROM case_stages s WHERE s.case_id = c.id AND s.stage = 'verification' AND s.done_at IS NOT NULL) AS verification_h
-    FROM (SELECT c.*, (SELECT u.id::text FROM reports r JOIN users u ON u.id = r.reported_by
-                       WHERE r.case_id = c.id AND NOT r.duplicate AND u.role = 'inspector'
-                       ORDER BY r.id LIMIT 1) AS inspector
-          FROM cases c) c
-    WHERE c.reported_at >= $1 AND c.reported_at < $2
-)
-SELECT key,
+SELECT {key} AS key,
     count(*) AS cases,
-    sum(n_reports)::bigint AS reports,
+    sum(reports)::bigint AS reports,
     count(*) FILTER (WHERE was_filed) AS filed,
     count(*) FILTER (WHERE was_dispatched) AS dispatched,
     count(*) FILTER (WHERE was_handled) AS handled,
@@ -139,14 +120,16 @@ SELECT key,
     count(*) FILTER (WHERE state = 'closed' AND handled_on_time) AS closed_on_time,
     count(*) FILTER (WHERE state = 'suspended') AS suspended,
     count(*) FILTER (WHERE was_filed AND state <> 'suspended'
-                     AND (state = 'closed' OR was_overdue OR handling_deadline_passed)) AS due,
+                     AND (state = 'closed' OR was_overdue OR handling_due_at <= $3)) AS due,
     sum(rework_count)::bigint AS rework,
     count(*) FILTER (WHERE rework_count > 0) AS reworked,
     avg(filing_h)::float8 AS filing_h,
     avg(dispatch_h)::float8 AS dispatch_h,
     avg(handling_h)::float8 AS handling_h,
     avg(verification_h)::float8 AS verification_h
-FROM c GROUP BY key ORDER BY key NULLS LAST";
+FROM case_facts
+WHERE reported_at >= $1 AND reported_at < $2
+GROUP BY 1 ORDER BY 1 NULLS LAST";
 
 fn ratio(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
@@ -249,20 +232,25 @@ pub(crate) async fn evaluation(
         .map(|w| parse_weights(w))
         .transpose()?
         .unwrap_or_default();
-    let rows = sqlx::query(sqlx::AssertSqlSafe(EVALUATION_SQL.replace("{key}", key)))
+    let column = if key == "inspector" {
+        "inspector::text"
+    } else {
+        key
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(EVALUATION_SQL.replace("{key}", column)))
         .bind(from)
         .bind(to)
         .bind(state.clock.now())
-        .fetch_all(&state.pool)
+        .fetch_all(state.stale_reads.pool())
         .await?;
     let names: HashMap<String, String> = match key {
         "department" => sqlx::query_as("SELECT code, name FROM departments")
-            .fetch_all(&state.pool)
+            .fetch_all(state.stale_reads.pool())
             .await?
             .into_iter()
             .collect(),
         "inspector" => sqlx::query_as("SELECT id::text, name FROM users")
-            .fetch_all(&state.pool)
+            .fetch_all(state.stale_reads.pool())
             .await?
             .into_iter()
             .collect(),
@@ -435,7 +423,7 @@ pub(crate) async fn hotspots(
     .bind(class)
     .bind(kind)
     .bind(department)
-    .fetch_all(&state.pool)
+    .fetch_all(state.stale_reads.pool())
     .await?;
     let mut cells: HashMap<h3o::CellIndex, i64> = HashMap::new();
     let mut grids: HashMap<String, i64> = HashMap::new();

@@ -199,14 +199,14 @@ pub(crate) async fn tile(
     let bytes = match &caller {
         Some(user) if layer.name == CASES.name => {
             let f = user_filter(user, &filter)?;
-            cases::case_tile(&state.pool, &f, zxy, state.clock.now()).await?
+            cases::case_tile(state.stale_reads.pool(), &f, zxy, state.clock.now()).await?
         }
         _ => {
             sqlx::query_scalar::<_, Option<Vec<u8>>>(sqlx::AssertSqlSafe(layer.sql))
                 .bind(zxy.0)
                 .bind(zxy.1)
                 .bind(zxy.2)
-                .fetch_one(&state.pool)
+                .fetch_one(state.stale_reads.pool())
                 .await?
         }
     };

@@ -8,6 +8,7 @@ pub mod city;
 pub mod kiosks;
 pub mod media;
 pub mod notices;
+pub mod replica;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
@@ -62,20 +63,35 @@ pub const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// are time-limited on the database side, and a request waits at most two
 /// seconds for a connection (then 503) while the database is away.
 pub async fn connect_for_serving(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    serving_pool(max_connections)
+        .connect_with(serving_options(url)?)
+        .await
+        .map_err(StoreError::Connect)
+}
+
+/// A read replica's pool, as `connect_for_serving` but connecting when first
+/// used: the replica need not answer when the server starts.
+pub fn connect_replica(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    Ok(serving_pool(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy_with(serving_options(url)?))
+}
+
+fn serving_options(url: &str) -> Result<sqlx::postgres::PgConnectOptions, StoreError> {
     let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(StoreError::Connect)?;
-    let options = options.options([
+    Ok(options.options([
         (
             "statement_timeout",
             STATEMENT_TIMEOUT.as_millis().to_string(),
         ),
         ("idle_in_transaction_session_timeout", "30000".to_owned()),
-    ]);
+    ]))
+}
+
+fn serving_pool(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(std::time::Duration::from_secs(2))
-        .connect_with(options)
-        .await
-        .map_err(StoreError::Connect)
 }
 
 /// Checks the PostgreSQL and PostGIS versions (refusing clearly when PostGIS is

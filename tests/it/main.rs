@@ -7,6 +7,7 @@ mod admin;
 mod browser;
 mod configuration;
 mod deadlines;
+mod deployment;
 mod evaluation;
 mod events;
 mod exports;

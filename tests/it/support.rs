@@ -815,6 +815,178 @@ impl ServerProcess {
     }
 }
 
+/// A PostgreSQL cluster of the test's own, to stop and start.
+pub struct OwnCluster {
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnCluster {
+    fn bin(tool: &str) -> std::path::PathBuf {
+        // scripts/test.sh says where the server binaries are.
+        let dir = std::env::var("CITYGRID_PG_BIN")
+            .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+        std::path::Path::new(&dir).join(tool)
+    }
+
+    /// Runs a server tool as the postgres user when we are root.
+    fn run(tool: &str, args: &[&str]) {
+        let root = is_root();
+        let mut cmd = if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(Self::bin(tool));
+            c
+        } else {
+            std::process::Command::new(Self::bin(tool))
+        };
+        let out = cmd.args(args).output().expect("PostgreSQL server tools");
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A directory of its own, owned by the server's user.
+    fn new_dir() -> std::path::PathBuf {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("citygrid-own-pg-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if is_root() {
+            let ok = std::process::Command::new("chown")
+                .args(["postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        dir
+    }
+
+    /// A new cluster, started.
+    pub fn create() -> Self {
+        let dir = Self::new_dir();
+        let port = free_port();
+        let data = dir.join("data");
+        Self::run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ],
+        );
+        let c = Self { dir, port };
+        c.start();
+        c
+    }
+
+    /// A streaming replica of `primary` (`pg_basebackup -R`), started: a hot
+    /// standby that replays what the primary commits.
+    pub fn replica_of(primary: &OwnCluster) -> Self {
+        let dir = Self::new_dir();
+        let data = dir.join("data");
+        Self::run(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary.port.to_string(),
+                "-U",
+                "postgres",
+                "-D",
+                data.to_str().unwrap(),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ],
+        );
+        let c = Self {
+            dir,
+            port: free_port(),
+        };
+        c.start();
+        c
+    }
+
+    pub fn start(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let data = self.dir.join("data");
+        let log = self.dir.join("log");
+        Self::run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    pub fn stop(&self) {
+        let data = self.dir.join("data");
+        Self::run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = std::process::Command::new(if is_root() { "runuser" } else { "true" })
+            .args(if is_root() {
+                vec!["-u", "postgres", "--"]
+            } else {
+                vec![]
+            })
+            .arg(Self::bin("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
 /// An administrator's session at `base`: requests with the cookie and the page's origin.
 pub struct AdminSession {
     pub base: String,

@@ -224,6 +224,7 @@ async function loadCases() {
   const data = await api(`/api/v1/cases?${q}`);
   state.cases = new Map(data.cases.map((c) => [c.case_no, c]));
   state.total = data.total;
+  state.totalIsEstimate = data.total_is_estimate;
   renderList();
   refreshMap();
 }
@@ -249,6 +250,11 @@ function refilter() {
   loadCases();
 }
 
+/** The total, "about …" when the server estimated it (more than 10,000 match). */
+function totalText() {
+  return state.totalIsEstimate ? t('about_n').replace('{n}', state.total.toLocaleString()) : String(state.total);
+}
+
 function renderPager() {
   const pages = Math.max(1, Math.ceil(state.total / PAGE_SIZE));
   const first = state.total ? (state.page - 1) * PAGE_SIZE + 1 : 0;
@@ -258,12 +264,12 @@ function renderPager() {
   pager.setAttribute('aria-label', t('pages'));
   pager.replaceChildren(
     el('button', { type: 'button', id: 'page-prev', disabled: state.page <= 1, onclick: () => go(state.page - 1) }, t('page_prev')),
-    el('span', { 'aria-live': 'polite' }, `${first}–${last} / ${state.total}`),
+    el('span', { 'aria-live': 'polite' }, `${first}–${last} / ${totalText()}`),
     el('button', { type: 'button', id: 'page-next', disabled: state.page >= pages, onclick: () => go(state.page + 1) }, t('page_next')));
 }
 
 function renderList() {
-  document.getElementById('count').textContent = `${t('cases')}: ${state.total}`;
+  document.getElementById('count').textContent = `${t('cases')}: ${totalText()}`;
   renderPager();
   const list = document.getElementById('cases');
   const cases = [...state.cases.values()].sort((a, b) => urgency(a).due - urgency(b).due || (a.case_no < b.case_no ? 1 : -1));

@@ -1,0 +1,104 @@
+//! Reads that may be slightly stale (tiles, evaluation, hotspots, exports,
+//! Open311 GETs) go to a PostgreSQL streaming replica when one is given
+//! (`--read-database-url`), and to the primary while the replica does not
+//! answer: the service carries on when the replica goes away and uses it
+//! again when it is back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+/// How often the replica is asked whether it answers.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The pool stale-tolerant reads come from.
+#[derive(Clone)]
+pub struct StaleReads {
+    primary: PgPool,
+    replica: Option<Replica>,
+}
+
+#[derive(Clone)]
+struct Replica {
+    pool: PgPool,
+    answers: Arc<AtomicBool>,
+}
+
+/// Where a stale-tolerant read is served from just now (`/ready`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadsFrom {
+    /// No replica is configured.
+    Primary,
+    Replica,
+    /// A replica is configured but does not answer: the primary serves.
+    PrimaryReplicaDown,
+}
+
+impl StaleReads {
+    /// Every read from the primary.
+    pub fn primary_only(primary: PgPool) -> Self {
+        Self {
+            primary,
+            replica: None,
+        }
+    }
+
+    /// Reads from `replica` while it answers; watches it for as long as the
+    /// pool is open. The replica need not answer yet.
+    pub fn with_replica(primary: PgPool, replica: PgPool) -> Self {
+        let answers = Arc::new(AtomicBool::new(false));
+        tokio::spawn(watch(replica.clone(), answers.clone()));
+        Self {
+            primary,
+            replica: Some(Replica {
+                pool: replica,
+                answers,
+            }),
+        }
+    }
+
+    /// The pool for a read that may lag the primary by a moment.
+    pub fn pool(&self) -> &PgPool {
+        match &self.replica {
+            Some(r) if r.answers.load(Ordering::Relaxed) => &r.pool,
+            _ => &self.primary,
+        }
+    }
+
+    pub fn from(&self) -> ReadsFrom {
+        match &self.replica {
+            None => ReadsFrom::Primary,
+            Some(r) if r.answers.load(Ordering::Relaxed) => ReadsFrom::Replica,
+            Some(_) => ReadsFrom::PrimaryReplicaDown,
+        }
+    }
+}
+
+/// Asks the replica every second; a second without an answer is down.
+async fn watch(replica: PgPool, answers: Arc<AtomicBool>) {
+    let mut tick = tokio::time::interval(CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if replica.is_closed() {
+            return;
+        }
+        let ping = tokio::time::timeout(
+            CHECK_EVERY,
+            sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&replica),
+        )
+        .await;
+        let now = matches!(ping, Ok(Ok(_)));
+        let before = answers.swap(now, Ordering::Relaxed);
+        if before != now {
+            if now {
+                tracing::info!("the read replica answers: stale-tolerant reads go to it");
+            } else {
+                tracing::warn!("the read replica does not answer: reads go to the primary");
+            }
+        }
+    }
+}
