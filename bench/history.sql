@@ -147,11 +147,20 @@ SELECT c.id, c.t_file, NULL, '受理员', 'operator',
 FROM bench_cases c WHERE c.state IN ('rejected', 'void', 'suspended');
 
 DROP TABLE bench_cases;
--- The evaluation facts, as the audit trail's trigger keeps them (migration 0016).
-INSERT INTO case_facts SELECT * FROM case_facts_now;
-RESET session_replication_role;
 VACUUM ANALYZE cases;
 VACUUM ANALYZE reports;
 VACUUM ANALYZE case_stages;
 VACUUM ANALYZE case_events;
+-- The evaluation facts and their daily sums, as the triggers keep them
+-- (migrations 0016 and 0019), in one pass each.
+INSERT INTO case_facts (case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+     rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+     handling_due_at, filing_h, dispatch_h, handling_h, verification_h)
+SELECT case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+     rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+     handling_due_at, filing_h, dispatch_h, handling_h, verification_h
+FROM case_facts_now;
+SELECT evaluation_days_rebuild();
+RESET session_replication_role;
 VACUUM ANALYZE case_facts;
+VACUUM ANALYZE evaluation_days;

@@ -15,7 +15,8 @@ CREATE TABLE case_facts (
     street text NOT NULL,
     community text NOT NULL,
     grid text NOT NULL,
-    -- the inspector who reported it first, if an inspector did
+    -- the inspector who reported it first, if an inspector did (the user's
+    -- role as it was at the case's last change)
     inspector bigint,
     reports integer NOT NULL,
     rework_count integer NOT NULL,
@@ -68,7 +69,13 @@ LEFT JOIN LATERAL (
 
 CREATE FUNCTION case_facts_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO case_facts SELECT * FROM case_facts_now WHERE case_id = NEW.case_id
+    INSERT INTO case_facts (case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+         rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+         handling_due_at, filing_h, dispatch_h, handling_h, verification_h)
+    SELECT case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+         rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+         handling_due_at, filing_h, dispatch_h, handling_h, verification_h
+    FROM case_facts_now WHERE case_id = NEW.case_id
     ON CONFLICT (case_id) DO UPDATE SET
         (reported_at, state, department, district, street, community, grid, inspector, reports,
          rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
@@ -84,4 +91,10 @@ CREATE CONSTRAINT TRIGGER case_facts_refresh AFTER INSERT ON case_events
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION case_facts_refresh();
 
 -- The cases already there.
-INSERT INTO case_facts SELECT * FROM case_facts_now;
+INSERT INTO case_facts (case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+     rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+     handling_due_at, filing_h, dispatch_h, handling_h, verification_h)
+SELECT case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+     rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+     handling_due_at, filing_h, dispatch_h, handling_h, verification_h
+FROM case_facts_now;

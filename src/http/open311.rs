@@ -14,6 +14,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
@@ -430,12 +431,13 @@ fn request_view(c: &PublicCase) -> ServiceRequest {
 /// Cases as a `service_requests` answer: their public views.
 async fn requests_reply(
     state: &AppState,
+    pool: &PgPool,
     cfg: &CaseConfig,
     found: &[CaseRecord],
     fmt: Format,
 ) -> Result<Response> {
     let index = state.city.get();
-    let list: Vec<ServiceRequest> = public_cases(state.stale_reads.pool(), cfg, &index, found)
+    let list: Vec<ServiceRequest> = public_cases(pool, cfg, &index, found)
         .await
         .map_err(db(fmt))?
         .iter()
@@ -567,7 +569,7 @@ async fn requests_get(
             .map_err(db(fmt))?
             .0
     };
-    requests_reply(&state, &cfg, &found, fmt).await
+    requests_reply(&state, state.stale_reads.pool(), &cfg, &found, fmt).await
 }
 
 /// One service request: its public view (also `.xml`).
@@ -580,23 +582,30 @@ async fn requests_get(
 async fn request_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (id, fmt) = split(&file)?;
     let cfg = case_config::load(&state.pool).await.map_err(db(fmt))?;
-    let Some(c) = case_by_number(&state, id).await.map_err(db(fmt))? else {
+    let Some((c, pool)) = case_by_number(&state, id).await.map_err(db(fmt))? else {
         return Err(Open311Error::new(
             StatusCode::NOT_FOUND,
             format!("no service request {id}"),
             fmt,
         ));
     };
-    requests_reply(&state, &cfg, &[c], fmt).await
+    requests_reply(&state, pool, &cfg, &[c], fmt).await
 }
 
 /// A case by its number from the replica, or from the primary when the
 /// replica has not caught up with it yet (a client reads what it just posted).
-async fn case_by_number(state: &AppState, no: &str) -> sqlx::Result<Option<CaseRecord>> {
-    match cases::get_case(state.stale_reads.pool(), no).await? {
-        Some(c) => Ok(Some(c)),
+/// Its details are read from the same database.
+async fn case_by_number<'a>(
+    state: &'a AppState,
+    no: &str,
+) -> sqlx::Result<Option<(CaseRecord, &'a PgPool)>> {
+    let stale = state.stale_reads.pool();
+    match cases::get_case(stale, no).await? {
+        Some(c) => Ok(Some((c, stale))),
         None if state.stale_reads.from() == ReadsFrom::Replica => {
-            cases::get_case(&state.pool, no).await
+            Ok(cases::get_case(&state.pool, no)
+                .await?
+                .map(|c| (c, &state.pool)))
         }
         None => Ok(None),
     }
@@ -618,7 +627,10 @@ pub struct TokenReply {
     ))]
 async fn token_one(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     let (token, fmt) = split(&file)?;
-    let found = case_by_number(&state, token).await.map_err(db(fmt))?;
+    let found = case_by_number(&state, token)
+        .await
+        .map_err(db(fmt))?
+        .map(|(c, _)| c);
     match found {
         Some(c) => Ok(render(
             &[TokenReply {

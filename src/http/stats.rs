@@ -104,10 +104,12 @@ fn parse_weights(s: &str) -> ApiResult<Weights> {
     Ok(w)
 }
 
-/// Per-case facts, then one row per group. `{key}` is the grouping column.
-/// The indicators of a period, summed from each case's facts (migration
-/// 0016: kept by the audit trail in the same transaction as the change).
-const EVALUATION_SQL: &str = "
+/// The indicators of the cases of a period not summed per day: those not
+/// closed, and the closed ones of the period's partial first and last day
+/// ($4 and $5: the first and last UTC midnight inside it). From each case's
+/// facts (migration 0016: kept by the audit trail in the same transaction as
+/// the change). `{key}` is the grouping column.
+const EVALUATION_FACTS_SQL: &str = "
 SELECT {key} AS key,
     count(*) AS cases,
     sum(reports)::bigint AS reports,
@@ -123,13 +125,106 @@ SELECT {key} AS key,
                      AND (state = 'closed' OR was_overdue OR handling_due_at <= $3)) AS due,
     sum(rework_count)::bigint AS rework,
     count(*) FILTER (WHERE rework_count > 0) AS reworked,
-    avg(filing_h)::float8 AS filing_h,
-    avg(dispatch_h)::float8 AS dispatch_h,
-    avg(handling_h)::float8 AS handling_h,
-    avg(verification_h)::float8 AS verification_h
-FROM case_facts
-WHERE reported_at >= $1 AND reported_at < $2
-GROUP BY 1 ORDER BY 1 NULLS LAST";
+    coalesce(sum(filing_h), 0)::float8 AS filing_h, count(filing_h) AS filing_n,
+    coalesce(sum(dispatch_h), 0)::float8 AS dispatch_h, count(dispatch_h) AS dispatch_n,
+    coalesce(sum(handling_h), 0)::float8 AS handling_h, count(handling_h) AS handling_n,
+    coalesce(sum(verification_h), 0)::float8 AS verification_h, count(verification_h) AS verification_n
+FROM (
+    SELECT * FROM case_facts WHERE state <> 'closed' AND reported_at >= $1 AND reported_at < $2
+    UNION ALL
+    SELECT * FROM case_facts WHERE state = 'closed' AND reported_at >= $1 AND reported_at < $4
+    UNION ALL
+    SELECT * FROM case_facts WHERE state = 'closed' AND reported_at >= $5 AND reported_at < $2
+) f
+GROUP BY 1";
+
+/// The closed cases of the period's whole UTC days [$2, $3), from their
+/// daily sums (migration 0019); the same columns as the facts give.
+const EVALUATION_DAYS_SQL: &str = "
+SELECT nullif(key, '') AS key,
+    sum(cases)::bigint AS cases,
+    sum(reports)::bigint AS reports,
+    sum(filed)::bigint AS filed,
+    sum(dispatched)::bigint AS dispatched,
+    sum(handled)::bigint AS handled,
+    sum(handled_on_time)::bigint AS handled_on_time,
+    sum(overdue)::bigint AS overdue,
+    sum(cases)::bigint AS closed,
+    sum(handled_on_time)::bigint AS closed_on_time,
+    0::bigint AS suspended,
+    sum(filed)::bigint AS due,
+    sum(rework)::bigint AS rework,
+    sum(reworked)::bigint AS reworked,
+    sum(filing_h)::float8 AS filing_h, sum(filing_n)::bigint AS filing_n,
+    sum(dispatch_h)::float8 AS dispatch_h, sum(dispatch_n)::bigint AS dispatch_n,
+    sum(handling_h)::float8 AS handling_h, sum(handling_n)::bigint AS handling_n,
+    sum(verification_h)::float8 AS verification_h, sum(verification_n)::bigint AS verification_n
+FROM evaluation_days
+WHERE grouping = $1 AND day >= $2 AND day < $3
+GROUP BY 1 HAVING sum(cases) > 0";
+
+/// One group's counts, added up from both sources.
+#[derive(Default)]
+struct Sums {
+    counts: HashMap<&'static str, i64>,
+    /// Each stage's hours: their sum and how many.
+    hours: [(f64, i64); 4],
+}
+
+const COUNTS: [&str; 13] = [
+    "cases",
+    "reports",
+    "filed",
+    "dispatched",
+    "handled",
+    "handled_on_time",
+    "overdue",
+    "closed",
+    "closed_on_time",
+    "suspended",
+    "due",
+    "rework",
+    "reworked",
+];
+const STAGES: [&str; 4] = ["filing", "dispatch", "handling", "verification"];
+
+impl Sums {
+    fn add(&mut self, r: &sqlx::postgres::PgRow) {
+        for c in COUNTS {
+            *self.counts.entry(c).or_default() += r.get::<i64, _>(c);
+        }
+        for (i, stage) in STAGES.into_iter().enumerate() {
+            self.hours[i].0 += r.get::<f64, _>(format!("{stage}_h").as_str());
+            self.hours[i].1 += r.get::<i64, _>(format!("{stage}_n").as_str());
+        }
+    }
+
+    fn n(&self, c: &str) -> i64 {
+        self.counts.get(c).copied().unwrap_or(0)
+    }
+
+    fn avg_hours(&self, stage: usize) -> Option<f64> {
+        let (sum, n) = self.hours[stage];
+        (n > 0).then(|| sum / n as f64)
+    }
+}
+
+/// The first and the last UTC midnight in [from, to]; both `from` when the
+/// period holds no whole day.
+fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |t: DateTime<Utc>| t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    let first = if midnight(from) == from {
+        from
+    } else {
+        midnight(from) + chrono::Duration::days(1)
+    };
+    let last = midnight(to);
+    if first < last {
+        (first, last)
+    } else {
+        (from, from)
+    }
+}
 
 fn ratio(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
@@ -237,12 +332,31 @@ pub(crate) async fn evaluation(
     } else {
         key
     };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(EVALUATION_SQL.replace("{key}", column)))
-        .bind(from)
-        .bind(to)
-        .bind(state.clock.now())
-        .fetch_all(state.stale_reads.pool())
+    let (first_day, last_day) = whole_days(from, to);
+    let pool = state.stale_reads.pool();
+    let unsettled = sqlx::query(sqlx::AssertSqlSafe(
+        EVALUATION_FACTS_SQL.replace("{key}", column),
+    ))
+    .bind(from)
+    .bind(to)
+    .bind(state.clock.now())
+    .bind(first_day)
+    .bind(last_day)
+    .fetch_all(pool)
+    .await?;
+    let settled = sqlx::query(EVALUATION_DAYS_SQL)
+        .bind(key)
+        .bind(first_day.date_naive())
+        .bind(last_day.date_naive())
+        .fetch_all(pool)
         .await?;
+    let mut groups: HashMap<Option<String>, Sums> = HashMap::new();
+    for r in unsettled.iter().chain(&settled) {
+        groups.entry(r.get("key")).or_default().add(r);
+    }
+    let mut rows: Vec<(Option<String>, Sums)> = groups.into_iter().collect();
+    // By key; the group of no department (or no inspector) last.
+    rows.sort_by(|a, b| (a.0.is_none(), &a.0).cmp(&(b.0.is_none(), &b.0)));
     let names: HashMap<String, String> = match key {
         "department" => sqlx::query_as("SELECT code, name FROM departments")
             .fetch_all(state.stale_reads.pool())
@@ -265,8 +379,7 @@ pub(crate) async fn evaluation(
         _ => HashMap::new(),
     };
     let mut out = Vec::new();
-    for r in rows {
-        let key: Option<String> = r.get("key");
+    for (key, sums) in rows {
         if caller.0.role == Role::Department && key != caller.0.department {
             continue;
         }
@@ -275,7 +388,7 @@ pub(crate) async fn evaluation(
         if by == "inspector" && key.is_none() {
             continue;
         }
-        let n = |c: &str| r.get::<i64, _>(c);
+        let n = |c: &str| sums.n(c);
         let closure = ratio(n("closed"), n("due"));
         let on_time = ratio(n("closed_on_time"), n("due"));
         let rework_rate = ratio(n("reworked"), n("handled"));
@@ -307,10 +420,10 @@ pub(crate) async fn evaluation(
             rework: n("rework"),
             rework_rate,
             avg_hours: StageHours {
-                filing: r.get("filing_h"),
-                dispatch: r.get("dispatch_h"),
-                handling: r.get("handling_h"),
-                verification: r.get("verification_h"),
+                filing: sums.avg_hours(0),
+                dispatch: sums.avg_hours(1),
+                handling: sums.avg_hours(2),
+                verification: sums.avg_hours(3),
             },
             grade: score.map(grade),
             score,

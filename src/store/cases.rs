@@ -1148,9 +1148,10 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
     if !f.states.is_empty() {
         // Written out, not bound: the planner then sees that a list of open
         // states may walk the open cases' partial indexes (0017).
-        let states: Vec<String> = f
-            .states
-            .iter()
+        // In one order, once each: one statement text per set of states.
+        let states: Vec<String> = CaseState::ALL
+            .into_iter()
+            .filter(|s| f.states.contains(s))
             .map(|s| format!("'{}'", s.as_str()))
             .collect();
         qb.push(" AND c.state IN (")

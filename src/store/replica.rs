@@ -77,27 +77,52 @@ impl StaleReads {
     }
 }
 
-/// Asks the replica every second; a second without an answer is down.
+/// How far behind its primary a replica may fall (WAL received but not
+/// replayed for this long) and still serve.
+const MAX_LAG_SECONDS: f64 = 30.0;
+
+/// Checks the replica every second: it serves while it answers, is still a
+/// standby (not promoted, not some other primary) and replays what it
+/// receives within [`MAX_LAG_SECONDS`]. Two missed checks in a row (or one
+/// clear "no") take the reads back to the primary.
 async fn watch(replica: PgPool, answers: Arc<AtomicBool>) {
     let mut tick = tokio::time::interval(CHECK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut missed = 0;
     loop {
         tick.tick().await;
         if replica.is_closed() {
             return;
         }
-        let ping = tokio::time::timeout(
+        let check = tokio::time::timeout(
             CHECK_EVERY,
-            sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&replica),
+            sqlx::query_scalar::<_, bool>(
+                "SELECT pg_is_in_recovery() AND (
+                     pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
+                     OR coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) < $1)",
+            )
+            .bind(MAX_LAG_SECONDS)
+            .fetch_one(&replica),
         )
         .await;
-        let now = matches!(ping, Ok(Ok(_)));
-        let before = answers.swap(now, Ordering::Relaxed);
-        if before != now {
-            if now {
-                tracing::info!("the read replica answers: stale-tolerant reads go to it");
+        let serves = match check {
+            Ok(Ok(serves)) => {
+                missed = 0;
+                serves
+            }
+            _ => {
+                missed += 1;
+                missed < 2 && answers.load(Ordering::Relaxed)
+            }
+        };
+        let before = answers.swap(serves, Ordering::Relaxed);
+        if before != serves {
+            if serves {
+                tracing::info!("the read replica serves: stale-tolerant reads go to it");
             } else {
-                tracing::warn!("the read replica does not answer: reads go to the primary");
+                tracing::warn!(
+                    "the read replica does not answer, is no standby or lags: reads go to the primary"
+                );
             }
         }
     }

@@ -303,6 +303,16 @@ async fn stale_reads_come_from_a_streaming_replica_and_carry_on_without_it() {
         .execute(&standby)
         .await
         .unwrap();
+    for _ in 0..100 {
+        let paused: String = sqlx::query_scalar("SELECT pg_get_wal_replay_pause_state()")
+            .fetch_one(&standby)
+            .await
+            .unwrap();
+        if paused == "paused" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let second = report("replica-2", points[1]).await;
     let (s, _) = get_from(&base, &format!("/api/v1/cases/{second}"), &dispatcher).await;
     assert_eq!(s, 200);

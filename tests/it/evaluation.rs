@@ -196,6 +196,45 @@ async fn indicators_of_a_known_history() {
     close_to(&dept["closure_rate"], 1.0);
     close_to(&dept["on_time_closure_rate"], 1.0);
     close_to(&dept["rework_rate"], 0.5);
+    // The closed cases of the period's whole UTC day (the 23rd) came from
+    // the daily sums (migration 0019); a period holding the same cases but
+    // no whole UTC day sums every case's facts: the same indicators.
+    let no_whole_day = format!(
+        "from={}&to={}",
+        bj(23, 8, 0).to_rfc3339(),
+        bj(24, 7, 0).to_rfc3339()
+    )
+    .replace('+', "%2B");
+    let (s, facts_only) = app
+        .get_as(
+            &format!("/api/v1/stats/evaluation?{no_whole_day}&by=department"),
+            &u.operator,
+        )
+        .await;
+    assert_eq!(s, 200, "{facts_only}");
+    let alone = facts_only["rows"].as_array().unwrap();
+    assert_eq!(alone.len(), rows.len(), "{facts_only}");
+    for (a, b) in alone.iter().zip(rows) {
+        for (field, value) in a.as_object().unwrap() {
+            match field.as_str() {
+                "avg_hours" => {
+                    for stage in ["filing", "dispatch", "handling", "verification"] {
+                        match b[field][stage].as_f64() {
+                            Some(want) => close_to(&value[stage], want),
+                            None => assert!(value[stage].is_null(), "{field}.{stage}: {a}"),
+                        }
+                    }
+                }
+                "score" | "closure_rate" | "on_time_closure_rate" | "rework_rate" => {
+                    match b[field].as_f64() {
+                        Some(want) => close_to(value, want),
+                        None => assert!(value.is_null(), "{field}: {a}"),
+                    }
+                }
+                _ => assert_eq!(value, &b[field], "{field}: {a} against {b}"),
+            }
+        }
+    }
     // Filing: A 10 min, B 30 min, C 5 min. Dispatch: A 10, B 10, C 120 min.
     close_to(&dept["avg_hours"]["filing"], 15.0 / 60.0);
     close_to(&dept["avg_hours"]["dispatch"], 140.0 / 3.0 / 60.0);

@@ -829,17 +829,22 @@ impl OwnCluster {
         std::path::Path::new(&dir).join(tool)
     }
 
-    /// Runs a server tool as the postgres user when we are root.
-    fn run(tool: &str, args: &[&str]) {
-        let root = is_root();
-        let mut cmd = if root {
+    /// A server tool, run as the postgres user when we are root.
+    fn command(tool: &str) -> std::process::Command {
+        if is_root() {
             let mut c = std::process::Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(Self::bin(tool));
             c
         } else {
             std::process::Command::new(Self::bin(tool))
-        };
-        let out = cmd.args(args).output().expect("PostgreSQL server tools");
+        }
+    }
+
+    fn run(tool: &str, args: &[&str]) {
+        let out = Self::command(tool)
+            .args(args)
+            .output()
+            .expect("PostgreSQL server tools");
         assert!(
             out.status.success(),
             "{tool} {args:?}: {}{}",
@@ -966,13 +971,7 @@ impl OwnCluster {
 impl Drop for OwnCluster {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let _ = std::process::Command::new(if is_root() { "runuser" } else { "true" })
-            .args(if is_root() {
-                vec!["-u", "postgres", "--"]
-            } else {
-                vec![]
-            })
-            .arg(Self::bin("pg_ctl"))
+        let _ = Self::command("pg_ctl")
             .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
