@@ -103,3 +103,31 @@ SELECT evaluation_days_rebuild();
 
 -- The cases summed at each request: those not closed, by the day reported.
 CREATE INDEX case_facts_unsettled_idx ON case_facts (reported_at) WHERE state <> 'closed';
+
+-- A transaction that appends several events to a case (a report filed and
+-- dispatched at once) computes its facts once, at its last event.
+CREATE OR REPLACE FUNCTION case_facts_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM case_events WHERE case_id = NEW.case_id AND id > NEW.id) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO case_facts (case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+         rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+         handling_due_at, filing_h, dispatch_h, handling_h, verification_h)
+    SELECT case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+         rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+         handling_due_at, filing_h, dispatch_h, handling_h, verification_h
+    FROM case_facts_now WHERE case_id = NEW.case_id
+    ON CONFLICT (case_id) DO UPDATE SET
+        (reported_at, state, department, district, street, community, grid, inspector, reports,
+         rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+         handling_due_at, filing_h, dispatch_h, handling_h, verification_h)
+      = (EXCLUDED.reported_at, EXCLUDED.state, EXCLUDED.department, EXCLUDED.district,
+         EXCLUDED.street, EXCLUDED.community, EXCLUDED.grid, EXCLUDED.inspector, EXCLUDED.reports,
+         EXCLUDED.rework_count, EXCLUDED.was_filed, EXCLUDED.was_dispatched, EXCLUDED.was_handled,
+         EXCLUDED.handled_on_time, EXCLUDED.was_overdue, EXCLUDED.handling_due_at,
+         EXCLUDED.filing_h, EXCLUDED.dispatch_h, EXCLUDED.handling_h, EXCLUDED.verification_h)
+    -- unchanged facts (a note on a closed case) write nothing
+    WHERE case_facts IS DISTINCT FROM EXCLUDED;
+    RETURN NULL;
+END $$;

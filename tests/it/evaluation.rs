@@ -404,6 +404,42 @@ async fn indicators_of_a_known_history() {
             .await;
         assert_eq!((s, b["error"]["code"].as_str()), (400, Some(code)), "{q}");
     }
+
+    // What the triggers kept through every action above is what the cases
+    // say now: each case's facts, and the daily sums made again from them.
+    let stale: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM case_facts f FULL JOIN case_facts_now n USING (case_id)
+         WHERE f IS DISTINCT FROM ROW(n.*)::case_facts",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stale, 0, "case_facts differ from case_facts_now");
+    let kept: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT grouping, key, cases, filed, rework FROM evaluation_days WHERE cases <> 0 ORDER BY 1, 2",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    sqlx::query("SELECT evaluation_days_rebuild()")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let rebuilt: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT grouping, key, cases, filed, rework FROM evaluation_days ORDER BY 1, 2",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, rebuilt);
+    assert_eq!(
+        kept.iter()
+            .filter(|k| k.0 == "department")
+            .map(|k| k.2)
+            .sum::<i64>(),
+        2,
+        "two closed cases"
+    );
 }
 
 #[tokio::test]
