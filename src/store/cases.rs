@@ -1179,8 +1179,8 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
     if let Some(overdue) = f.overdue {
         qb.push(if overdue { " AND" } else { " AND NOT" });
         qb.push(
-            " (c.state NOT IN ('closed', 'rejected', 'void', 'suspended') AND EXISTS (
-                SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.done_at IS NULL AND s.due_at < ",
+            " (c.state IN ('reported', 'filed', 'dispatched', 'handled') AND c.id IN (
+                SELECT s.case_id FROM case_stages s WHERE s.done_at IS NULL AND s.due_at < ",
         )
         .push_bind(now)
         .push("))");
@@ -1294,14 +1294,21 @@ pub async fn list_cases(
         let rows = plan.0[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
         total = (rows.round() as i64).max(EXACT_COUNT_UP_TO + 1);
     }
-    let mut select = QueryBuilder::new(SELECT_CASE);
-    push_filters(&mut select, f, now);
-    select
-        .push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ")
+    // The page's ids first, from the indexes alone where they cover the
+    // filter (a hundredth page steps over 9,900 index entries, not over
+    // 9,900 cases read and joined); then those cases.
+    let mut page = QueryBuilder::new("SELECT c.id FROM cases c");
+    push_filters(&mut page, f, now);
+    page.push(" ORDER BY c.reported_at DESC, c.id DESC LIMIT ")
         .push_bind(f.page_size)
         .push(" OFFSET ")
         .push_bind((f.page - 1) * f.page_size);
-    let cases = select.build_query_as().fetch_all(pool).await?;
+    let ids: Vec<i64> = page.build_query_scalar().fetch_all(pool).await?;
+    let mut cases: Vec<CaseRecord> = sqlx::query_as(sql!("{SELECT_CASE} WHERE c.id = ANY($1)"))
+        .bind(&ids)
+        .fetch_all(pool)
+        .await?;
+    cases.sort_by_key(|c| ids.iter().position(|id| *id == c.id));
     Ok((cases, CaseCount { total, estimated }))
 }
 
