@@ -134,7 +134,7 @@ wrk.headers["Authorization"] = "Bearer $tok"
 request = function() return wrk.format("GET", "$what") end
 LUA
         fi
-        wrk -t2 -c4 -d"${SECONDS_EACH}s" --latency -s "$work/paths.lua" "http://127.0.0.1:$port" > "$work/wrk.txt"
+        wrk -t2 -c4 -d"${SECONDS_EACH}s" --timeout 30s --latency -s "$work/paths.lua" "http://127.0.0.1:$port" > "$work/wrk.txt"
         if grep -q 'Non-2xx' "$work/wrk.txt"; then
             echo "!! $name ($side): $(grep 'Non-2xx' "$work/wrk.txt")" | tee -a "$OUT"
         fi
