@@ -138,8 +138,10 @@ FROM (
 ) f
 GROUP BY 1";
 
-/// The closed cases of the period's whole UTC days [$2, $3), from their
-/// daily sums (migration 0019); the same columns as the facts give.
+/// The closed cases of the period's whole UTC days [$7, $8), from their
+/// daily sums (migration 0019); the same columns as the facts give. Asked in
+/// one statement with the facts (`UNION ALL`), so both parts see the same
+/// moment: a case closing meanwhile is counted once.
 const EVALUATION_DAYS_SQL: &str = "
 SELECT nullif(key, '') AS key,
     sum(cases)::bigint AS cases,
@@ -160,7 +162,7 @@ SELECT nullif(key, '') AS key,
     sum(handling_h)::float8 AS handling_h, sum(handling_n)::bigint AS handling_n,
     sum(verification_h)::float8 AS verification_h, sum(verification_n)::bigint AS verification_n
 FROM evaluation_days
-WHERE grouping = $1 AND day >= $2 AND day < $3
+WHERE grouping = $6 AND day >= $7 AND day < $8
 GROUP BY 1 HAVING sum(cases) > 0";
 
 /// One group's counts, added up from both sources.
@@ -333,25 +335,23 @@ pub(crate) async fn evaluation(
         key
     };
     let (first_day, last_day) = whole_days(from, to);
-    let pool = state.stale_reads.pool();
-    let unsettled = sqlx::query(sqlx::AssertSqlSafe(
-        EVALUATION_FACTS_SQL.replace("{key}", column),
-    ))
-    .bind(from)
-    .bind(to)
-    .bind(state.clock.now())
-    .bind(first_day)
-    .bind(last_day)
-    .fetch_all(pool)
-    .await?;
-    let settled = sqlx::query(EVALUATION_DAYS_SQL)
+    let both = format!(
+        "{} UNION ALL {EVALUATION_DAYS_SQL}",
+        EVALUATION_FACTS_SQL.replace("{key}", column)
+    );
+    let parts = sqlx::query(sqlx::AssertSqlSafe(both))
+        .bind(from)
+        .bind(to)
+        .bind(state.clock.now())
+        .bind(first_day)
+        .bind(last_day)
         .bind(key)
         .bind(first_day.date_naive())
         .bind(last_day.date_naive())
-        .fetch_all(pool)
+        .fetch_all(state.stale_reads.pool())
         .await?;
     let mut groups: HashMap<Option<String>, Sums> = HashMap::new();
-    for r in unsettled.iter().chain(&settled) {
+    for r in &parts {
         groups.entry(r.get("key")).or_default().add(r);
     }
     let mut rows: Vec<(Option<String>, Sums)> = groups.into_iter().collect();

@@ -176,6 +176,11 @@ pub async fn state_steps(pool: &PgPool, case_ids: &[i64]) -> Result<Vec<StateSte
     .await
 }
 
+/// Appends to a case's audit trail. Every change to a case appends, and the
+/// case's evaluation facts are computed again at commit from its last event
+/// (migrations 0016, 0019): call it only with the case's row locked
+/// (`FOR UPDATE` or an `UPDATE cases`), so no other transaction's event on
+/// the case can come between.
 #[allow(clippy::too_many_arguments)]
 async fn append_event(
     conn: &mut PgConnection,

@@ -82,8 +82,9 @@ impl StaleReads {
 const MAX_LAG_SECONDS: f64 = 30.0;
 
 /// Checks the replica every second: it serves while it answers, is still a
-/// standby (not promoted, not some other primary) and replays what it
-/// receives within [`MAX_LAG_SECONDS`]. Two missed checks in a row (or one
+/// standby (not promoted, not some other primary), streams from its primary
+/// (a WAL receiver runs: one cut off from its primary would otherwise look
+/// caught up) and replays what it receives within [`MAX_LAG_SECONDS`]. Two missed checks in a row (or one
 /// clear "no") take the reads back to the primary.
 async fn watch(replica: PgPool, answers: Arc<AtomicBool>) {
     let mut tick = tokio::time::interval(CHECK_EVERY);
@@ -97,9 +98,10 @@ async fn watch(replica: PgPool, answers: Arc<AtomicBool>) {
         let check = tokio::time::timeout(
             CHECK_EVERY,
             sqlx::query_scalar::<_, bool>(
-                "SELECT pg_is_in_recovery() AND (
-                     pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
-                     OR coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) < $1)",
+                "SELECT pg_is_in_recovery()
+                     AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
+                     AND (pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
+                          OR coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) < $1)",
             )
             .bind(MAX_LAG_SECONDS)
             .fetch_one(&replica),
