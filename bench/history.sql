@@ -153,13 +153,7 @@ VACUUM ANALYZE case_stages;
 VACUUM ANALYZE case_events;
 -- The evaluation facts and their daily sums, as the triggers keep them
 -- (migrations 0016 and 0019), in one pass each.
-INSERT INTO case_facts (case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
-     rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
-     handling_due_at, filing_h, dispatch_h, handling_h, verification_h)
-SELECT case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
-     rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
-     handling_due_at, filing_h, dispatch_h, handling_h, verification_h
-FROM case_facts_now;
+SELECT case_facts_rebuild();
 SELECT evaluation_days_rebuild();
 RESET session_replication_role;
 VACUUM ANALYZE case_facts;

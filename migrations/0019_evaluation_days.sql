@@ -78,6 +78,19 @@ END $$;
 CREATE TRIGGER evaluation_days_keep AFTER INSERT OR UPDATE OR DELETE ON case_facts
     FOR EACH ROW EXECUTE FUNCTION evaluation_days_keep();
 
+-- Every case's facts made again in one pass (after a bulk load that
+-- bypassed the triggers: bench/history.sql).
+CREATE FUNCTION case_facts_rebuild() RETURNS void LANGUAGE sql AS $$
+    TRUNCATE case_facts;
+    INSERT INTO case_facts (case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+         rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+         handling_due_at, filing_h, dispatch_h, handling_h, verification_h)
+    SELECT case_id, reported_at, state, department, district, street, community, grid, inspector, reports,
+         rework_count, was_filed, was_dispatched, was_handled, handled_on_time, was_overdue,
+         handling_due_at, filing_h, dispatch_h, handling_h, verification_h
+    FROM case_facts_now
+$$;
+
 -- The sums made again from case_facts in one pass (here, and after a bulk
 -- load that bypassed the triggers: bench/history.sql).
 CREATE FUNCTION evaluation_days_rebuild() RETURNS void LANGUAGE sql AS $$

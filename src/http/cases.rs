@@ -766,7 +766,8 @@ pub(crate) async fn list(
 ) -> ApiResult<Json<CaseList>> {
     let f = scoped_filter(&caller, q)?;
     let now = state.clock.now();
-    let (found, count) = cases::list_cases(&state.pool, &f, now).await?;
+    let found = cases::list_cases(&state.pool, &f, now).await?;
+    let count = cases::count_cases(&state.pool, &f, now).await?;
     let cfg = case_config::load(&state.pool).await?;
     let ids: Vec<i64> = found.iter().map(|c| c.id).collect();
     let stages = cases::stages_of(&state.pool, &ids).await?;

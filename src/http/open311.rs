@@ -567,7 +567,6 @@ async fn requests_get(
         cases::list_cases(state.stale_reads.pool(), &f, now)
             .await
             .map_err(db(fmt))?
-            .0
     };
     requests_reply(&state, state.stale_reads.pool(), &cfg, &found, fmt).await
 }

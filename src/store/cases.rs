@@ -1278,27 +1278,42 @@ pub struct CaseCount {
     pub estimated: bool,
 }
 
-/// One page of cases, newest first, and how many match in all.
-pub async fn list_cases(
+/// How many cases match `f`: exactly up to [`EXACT_COUNT_UP_TO`], beyond it
+/// the planner's estimate.
+pub async fn count_cases(
     pool: &PgPool,
     f: &CaseFilter,
     now: DateTime<Utc>,
-) -> Result<(Vec<CaseRecord>, CaseCount), sqlx::Error> {
+) -> Result<CaseCount, sqlx::Error> {
     let mut count = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM cases c");
     push_filters(&mut count, f, now);
     count
         .push(" LIMIT ")
         .push_bind(EXACT_COUNT_UP_TO + 1)
         .push(") upto");
-    let mut total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-    let estimated = total > EXACT_COUNT_UP_TO;
-    if estimated {
-        let mut plan = QueryBuilder::new("EXPLAIN (FORMAT JSON) SELECT 1 FROM cases c");
-        push_filters(&mut plan, f, now);
-        let plan: sqlx::types::Json<Value> = plan.build_query_scalar().fetch_one(pool).await?;
-        let rows = plan.0[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
-        total = (rows.round() as i64).max(EXACT_COUNT_UP_TO + 1);
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    if total <= EXACT_COUNT_UP_TO {
+        return Ok(CaseCount {
+            total,
+            estimated: false,
+        });
     }
+    let mut plan = QueryBuilder::new("EXPLAIN (FORMAT JSON) SELECT 1 FROM cases c");
+    push_filters(&mut plan, f, now);
+    let plan: sqlx::types::Json<Value> = plan.build_query_scalar().fetch_one(pool).await?;
+    let rows = plan.0[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
+    Ok(CaseCount {
+        total: (rows.round() as i64).max(EXACT_COUNT_UP_TO + 1),
+        estimated: true,
+    })
+}
+
+/// One page of the cases matching `f`, newest first.
+pub async fn list_cases(
+    pool: &PgPool,
+    f: &CaseFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<CaseRecord>, sqlx::Error> {
     // The page's ids first, from the indexes alone where they cover the
     // filter (a hundredth page steps over 9,900 index entries, not over
     // 9,900 cases read and joined); then those cases.
@@ -1314,7 +1329,7 @@ pub async fn list_cases(
         .fetch_all(pool)
         .await?;
     cases.sort_by_key(|c| ids.iter().position(|id| *id == c.id));
-    Ok((cases, CaseCount { total, estimated }))
+    Ok(cases)
 }
 
 /// Cases are drawn one by one from this tile zoom; below it, as clusters.

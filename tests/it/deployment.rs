@@ -237,23 +237,7 @@ async fn evaluated_reports(base: &str, token: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_reads_come_from_a_streaming_replica_and_carry_on_without_it() {
     let primary = OwnCluster::create();
-    let admin = citygrid::store::connect(&primary.url("postgres"), 1)
-        .await
-        .unwrap();
-    sqlx::query("CREATE DATABASE citygrid")
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let pool = citygrid::store::connect(&primary.url("citygrid"), 4)
-        .await
-        .unwrap();
-    citygrid::store::prepare(&pool).await.unwrap();
-    let city = mini_city();
-    let report = citygrid::import::import_dir(&pool, city.path(), Default::default())
-        .await
-        .unwrap();
-    assert!(report.committed, "{:?}", report.errors);
+    let pool = primary.mini_city_database().await;
     let inspector = add_user_to(&pool, "inspector", Role::Inspector).await;
     let dispatcher = add_user_to(&pool, "dispatcher", Role::Dispatcher).await;
 

@@ -188,23 +188,7 @@ async fn kill_9_under_load_loses_no_acknowledged_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_stopped_and_started_under_load() {
     let cluster = OwnCluster::create();
-    let admin = citygrid::store::connect(&cluster.url("postgres"), 1)
-        .await
-        .unwrap();
-    sqlx::query("CREATE DATABASE citygrid")
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let pool = citygrid::store::connect(&cluster.url("citygrid"), 4)
-        .await
-        .unwrap();
-    citygrid::store::prepare(&pool).await.unwrap();
-    let city = mini_city();
-    let report = citygrid::import::import_dir(&pool, city.path(), Default::default())
-        .await
-        .unwrap();
-    assert!(report.committed, "{:?}", report.errors);
+    let pool = cluster.mini_city_database().await;
     let token = add_user_to(&pool, "inspector", Role::Inspector).await;
     pool.close().await;
 

@@ -871,6 +871,29 @@ impl OwnCluster {
         dir
     }
 
+    /// A `citygrid` database on this cluster with the mini city imported:
+    /// its pool (migrated).
+    pub async fn mini_city_database(&self) -> PgPool {
+        let admin = citygrid::store::connect(&self.url("postgres"), 1)
+            .await
+            .unwrap();
+        sqlx::query("CREATE DATABASE citygrid")
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let pool = citygrid::store::connect(&self.url("citygrid"), 4)
+            .await
+            .unwrap();
+        citygrid::store::prepare(&pool).await.unwrap();
+        let city = mini_city();
+        let report = citygrid::import::import_dir(&pool, city.path(), Default::default())
+            .await
+            .unwrap();
+        assert!(report.committed, "{:?}", report.errors);
+        pool
+    }
+
     /// A new cluster, started.
     pub fn create() -> Self {
         let dir = Self::new_dir();
