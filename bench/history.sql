@@ -108,8 +108,8 @@ SELECT id, inspector, 'history-' || id, 'inspector', '历史案件 history case'
 FROM bench_cases;
 
 -- The stages: filing, dispatch, handling, verification as far as each case got.
-INSERT INTO case_stages (case_id, stage, amount, unit, started_at, due_at, done_at, overdue_at)
-SELECT c.id, st.stage, st.amount, st.unit, st.started, st.due,
+INSERT INTO case_stages (case_id, stage, amount, unit, started_at, due_at, warn_at, done_at, overdue_at)
+SELECT c.id, st.stage, st.amount, st.unit, st.started, st.due, st.started + (st.due - st.started) * 0.8,
        CASE WHEN pg_temp.reached(c.state) > st.n OR c.state IN ('rejected', 'void') THEN st.done END,
        CASE WHEN st.done > st.due AND (pg_temp.reached(c.state) > st.n
                                        OR :'until'::date::timestamptz > st.due) THEN st.due END
@@ -147,6 +147,8 @@ SELECT c.id, c.t_file, NULL, '受理员', 'operator',
 FROM bench_cases c WHERE c.state IN ('rejected', 'void', 'suspended');
 
 DROP TABLE bench_cases;
+-- Each open case's running deadline, as intake and actions keep it (0020).
+SELECT case_deadlines_rebuild();
 VACUUM ANALYZE cases;
 VACUUM ANALYZE reports;
 VACUUM ANALYZE case_stages;

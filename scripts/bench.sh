@@ -65,7 +65,7 @@ history_db() {
             DATABASE_URL="$SERVER_URL/$db" $BIN import "$CITY" >/dev/null
         fi
         local t0=$SECONDS
-        psql "$SERVER_URL/$db" -q -v cases="$n" -v until=$UNTIL -f bench/history.sql >/dev/null
+        psql "$SERVER_URL/$db" -q -v ON_ERROR_STOP=1 -v cases="$n" -v until=$UNTIL -f bench/history.sql >/dev/null
         echo "   made in $((SECONDS - t0)) s" >&2
         psql "$SERVER_URL/$db" -qc "COMMENT ON TABLE cases IS '$want'"
     fi

@@ -350,6 +350,28 @@ impl TimeLimit {
         }
     }
 
+    /// The first instant at which [`TimeLimit::light`] of a stage started at
+    /// `start` and due at `due` turns yellow: 80 % of it used, measured the way
+    /// the limit is. Kept with the stage, so the map can tell each case's light
+    /// without the calendar.
+    pub fn warn_at(
+        self,
+        cal: &WorkCalendar,
+        start: DateTime<FixedOffset>,
+        due: DateTime<FixedOffset>,
+    ) -> Result<DateTime<FixedOffset>, CalendarError> {
+        match self.working_minutes(cal) {
+            None => {
+                let total = (due - start).num_seconds().max(0) as f64;
+                Ok(start + Duration::seconds((0.8 * total).ceil() as i64))
+            }
+            Some(_) => {
+                let total = cal.working_minutes_between(start, due) as f64;
+                cal.add_working_minutes(start, (0.8 * total).ceil() as i64)
+            }
+        }
+    }
+
     /// The stage's light at `now`: the share of its limit used, measured the way
     /// the limit is (wall clock or working time).
     pub fn light(
@@ -488,6 +510,19 @@ mod tests {
             limit.light(&c, start, due, at(2026, 11, 24, 12, 1)),
             Light::Red
         );
+        // Yellow from the instant 8 of the 10 h are used, not a second before.
+        let warn = limit.warn_at(&c, start, due).unwrap();
+        assert_eq!(warn, at(2026, 11, 24, 10, 0));
+        let second = Duration::seconds(1);
+        assert_eq!(limit.light(&c, start, due, warn - second), Light::Green);
+        assert_eq!(limit.light(&c, start, due, warn), Light::Yellow);
+        // Wall-clock limits: 80 % of the minutes, nights included.
+        let minutes = TimeLimit::Minutes(50);
+        let due = minutes.due(&c, start).unwrap();
+        let warn = minutes.warn_at(&c, start, due).unwrap();
+        assert_eq!(warn, at(2026, 11, 23, 9, 40));
+        assert_eq!(minutes.light(&c, start, due, warn - second), Light::Green);
+        assert_eq!(minutes.light(&c, start, due, warn), Light::Yellow);
         // Overnight costs no working time: 6.5 h used at 08:00 next day.
         assert_eq!(
             c.working_minutes_between(start, at(2026, 11, 24, 8, 0)),

@@ -245,6 +245,55 @@ async fn check_photos(
 
 // ---------------------------------------------------------------- stages
 
+/// A stage's time limit, deadline and yellow light when it starts at
+/// `now`; `None` when the stage has no time limit for this kind of case.
+fn stage_deadline(
+    cfg: &CaseConfig,
+    kind: ClassKind,
+    class: &str,
+    urgent: bool,
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> Result<Option<(TimeLimit, Due)>, CalendarError> {
+    let Some(limit) = time_limit(&cfg.sla, kind, class, urgent, stage) else {
+        return Ok(None);
+    };
+    let zone = cfg.calendar.zone();
+    let due = limit.due(&cfg.calendar, now.with_timezone(&zone))?;
+    Ok(Some((
+        limit,
+        Due::new(cfg, limit, now, due.with_timezone(&Utc))?,
+    )))
+}
+
+/// A running stage's deadline and the instant its light turns yellow
+/// (`case_stages.due_at`, `warn_at`).
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    at: DateTime<Utc>,
+    warn_at: DateTime<Utc>,
+}
+
+impl Due {
+    fn new(
+        cfg: &CaseConfig,
+        limit: TimeLimit,
+        started_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Due, CalendarError> {
+        let zone = cfg.calendar.zone();
+        let warn_at = limit.warn_at(
+            &cfg.calendar,
+            started_at.with_timezone(&zone),
+            at.with_timezone(&zone),
+        )?;
+        Ok(Due {
+            at,
+            warn_at: warn_at.with_timezone(&Utc),
+        })
+    }
+}
+
 async fn start_stage(
     conn: &mut PgConnection,
     case: &CaseRecord,
@@ -252,26 +301,26 @@ async fn start_stage(
     cfg: &CaseConfig,
     now: DateTime<Utc>,
 ) -> Result<(), CaseError> {
-    let Some(limit) = time_limit(&cfg.sla, case.kind(), &case.class, case.urgent, stage) else {
+    let Some((limit, due)) =
+        stage_deadline(cfg, case.kind(), &case.class, case.urgent, stage, now)?
+    else {
         drop_stage(conn, case.id, stage).await?;
         return Ok(());
     };
-    let zone = cfg.calendar.zone();
-    let due = limit
-        .due(&cfg.calendar, now.with_timezone(&zone))?
-        .with_timezone(&Utc);
     sqlx::query(
-        "INSERT INTO case_stages (case_id, stage, amount, unit, started_at, due_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO case_stages (case_id, stage, amount, unit, started_at, due_at, warn_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (case_id, stage) DO UPDATE SET amount = excluded.amount, unit = excluded.unit,
-             started_at = excluded.started_at, due_at = excluded.due_at, done_at = NULL, overdue_at = NULL",
+             started_at = excluded.started_at, due_at = excluded.due_at, warn_at = excluded.warn_at,
+             done_at = NULL, overdue_at = NULL",
     )
     .bind(case.id)
     .bind(stage.as_str())
     .bind(limit.amount() as i32)
     .bind(limit.unit())
     .bind(now)
-    .bind(due)
+    .bind(due.at)
+    .bind(due.warn_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -312,6 +361,7 @@ async fn move_open_stages(
     conn: &mut PgConnection,
     case_id: i64,
     only: Option<Stage>,
+    cfg: &CaseConfig,
     now: DateTime<Utc>,
     f: impl Fn(TimeLimit, DateTime<Utc>) -> Result<DateTime<Utc>, CalendarError>,
 ) -> Result<(), CaseError> {
@@ -327,15 +377,17 @@ async fn move_open_stages(
             continue;
         }
         let Some(limit) = s.limit() else { continue };
-        let due = f(limit, s.due_at)?;
+        let due = Due::new(cfg, limit, s.started_at, f(limit, s.due_at)?)?;
         sqlx::query(
-            "UPDATE case_stages SET due_at = $3, overdue_at = CASE WHEN $3 > $4 THEN NULL ELSE overdue_at END
+            "UPDATE case_stages SET due_at = $3, warn_at = $5,
+                 overdue_at = CASE WHEN $3 > $4 THEN NULL ELSE overdue_at END
              WHERE case_id = $1 AND stage = $2",
         )
         .bind(case_id)
         .bind(&s.stage)
-        .bind(due)
+        .bind(due.at)
         .bind(now)
+        .bind(due.warn_at)
         .execute(&mut *conn)
         .await?;
     }
@@ -650,11 +702,23 @@ pub async fn submit_report(
     }
 
     let case_no = next_case_no(&mut tx, now, cfg).await?;
+    // The filing stage's deadline goes on the case as it is written (the
+    // stage itself follows, as every stage starts).
+    let filing_due = stage_deadline(
+        cfg,
+        intake.kind,
+        &intake.class,
+        intake.urgent,
+        Stage::Filing,
+        now,
+    )?
+    .map(|(_, due)| due);
     let case_id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (case_no, state, kind, class, urgent, channel, description, address, geom,
-             grid, community, street, district, component, department, reported_by, reported_at, updated_at)
+             grid, community, street, district, component, department, reported_by, reported_at, updated_at,
+             due_at, warn_at)
          VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326),
-             $10, $11, $12, $13, $14, $15, $16, $17, $17)
+             $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)
          RETURNING id",
     )
     .bind(&case_no)
@@ -674,6 +738,8 @@ pub async fn submit_report(
     .bind(&intake.department)
     .bind(user.id)
     .bind(now)
+    .bind(filing_due.map(|d| d.at))
+    .bind(filing_due.map(|d| d.warn_at))
     .fetch_one(&mut *tx)
     .await?;
     let report_id = insert_report(&mut tx, case_id, user, intake, now, false).await?;
@@ -945,11 +1011,18 @@ async fn apply(
                 });
             };
             let hours = valid_hours(input.hours.or(Some(requested.into())))?;
-            move_open_stages(conn, case.id, Some(Stage::Handling), now, |limit, due| {
-                Ok(limit
-                    .extend(cal, due.with_timezone(&zone), hours)?
-                    .with_timezone(&Utc))
-            })
+            move_open_stages(
+                conn,
+                case.id,
+                Some(Stage::Handling),
+                cfg,
+                now,
+                |limit, due| {
+                    Ok(limit
+                        .extend(cal, due.with_timezone(&zone), hours)?
+                        .with_timezone(&Utc))
+                },
+            )
             .await?;
             data = json!({"hours": hours, "requested": requested});
             extension = None;
@@ -980,7 +1053,7 @@ async fn apply(
         }
         Action::Resume => {
             let paused = case.suspended_at.unwrap_or(now);
-            move_open_stages(conn, case.id, None, now, |limit, due| {
+            move_open_stages(conn, case.id, None, cfg, now, |limit, due| {
                 Ok(limit
                     .resume_due(
                         cal,
@@ -1026,7 +1099,13 @@ async fn apply(
     sqlx::query(
         "UPDATE cases SET state = $2, department = $3, suspended_from = $4, suspended_at = $5,
              verified = $6, rework_count = $7, extension_requested_hours = $8, duplicate_of = $9,
-             version = version + 1, updated_at = $10
+             version = version + 1, updated_at = $10,
+             -- the running deadline (migration 0020), from the stages as this action left them
+             (due_at, warn_at) = (
+                 SELECT s.due_at, s.warn_at FROM case_stages s
+                 WHERE s.case_id = $1 AND s.done_at IS NULL
+                   AND $2 NOT IN ('closed', 'rejected', 'void')
+                 ORDER BY s.due_at LIMIT 1)
          WHERE id = $1",
     )
     .bind(case.id)
@@ -1089,7 +1168,7 @@ pub async fn sweep_overdue(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, s
     let marked: Vec<(i64, String, DateTime<Utc>, String)> = sqlx::query_as(
         "WITH due AS (
              SELECT c.id, c.state FROM cases c
-             WHERE c.state NOT IN ('closed', 'rejected', 'void', 'suspended')
+             WHERE c.state IN ('reported', 'filed', 'dispatched', 'handled') AND c.due_at < $1
                AND EXISTS (SELECT 1 FROM case_stages s WHERE s.case_id = c.id
                            AND s.done_at IS NULL AND s.overdue_at IS NULL AND s.due_at < $1)
              FOR UPDATE OF c SKIP LOCKED
@@ -1183,12 +1262,9 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
     }
     if let Some(overdue) = f.overdue {
         qb.push(if overdue { " AND" } else { " AND NOT" });
-        qb.push(
-            " (c.state IN ('reported', 'filed', 'dispatched', 'handled') AND c.id IN (
-                SELECT s.case_id FROM case_stages s WHERE s.done_at IS NULL AND s.due_at < ",
-        )
-        .push_bind(now)
-        .push("))");
+        qb.push(" (c.state IN ('reported', 'filed', 'dispatched', 'handled') AND c.due_at < ")
+            .push_bind(now)
+            .push(")");
     }
     if let Some(urgent) = f.urgent {
         qb.push(" AND c.urgent = ").push_bind(urgent);
@@ -1337,53 +1413,54 @@ pub const CASE_CLUSTER_BELOW_ZOOM: i32 = 15;
 
 /// The `cases` vector tile: the cases matching `f` (the open ones when it
 /// names no state) in tile (z, x, y). Each case has its light — red overdue,
-/// yellow past 80 % of its stage's time on the clock, grey when finished.
-/// Below [`CASE_CLUSTER_BELOW_ZOOM`] the cases of each eighth of the tile
-/// are one feature with `point_count`, its `red` and `yellow` counts and the
-/// worst light inside (a lone case keeps its `case_no` and `state`), so a
-/// tile stays small however many cases the city has.
+/// yellow past 80 % of its stage's time on the clock (a suspended case's
+/// clock stands at its suspension), grey when finished — from the running
+/// deadline kept on the case (migration 0020). Below
+/// [`CASE_CLUSTER_BELOW_ZOOM`] the cases of each eighth of the tile are one
+/// feature at their mean position, with `point_count`, its `red` and
+/// `yellow` counts and the worst light inside (a lone case keeps its
+/// `case_no` and `state`), so a tile stays small however many cases the city
+/// has; a city-wide tile reads the open cases' map index alone.
 pub async fn case_tile(
     pool: &PgPool,
     f: &CaseFilter,
     (z, x, y): (i32, i32, i32),
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let mut qb = QueryBuilder::new("WITH b AS (SELECT ST_TileEnvelope(");
+    let mut qb = QueryBuilder::new(
+        "WITH b AS (SELECT env, ST_Transform(env, 4326) AS box FROM ST_TileEnvelope(",
+    );
     qb.push_bind(z)
         .push(", ")
         .push_bind(x)
         .push(", ")
         .push_bind(y)
-        .push(
-            ") AS env),
-             c AS (SELECT c.case_no, c.state, c.kind, c.class, c.urgent, c.department,
-                          ST_Transform(c.geom, 3857) AS g,
-                          CASE WHEN c.state IN ('closed', 'rejected', 'void') THEN 'grey' ELSE
-                          COALESCE((SELECT CASE WHEN ",
-        )
+        .push(") AS env), c AS (SELECT c.case_no, c.state, c.urgent, c.geom, ");
+    if z >= CASE_CLUSTER_BELOW_ZOOM {
+        qb.push("c.kind, c.class, c.department, ");
+    }
+    qb.push("CASE WHEN c.state IN ('closed', 'rejected', 'void') THEN 'grey' WHEN coalesce(c.suspended_at, ")
         .push_bind(now)
-        .push(" > s.due_at THEN 'red' WHEN ")
+        .push(") > c.due_at THEN 'red' WHEN coalesce(c.suspended_at, ")
         .push_bind(now)
-        .push(
-            " >= s.started_at + (s.due_at - s.started_at) * 0.8 THEN 'yellow' ELSE 'green' END
-                                   FROM case_stages s WHERE s.case_id = c.id AND s.done_at IS NULL
-                                   ORDER BY s.due_at LIMIT 1), 'green') END AS light
-                   FROM cases c CROSS JOIN b",
-        );
+        .push(") >= c.warn_at THEN 'yellow' ELSE 'green' END AS light FROM cases c CROSS JOIN b");
     push_filters(&mut qb, f, now);
     if f.states.is_empty() {
         qb.push(" AND c.state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended')");
     }
-    qb.push(" AND c.geom && ST_Transform(b.env, 4326))");
+    qb.push(" AND c.geom && b.box)");
     if z >= CASE_CLUSTER_BELOW_ZOOM {
         qb.push(
             " SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
                   SELECT c.case_no, c.state, c.kind, c.class, c.urgent, c.department, c.light,
-                         1 AS point_count, ST_AsMVTGeom(c.g, b.env, 4096, 64, true) AS geom
+                         1 AS point_count,
+                         ST_AsMVTGeom(ST_Transform(c.geom, 3857), b.env, 4096, 64, true) AS geom
                   FROM c, b
               ) t WHERE geom IS NOT NULL",
         );
     } else {
+        // Eighths of the tile in degrees (a tile is a rectangle in both
+        // projections); one point per cluster is projected, not every case.
         qb.push(
             " SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
                   SELECT count(*)::int AS point_count,
@@ -1396,12 +1473,11 @@ pub async fn case_tile(
                               ELSE 'grey' END AS light,
                          CASE WHEN count(*) = 1 THEN min(c.case_no) END AS case_no,
                          CASE WHEN count(*) = 1 THEN min(c.state) END AS state,
-                         ST_AsMVTGeom(ST_Centroid(ST_Collect(c.g)), b.env, 4096, 64, true) AS geom
+                         ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(ST_X(c.geom)), avg(ST_Y(c.geom))), 4326), 3857),
+                                      b.env, 4096, 64, true) AS geom
                   FROM c, b
-                  GROUP BY ST_SnapToGrid(c.g, ST_XMin(b.env) + (ST_XMax(b.env) - ST_XMin(b.env)) / 16,
-                                         ST_YMin(b.env) + (ST_YMax(b.env) - ST_YMin(b.env)) / 16,
-                                         (ST_XMax(b.env) - ST_XMin(b.env)) / 8,
-                                         (ST_YMax(b.env) - ST_YMin(b.env)) / 8), b.env
+                  GROUP BY floor((ST_X(c.geom) - ST_XMin(b.box)) * 8 / (ST_XMax(b.box) - ST_XMin(b.box))),
+                           floor((ST_Y(c.geom) - ST_YMin(b.box)) * 8 / (ST_YMax(b.box) - ST_YMin(b.box))), b.env
               ) t WHERE geom IS NOT NULL",
         );
     }
@@ -1544,12 +1620,9 @@ pub async fn queues(
                 count(*) FILTER (WHERE c.state = 'handled' AND NOT c.verified) AS to_verify,
                 count(*) FILTER (WHERE c.state = 'handled' AND c.verified) AS to_close,
                 count(*) FILTER (WHERE c.state = 'suspended') AS suspended,
-                count(*) FILTER (WHERE c.state <> 'suspended' AND o.overdue) AS overdue,
+                count(*) FILTER (WHERE c.state <> 'suspended' AND c.due_at < $2) AS overdue,
                 count(*) FILTER (WHERE c.urgent) AS urgent
          FROM cases c
-         CROSS JOIN LATERAL (SELECT EXISTS (
-             SELECT 1 FROM case_stages s WHERE s.case_id = c.id AND s.done_at IS NULL AND s.due_at < $2
-         ) AS overdue) o
          WHERE c.state NOT IN ('closed', 'rejected', 'void')
            AND ($1::text IS NULL OR c.department = $1)",
     )

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use crate::support::*;
+use crate::tiles::{V, decode, fetch, tile_of};
 use crate::workflow::{DEPT, Staff, must};
 
 /// Beijing time.
@@ -231,4 +232,126 @@ async fn suspension_stops_the_clock_and_the_sweep_marks_overdue_once() {
         .await;
     assert_eq!(b["case"]["deadlines"]["handling"]["light"], "red");
     assert_eq!(due(&b["case"], "verification"), bj(2026, 11, 24, 15, 31));
+}
+
+/// A case's light four ways: on the case, alone on the map at zoom 18, as
+/// the map's cluster of the cases in `state` at zoom 10, and whether the
+/// overdue list holds it.
+async fn lights(app: &TestApp, u: &Staff, no: &str, stage: &str, at: (f64, f64)) -> [String; 4] {
+    let light = |v: &V| match v {
+        V::S(s) => s.clone(),
+        other => panic!("light {other:?}"),
+    };
+    let case = get_case(app, u, no).await;
+    let state = case["state"].as_str().unwrap().to_owned();
+    let (x, y) = tile_of(at.0, at.1, 18);
+    let (s, body, _) = fetch(
+        app,
+        &format!("/tiles/cases/18/{x}/{y}.mvt"),
+        Some(&u.dispatcher),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let tile = decode(&body);
+    let alone = tile["cases"]
+        .iter()
+        .find(|f| f.props["case_no"] == V::S(no.to_owned()))
+        .unwrap_or_else(|| panic!("{no} at zoom 18"));
+    let (x, y) = tile_of(at.0, at.1, 10);
+    let path = format!("/tiles/cases/10/{x}/{y}.mvt?state={state}");
+    let (s, body, _) = fetch(app, &path, Some(&u.dispatcher)).await;
+    assert_eq!(s, 200);
+    let tile = decode(&body);
+    assert_eq!(tile["cases"].len(), 1, "the one {state} case at zoom 10");
+    let cluster = &tile["cases"][0].props;
+    assert_eq!(cluster["point_count"], V::I(1));
+    let (_, listed) = app
+        .get_as(
+            &format!("/api/v1/cases?overdue=true&state={state}"),
+            &u.operator,
+        )
+        .await;
+    let overdue = listed["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["case_no"] == no);
+    [
+        case["deadlines"][stage]["light"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        light(&alone.props["light"]),
+        light(&cluster["light"]),
+        if overdue { "overdue" } else { "-" }.to_owned(),
+    ]
+}
+
+/// The map tells each case's light as the case does, from the deadline kept
+/// with the case: a report's filing stage on the wall clock; handling on
+/// working time (yellow after 80 % of its working hours, not of the hours
+/// on the clock); a suspension stops the light; resumed past the deadline,
+/// red, and in the overdue list.
+#[tokio::test]
+async fn the_map_shows_each_case_light_as_the_case_does() {
+    // Tuesday 09:00. Handling exposed garbage: 4 working hours, 09:00–12:00
+    // and 14:00–15:00; yellow from 14:12 (on the clock, 80 % is 13:48).
+    let (app, u, p) = app_at(bj(2026, 11, 24, 9, 0)).await;
+    let case = dispatched_case(&app, &u, p[0], "map").await;
+    let no = case["case_no"].as_str().unwrap().to_owned();
+    assert_eq!(due(&case, "handling"), bj(2026, 11, 24, 15, 0));
+    let handling = |t| {
+        app.clock.set(t);
+        lights(&app, &u, &no, "handling", p[0])
+    };
+    let all = |light: &str, overdue: &str| [light, light, light, overdue].map(str::to_owned);
+    assert_eq!(handling(bj(2026, 11, 24, 11, 0)).await, all("green", "-"));
+    assert_eq!(handling(bj(2026, 11, 24, 14, 0)).await, all("green", "-"));
+    assert_eq!(handling(bj(2026, 11, 24, 14, 12)).await, all("yellow", "-"));
+
+    // Suspended at 14:20: the light stands, past the deadline too.
+    app.clock.set(bj(2026, 11, 24, 14, 20));
+    let v = get_case(&app, &u, &no).await["version"].as_i64().unwrap();
+    let v = must(
+        &app,
+        &u.dispatcher,
+        &no,
+        "suspend",
+        v,
+        json!({"note": "等待管线迁改"}),
+    )
+    .await;
+    assert_eq!(handling(bj(2026, 11, 24, 16, 0)).await, all("yellow", "-"));
+    // Resumed Wednesday 09:00 with its 40 minutes left: due 09:40.
+    app.clock.set(bj(2026, 11, 25, 9, 0));
+    let (s, b) = app.act(&u.dispatcher, &no, "resume", v, json!({})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(due(&b["case"], "handling"), bj(2026, 11, 25, 9, 40));
+    assert_eq!(handling(bj(2026, 11, 25, 9, 0)).await, all("yellow", "-"));
+    assert_eq!(
+        handling(bj(2026, 11, 25, 9, 41)).await,
+        all("red", "overdue")
+    );
+
+    // Reported at 09:41: filing exposed garbage takes 30 minutes on the
+    // clock, yellow from 10:05.
+    let (s, b) = app
+        .post(
+            "/api/v1/reports",
+            &u.inspector,
+            &event_report("map2", "0102", p[1].0, p[1].1),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let reported = b["case"]["case_no"].as_str().unwrap().to_owned();
+    let filing = |t| {
+        app.clock.set(t);
+        lights(&app, &u, &reported, "filing", p[1])
+    };
+    assert_eq!(filing(bj(2026, 11, 25, 10, 4)).await, all("green", "-"));
+    assert_eq!(filing(bj(2026, 11, 25, 10, 5)).await, all("yellow", "-"));
+    assert_eq!(
+        filing(bj(2026, 11, 25, 10, 12)).await,
+        all("red", "overdue")
+    );
 }

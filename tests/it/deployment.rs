@@ -135,14 +135,7 @@ async fn three_servers_on_one_database_lose_nothing_and_double_nothing() {
 
     // Every stage still open is put past its deadline: each is marked overdue
     // once, though three servers sweep.
-    let due: i64 = sqlx::query_scalar(
-        "WITH d AS (UPDATE case_stages SET due_at = $1 - interval '1 hour'
-                    WHERE done_at IS NULL RETURNING 1) SELECT count(*) FROM d",
-    )
-    .bind(test_now())
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let due = put_past_deadline(&db, "true", test_now()).await;
     assert_eq!(due, N as i64);
 
     // Every subscriber, on every server, sees every change exactly once:

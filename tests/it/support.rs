@@ -649,6 +649,27 @@ pub async fn grid_points(db: &TestDb, n: i64) -> Vec<(String, f64, f64)> {
     .expect("grid points")
 }
 
+/// Puts the running stages of the cases `which` picks (SQL over `case_id`)
+/// an hour past their deadline at `now`, on the stages and on the cases'
+/// copy of it (migration 0020), as if they had been that late; how many.
+pub async fn put_past_deadline(
+    db: &TestDb,
+    which: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> i64 {
+    let sql = format!(
+        "WITH s AS (UPDATE case_stages SET due_at = $1 - interval '1 hour'
+                    WHERE done_at IS NULL AND ({which}) RETURNING case_id, due_at),
+              c AS (UPDATE cases c SET due_at = s.due_at FROM s WHERE c.id = s.case_id RETURNING 1)
+         SELECT count(*) FROM s"
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .fetch_one(&db.pool)
+        .await
+        .expect("past the deadline")
+}
+
 /// `n` components of `class`: code, competent department, lon, lat.
 pub async fn components_of(db: &TestDb, class: &str, n: i64) -> Vec<(String, String, f64, f64)> {
     sqlx::query_as(

@@ -9,7 +9,7 @@ use crate::workflow::{Staff, case_in};
 
 /// A decoded MVT value.
 #[derive(Debug, Clone, PartialEq)]
-enum V {
+pub(crate) enum V {
     S(String),
     F(f64),
     I(i64),
@@ -17,9 +17,9 @@ enum V {
 }
 
 #[derive(Debug)]
-struct Feature {
+pub(crate) struct Feature {
     kind: u64,
-    props: BTreeMap<String, V>,
+    pub(crate) props: BTreeMap<String, V>,
 }
 
 /// A minimal protobuf reader, enough for the MVT schema.
@@ -131,7 +131,7 @@ fn check_geometry(kind: u64, cmds: &[u64]) -> usize {
 }
 
 /// Layer name → features; panics on anything that is not valid MVT.
-fn decode(tile: &[u8]) -> HashMap<String, Vec<Feature>> {
+pub(crate) fn decode(tile: &[u8]) -> HashMap<String, Vec<Feature>> {
     let mut out = HashMap::new();
     let mut p = Pb::new(tile);
     while !p.done() {
@@ -183,7 +183,7 @@ fn decode(tile: &[u8]) -> HashMap<String, Vec<Feature>> {
 }
 
 /// The tile at zoom `z` holding a point.
-fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+pub(crate) fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
     let n = f64::from(1u32 << z);
     let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
     let r = lat.to_radians();
@@ -192,7 +192,11 @@ fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
     (x, y)
 }
 
-async fn fetch(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Vec<u8>, String) {
+pub(crate) async fn fetch(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, Vec<u8>, String) {
     let mut req = app.client.get(app.url(path));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -410,15 +414,11 @@ async fn cases_cluster_below_zoom_15_with_counts_and_the_worst_light() {
         );
     }
     // One of them overdue.
-    sqlx::query(
-        "UPDATE case_stages SET due_at = $2 - interval '1 hour'
-          WHERE done_at IS NULL AND case_id = (SELECT id FROM cases WHERE case_no = $1)",
-    )
-    .bind(&numbers[1])
-    .bind(test_now())
-    .execute(&app.db.pool)
-    .await
-    .unwrap();
+    let which = format!(
+        "case_id = (SELECT id FROM cases WHERE case_no = '{}')",
+        numbers[1]
+    );
+    put_past_deadline(&app.db, &which, test_now()).await;
     let (lon, lat) = (points[0].1, points[0].2);
 
     // The whole city at zoom 5: one cluster of three, one of them red.
