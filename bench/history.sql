@@ -147,8 +147,10 @@ SELECT c.id, c.t_file, NULL, '受理员', 'operator',
 FROM bench_cases c WHERE c.state IN ('rejected', 'void', 'suspended');
 
 DROP TABLE bench_cases;
--- Each open case's running deadline, as intake and actions keep it (0020).
+-- Each open case's running deadline, as intake and actions keep it (0020),
+-- its light and the map squares (0021).
 SELECT case_deadlines_rebuild();
+SELECT case_lights_rebuild(:'until'::date::timestamptz);
 VACUUM ANALYZE cases;
 VACUUM ANALYZE reports;
 VACUUM ANALYZE case_stages;

@@ -159,7 +159,8 @@ impl AppState {
     }
 }
 
-/// Marks overdue stages every `every`, for as long as the server runs.
+/// Marks overdue stages and moves the map's lights on every `every`, for as
+/// long as the server runs.
 async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -168,10 +169,14 @@ async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
         if pool.is_closed() {
             return;
         }
-        match crate::store::cases::sweep_overdue(&pool, clock.now()).await {
+        let now = clock.now();
+        match crate::store::cases::sweep_overdue(&pool, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(stages = n, "marked overdue"),
             Err(e) => tracing::warn!(error = %e, "overdue sweep failed; retrying next tick"),
+        }
+        if let Err(e) = crate::store::cases::sweep_lights(&pool, now).await {
+            tracing::warn!(error = %e, "light sweep failed; retrying next tick");
         }
     }
 }

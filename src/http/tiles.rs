@@ -2,7 +2,8 @@
 //! with `ST_AsMVT` over `ST_TileEnvelope`. Admin areas, grids and services are
 //! public; components and cases need a staff token (departments see their own
 //! cases only). The `cases` layer takes the case list's filters and clusters
-//! the cases below zoom 15. Empty tiles are 204.
+//! the cases below zoom 15 (up to zoom 12, open cases are added up from their
+//! sums per map square: `store::cases::case_tile`). Empty tiles are 204.
 
 use axum::Router;
 use axum::body::Body;

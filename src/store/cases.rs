@@ -716,9 +716,9 @@ pub async fn submit_report(
     let case_id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (case_no, state, kind, class, urgent, channel, description, address, geom,
              grid, community, street, district, component, department, reported_by, reported_at, updated_at,
-             due_at, warn_at)
+             due_at, warn_at, light)
          VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326),
-             $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)
+             $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, case_light($18, $19, $17))
          RETURNING id",
     )
     .bind(&case_no)
@@ -1100,12 +1100,17 @@ async fn apply(
         "UPDATE cases SET state = $2, department = $3, suspended_from = $4, suspended_at = $5,
              verified = $6, rework_count = $7, extension_requested_hours = $8, duplicate_of = $9,
              version = version + 1, updated_at = $10,
-             -- the running deadline (migration 0020), from the stages as this action left them
-             (due_at, warn_at) = (
-                 SELECT s.due_at, s.warn_at FROM case_stages s
-                 WHERE s.case_id = $1 AND s.done_at IS NULL
-                   AND $2 NOT IN ('closed', 'rejected', 'void')
-                 ORDER BY s.due_at LIMIT 1)
+             -- the running deadline (migration 0020), from the stages as this
+             -- action left them, and the light now (0021)
+             (due_at, warn_at, light) = (
+                 SELECT s.due_at, s.warn_at,
+                        CASE WHEN $2 NOT IN ('closed', 'rejected', 'void')
+                             THEN case_light(s.due_at, s.warn_at, $10) END
+                 FROM (SELECT) one LEFT JOIN LATERAL (
+                     SELECT s.due_at, s.warn_at FROM case_stages s
+                     WHERE s.case_id = $1 AND s.done_at IS NULL
+                       AND $2 NOT IN ('closed', 'rejected', 'void')
+                     ORDER BY s.due_at LIMIT 1) s ON true)
          WHERE id = $1",
     )
     .bind(case.id)
@@ -1200,6 +1205,29 @@ pub async fn sweep_overdue(pool: &PgPool, now: DateTime<Utc>) -> Result<usize, s
     }
     tx.commit().await?;
     Ok(marked.len())
+}
+
+/// Moves on the lights of open cases whose yellow or red time has come
+/// since the last sweep (the map's sums below zoom 13 follow: migration
+/// 0021), then settles those sums. Several servers may sweep at once: a case
+/// being changed right now is skipped and caught by the next sweep.
+pub async fn sweep_lights(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE cases c SET light = case_light(c.due_at, c.warn_at, $1)
+         FROM (SELECT id FROM cases
+               WHERE state IN ('reported', 'filed', 'dispatched', 'handled')
+                 AND (light = 'green' AND warn_at <= $1 OR light IN ('green', 'yellow') AND due_at < $1)
+               FOR UPDATE SKIP LOCKED) due
+         WHERE c.id = due.id",
+    )
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    sqlx::query("SELECT case_squares_settle()")
+        .execute(pool)
+        .await?;
+    Ok(moved)
 }
 
 // ---------------------------------------------------------------- queries
@@ -1410,77 +1438,177 @@ pub async fn list_cases(
 
 /// Cases are drawn one by one from this tile zoom; below it, as clusters.
 pub const CASE_CLUSTER_BELOW_ZOOM: i32 = 15;
+/// Up to this tile zoom, clusters of open cases are added up from the map
+/// squares (zoom-15 tiles: migration 0021) when the filter asks only for
+/// states, a department or urgency.
+pub const CASE_SQUARES_UP_TO_ZOOM: i32 = 12;
+
+/// The cases open in the loop, as the SQL of the map's queries writes them.
+const OPEN_STATES: [CaseState; 5] = [
+    CaseState::Reported,
+    CaseState::Filed,
+    CaseState::Dispatched,
+    CaseState::Handled,
+    CaseState::Suspended,
+];
 
 /// The `cases` vector tile: the cases matching `f` (the open ones when it
 /// names no state) in tile (z, x, y). Each case has its light — red overdue,
-/// yellow past 80 % of its stage's time on the clock (a suspended case's
-/// clock stands at its suspension), grey when finished — from the running
-/// deadline kept on the case (migration 0020). Below
-/// [`CASE_CLUSTER_BELOW_ZOOM`] the cases of each eighth of the tile are one
-/// feature at their mean position, with `point_count`, its `red` and
-/// `yellow` counts and the worst light inside (a lone case keeps its
-/// `case_no` and `state`), so a tile stays small however many cases the city
-/// has; a city-wide tile reads the open cases' map index alone.
+/// yellow past 80 % of its stage's time (a suspended case's light stands),
+/// grey when finished — from the running deadline kept on the case
+/// (migration 0020). Below [`CASE_CLUSTER_BELOW_ZOOM`] the cases of each
+/// eighth of the tile are one feature at their mean position, with
+/// `point_count`, its `red` and `yellow` counts and the worst light inside
+/// (a lone case keeps its `case_no` and `state`), so a tile stays small
+/// however many cases the city has. Up to [`CASE_SQUARES_UP_TO_ZOOM`] the
+/// clusters of open cases come from the map squares' sums, with the lights
+/// as of the last sweep and without case numbers.
 pub async fn case_tile(
     pool: &PgPool,
     f: &CaseFilter,
     (z, x, y): (i32, i32, i32),
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let mut qb = QueryBuilder::new(
-        "WITH b AS (SELECT env, ST_Transform(env, 4326) AS box FROM ST_TileEnvelope(",
-    );
-    qb.push_bind(z)
-        .push(", ")
-        .push_bind(x)
-        .push(", ")
-        .push_bind(y)
-        .push(") AS env), c AS (SELECT c.case_no, c.state, c.urgent, c.geom, ");
+    let only_open_by_department = f.states.iter().all(|s| OPEN_STATES.contains(s))
+        && f.grid.is_none()
+        && f.district.is_none()
+        && f.street.is_none()
+        && f.kind.is_none()
+        && f.class.is_none()
+        && f.overdue.is_none()
+        && f.verified.is_none()
+        && f.bbox.is_none()
+        && f.since.is_none()
+        && f.reported_between.is_none();
+    if z <= CASE_SQUARES_UP_TO_ZOOM && only_open_by_department {
+        return square_tile(pool, f, (z, x, y)).await;
+    }
+    let [lon0, lat0, lon1, lat1] = tile_bounds(z, x, y);
+    let mut qb = QueryBuilder::new("WITH c AS (SELECT c.case_no, c.state, c.urgent, c.geom, ");
     if z >= CASE_CLUSTER_BELOW_ZOOM {
         qb.push("c.kind, c.class, c.department, ");
     }
-    qb.push("CASE WHEN c.state IN ('closed', 'rejected', 'void') THEN 'grey' WHEN coalesce(c.suspended_at, ")
+    qb.push("CASE WHEN c.state IN ('closed', 'rejected', 'void') THEN 'grey' ELSE case_light(c.due_at, c.warn_at, coalesce(c.suspended_at, ")
         .push_bind(now)
-        .push(") > c.due_at THEN 'red' WHEN coalesce(c.suspended_at, ")
-        .push_bind(now)
-        .push(") >= c.warn_at THEN 'yellow' ELSE 'green' END AS light FROM cases c CROSS JOIN b");
+        .push(")) END AS light FROM cases c");
     push_filters(&mut qb, f, now);
     if f.states.is_empty() {
         qb.push(" AND c.state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended')");
     }
-    qb.push(" AND c.geom && b.box)");
+    // The tile's bounds in degrees as numbers, so that the planner can tell
+    // how many cases it holds.
+    qb.push(" AND c.geom && ST_MakeEnvelope(")
+        .push_bind(lon0)
+        .push(", ")
+        .push_bind(lat0)
+        .push(", ")
+        .push_bind(lon1)
+        .push(", ")
+        .push_bind(lat1)
+        .push(", 4326))");
+    let envelope = format!("ST_TileEnvelope({z}, {x}, {y})");
     if z >= CASE_CLUSTER_BELOW_ZOOM {
-        qb.push(
+        qb.push(format!(
             " SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
                   SELECT c.case_no, c.state, c.kind, c.class, c.urgent, c.department, c.light,
                          1 AS point_count,
-                         ST_AsMVTGeom(ST_Transform(c.geom, 3857), b.env, 4096, 64, true) AS geom
-                  FROM c, b
-              ) t WHERE geom IS NOT NULL",
-        );
+                         ST_AsMVTGeom(ST_Transform(c.geom, 3857), {envelope}, 4096, 64, true) AS geom
+                  FROM c
+              ) t WHERE geom IS NOT NULL"
+        ));
     } else {
         // Eighths of the tile in degrees (a tile is a rectangle in both
         // projections); one point per cluster is projected, not every case.
-        qb.push(
+        qb.push(format!(
             " SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
                   SELECT count(*)::int AS point_count,
                          (count(*) FILTER (WHERE c.light = 'red'))::int AS red,
                          (count(*) FILTER (WHERE c.light = 'yellow'))::int AS yellow,
                          bool_or(c.urgent) AS urgent,
-                         CASE WHEN count(*) FILTER (WHERE c.light = 'red') > 0 THEN 'red'
-                              WHEN count(*) FILTER (WHERE c.light = 'yellow') > 0 THEN 'yellow'
-                              WHEN count(*) FILTER (WHERE c.light = 'green') > 0 THEN 'green'
-                              ELSE 'grey' END AS light,
+                         {WORST_LIGHT} AS light,
                          CASE WHEN count(*) = 1 THEN min(c.case_no) END AS case_no,
                          CASE WHEN count(*) = 1 THEN min(c.state) END AS state,
-                         ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(ST_X(c.geom)), avg(ST_Y(c.geom))), 4326), 3857),
-                                      b.env, 4096, 64, true) AS geom
-                  FROM c, b
-                  GROUP BY floor((ST_X(c.geom) - ST_XMin(b.box)) * 8 / (ST_XMax(b.box) - ST_XMin(b.box))),
-                           floor((ST_Y(c.geom) - ST_YMin(b.box)) * 8 / (ST_YMax(b.box) - ST_YMin(b.box))), b.env
+                         ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(c.lon), avg(c.lat)), 4326), 3857),
+                                      {envelope}, 4096, 64, true) AS geom
+                  FROM (SELECT c.*, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat FROM c) c
+                  GROUP BY floor((c.lon - {lon0}) * 8 / {w}), floor((c.lat - {lat0}) * 8 / {h})
               ) t WHERE geom IS NOT NULL",
-        );
+            w = lon1 - lon0,
+            h = lat1 - lat0,
+        ));
     }
+    qb.build_query_scalar().fetch_one(pool).await
+}
+
+/// A cluster's light: the worst of its cases' (`count` of each light).
+const WORST_LIGHT: &str = "CASE WHEN count(*) FILTER (WHERE c.light = 'red') > 0 THEN 'red'
+                              WHEN count(*) FILTER (WHERE c.light = 'yellow') > 0 THEN 'yellow'
+                              WHEN count(*) FILTER (WHERE c.light = 'green') > 0 THEN 'green'
+                              ELSE 'grey' END";
+
+/// Tile (z, x, y) in degrees: west, south, east, north.
+fn tile_bounds(z: i32, x: i32, y: i32) -> [f64; 4] {
+    let n = f64::from(1u32 << z);
+    let lon = |x: i32| f64::from(x) / n * 360.0 - 180.0;
+    let lat = |y: i32| {
+        (std::f64::consts::PI * (1.0 - 2.0 * f64::from(y) / n))
+            .sinh()
+            .atan()
+            .to_degrees()
+    };
+    [lon(x), lat(y + 1), lon(x + 1), lat(y)]
+}
+
+/// The `cases` tile up to [`CASE_SQUARES_UP_TO_ZOOM`] from the map squares
+/// (migration 0021): the squares of each eighth of the tile (zoom-15 tiles
+/// nest in the eighths of lower zooms' tiles) added up.
+async fn square_tile(
+    pool: &PgPool,
+    f: &CaseFilter,
+    (z, x, y): (i32, i32, i32),
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let span = 1i32 << (15 - z);
+    let to_eighth = 12 - z;
+    let states: Vec<&str> = if f.states.is_empty() {
+        OPEN_STATES.iter().map(|s| s.as_str()).collect()
+    } else {
+        f.states.iter().map(|s| s.as_str()).collect()
+    };
+    let mut qb = QueryBuilder::new(
+        "WITH c AS (
+             SELECT x, y, light, urgent, sum(cases) AS cases, sum(lon_sum) AS lon_sum, sum(lat_sum) AS lat_sum
+             FROM case_squares WHERE x BETWEEN ",
+    );
+    qb.push_bind(x * span)
+        .push(" AND ")
+        .push_bind((x + 1) * span - 1)
+        .push(" AND y BETWEEN ")
+        .push_bind(y * span)
+        .push(" AND ")
+        .push_bind((y + 1) * span - 1)
+        .push(" AND state = ANY(")
+        .push_bind(states)
+        .push(")");
+    if let Some(d) = &f.department {
+        qb.push(" AND department = ").push_bind(d);
+    }
+    if let Some(u) = f.urgent {
+        qb.push(" AND urgent = ").push_bind(u);
+    }
+    qb.push(format!(
+        " GROUP BY x, y, light, urgent HAVING sum(cases) > 0)
+          SELECT ST_AsMVT(t, 'cases', 4096, 'geom') FROM (
+              SELECT sum(c.cases)::int AS point_count,
+                     coalesce(sum(c.cases) FILTER (WHERE c.light = 'red'), 0)::int AS red,
+                     coalesce(sum(c.cases) FILTER (WHERE c.light = 'yellow'), 0)::int AS yellow,
+                     bool_or(c.urgent) AS urgent,
+                     {WORST_LIGHT} AS light,
+                     ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(sum(c.lon_sum) / sum(c.cases),
+                                                                       sum(c.lat_sum) / sum(c.cases)), 4326), 3857),
+                                  ST_TileEnvelope({z}, {x}, {y}), 4096, 64, true) AS geom
+              FROM c GROUP BY c.x >> {to_eighth}, c.y >> {to_eighth}
+          ) t WHERE geom IS NOT NULL"
+    ));
     qb.build_query_scalar().fetch_one(pool).await
 }
 

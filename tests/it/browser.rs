@@ -37,6 +37,7 @@ async fn the_web_map_in_a_real_browser() {
     }
     // The first of them overdue: its cluster turns red at city zoom.
     put_past_deadline(&app.db, "case_id = (SELECT min(id) FROM cases)", test_now()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let (filed, _) = case_in(&app, &u, (points[0].1, points[0].2), "b1", "filed").await;
     let (handled, _) = case_in(&app, &u, (points[1].1, points[1].2), "b2", "handled").await;
     let more = grid_points(&app.db, 6).await;

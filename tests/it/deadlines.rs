@@ -235,8 +235,8 @@ async fn suspension_stops_the_clock_and_the_sweep_marks_overdue_once() {
 }
 
 /// A case's light four ways: on the case, alone on the map at zoom 18, as
-/// the map's cluster of the cases in `state` at zoom 10, and whether the
-/// overdue list holds it.
+/// the map's cluster of the cases in `state` at zoom 10 (from the map
+/// squares' sums), and whether the overdue list holds it.
 async fn lights(app: &TestApp, u: &Staff, no: &str, stage: &str, at: (f64, f64)) -> [String; 4] {
     let light = |v: &V| match v {
         V::S(s) => s.clone(),
@@ -287,6 +287,21 @@ async fn lights(app: &TestApp, u: &Staff, no: &str, stage: &str, at: (f64, f64))
     ]
 }
 
+/// [`lights`] with the clock at `t`, once the light sweep (every 50 ms here)
+/// has moved the map's sums on.
+async fn lights_at(
+    app: &TestApp,
+    u: &Staff,
+    no: &str,
+    stage: &str,
+    at: (f64, f64),
+    t: DateTime<Utc>,
+) -> [String; 4] {
+    app.clock.set(t);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lights(app, u, no, stage, at).await
+}
+
 /// The map tells each case's light as the case does, from the deadline kept
 /// with the case: a report's filing stage on the wall clock; handling on
 /// working time (yellow after 80 % of its working hours, not of the hours
@@ -300,10 +315,7 @@ async fn the_map_shows_each_case_light_as_the_case_does() {
     let case = dispatched_case(&app, &u, p[0], "map").await;
     let no = case["case_no"].as_str().unwrap().to_owned();
     assert_eq!(due(&case, "handling"), bj(2026, 11, 24, 15, 0));
-    let handling = |t| {
-        app.clock.set(t);
-        lights(&app, &u, &no, "handling", p[0])
-    };
+    let handling = |t| lights_at(&app, &u, &no, "handling", p[0], t);
     let all = |light: &str, overdue: &str| [light, light, light, overdue].map(str::to_owned);
     assert_eq!(handling(bj(2026, 11, 24, 11, 0)).await, all("green", "-"));
     assert_eq!(handling(bj(2026, 11, 24, 14, 0)).await, all("green", "-"));
@@ -344,10 +356,7 @@ async fn the_map_shows_each_case_light_as_the_case_does() {
         .await;
     assert_eq!(s, 201, "{b}");
     let reported = b["case"]["case_no"].as_str().unwrap().to_owned();
-    let filing = |t| {
-        app.clock.set(t);
-        lights(&app, &u, &reported, "filing", p[1])
-    };
+    let filing = |t| lights_at(&app, &u, &reported, "filing", p[1], t);
     assert_eq!(filing(bj(2026, 11, 25, 10, 4)).await, all("green", "-"));
     assert_eq!(filing(bj(2026, 11, 25, 10, 5)).await, all("yellow", "-"));
     assert_eq!(

@@ -652,6 +652,7 @@ pub async fn grid_points(db: &TestDb, n: i64) -> Vec<(String, f64, f64)> {
 /// Puts the running stages of the cases `which` picks (SQL over `case_id`)
 /// an hour past their deadline at `now`, on the stages and on the cases'
 /// copy of it (migration 0020), as if they had been that late; how many.
+/// The next light sweep (every 50 ms in tests) turns them red on the map.
 pub async fn put_past_deadline(
     db: &TestDb,
     which: &str,

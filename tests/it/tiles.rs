@@ -419,6 +419,7 @@ async fn cases_cluster_below_zoom_15_with_counts_and_the_worst_light() {
         numbers[1]
     );
     put_past_deadline(&app.db, &which, test_now()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let (lon, lat) = (points[0].1, points[0].2);
 
     // The whole city at zoom 5: one cluster of three, one of them red.
@@ -470,6 +471,37 @@ async fn cases_cluster_below_zoom_15_with_counts_and_the_worst_light() {
         };
         assert_eq!(n, count, "{query}");
     }
+    // Up to zoom 12 the open cases come from the map squares' sums; with a
+    // class named, from the cases one by one: the same cluster.
+    let (_, body, _) = fetch(
+        &app,
+        &format!("/tiles/cases/5/{x}/{y}.mvt?class=0102"),
+        Some(&u.dispatcher),
+    )
+    .await;
+    let one_by_one = decode(&body);
+    let keys = ["point_count", "red", "yellow", "light", "urgent"];
+    assert_eq!(
+        keys.map(|k| one_by_one["cases"][0].props.get(k).cloned()),
+        keys.map(|k| cluster.get(k).cloned())
+    );
+    // The squares hold each open case once, by state and light.
+    sqlx::query("SELECT case_squares_settle()")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let sums = "SELECT state, light, sum(cases)::bigint FROM case_squares
+                GROUP BY 1, 2 HAVING sum(cases) <> 0 ORDER BY 1, 2";
+    let counts = "SELECT state, light, count(*) FROM cases
+                  WHERE state NOT IN ('closed', 'rejected', 'void') GROUP BY 1, 2 ORDER BY 1, 2";
+    let mut seen = vec![];
+    for sql in [sums, counts] {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as(sql).fetch_all(&app.db.pool).await.unwrap();
+        seen.push(rows);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].iter().map(|r| r.2).sum::<i64>(), 3, "{:?}", seen[0]);
     let (s, body, _) = fetch(
         &app,
         &format!("/tiles/cases/5/{x}/{y}.mvt?state=nonsense"),

@@ -96,7 +96,13 @@ function buildMap(config) {
       id: 'selected', type: 'circle', source: 'selected',
       paint: { 'circle-radius': 15, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-width': 4, 'circle-stroke-color': '#1f5fa8' },
     });
-    map.on('click', 'cases', (e) => select(e.features[0].properties.case_no));
+    map.on('click', 'cases', (e) => {
+      const f = e.features[0];
+      // Up to zoom 12 the server adds cases up by map square: a lone one
+      // there carries no number, so the map goes closer instead.
+      if (f.properties.case_no) select(f.properties.case_no);
+      else map.easeTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom() + 2, 13) });
+    });
     map.on('click', 'case-clusters', (e) => map.easeTo({ center: e.features[0].geometry.coordinates, zoom: map.getZoom() + 2 }));
     legend(map, [
       ['dot', '#d4322c', 'lg_overdue'], ['dot', '#e0b000', 'lg_warning'], ['dot', '#2e9e44', 'lg_on_time'],
