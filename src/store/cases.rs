@@ -1290,7 +1290,7 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
     }
     if let Some(overdue) = f.overdue {
         qb.push(if overdue { " AND" } else { " AND NOT" });
-        qb.push(" (c.state IN ('reported', 'filed', 'dispatched', 'handled') AND c.due_at < ")
+        qb.push(" (c.state IN ('reported', 'filed', 'dispatched', 'handled') AND c.due_at IS NOT NULL AND c.due_at < ")
             .push_bind(now)
             .push(")");
     }
