@@ -1289,10 +1289,15 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &CaseFilter, now: DateTime<U
         qb.push(" AND c.class = ").push_bind(c);
     }
     if let Some(overdue) = f.overdue {
-        qb.push(if overdue { " AND" } else { " AND NOT" });
-        qb.push(" (c.state IN ('reported', 'filed', 'dispatched', 'handled') AND c.due_at IS NOT NULL AND c.due_at < ")
-            .push_bind(now)
-            .push(")");
+        // Open and not suspended, a deadline passed: a case has a deadline
+        // only while open (migration 0022).
+        qb.push(if overdue {
+            " AND (c.state <> 'suspended' AND c.due_at < "
+        } else {
+            " AND NOT coalesce(c.state <> 'suspended' AND c.due_at < "
+        })
+        .push_bind(now)
+        .push(if overdue { ")" } else { ", false)" });
     }
     if let Some(urgent) = f.urgent {
         qb.push(" AND c.urgent = ").push_bind(urgent);
