@@ -61,15 +61,6 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER case_squares_insert AFTER INSERT ON cases FOR EACH ROW
-    WHEN (NEW.state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended'))
-    EXECUTE FUNCTION case_squares_track();
-CREATE TRIGGER case_squares_update AFTER UPDATE ON cases FOR EACH ROW
-    WHEN ((OLD.state, OLD.department, OLD.light, OLD.urgent) IS DISTINCT FROM (NEW.state, NEW.department, NEW.light, NEW.urgent)
-          OR NOT OLD.geom ~= NEW.geom)
-    EXECUTE FUNCTION case_squares_track();
-CREATE TRIGGER case_squares_delete AFTER DELETE ON cases FOR EACH ROW
-    EXECUTE FUNCTION case_squares_track();
 
 -- Folds the rows added since into one settled row per key. Servers settle
 -- one at a time; a case changing meanwhile adds rows for the next time.
@@ -88,8 +79,10 @@ CREATE FUNCTION case_squares_settle() RETURNS void LANGUAGE sql AS $$
 $$;
 
 -- Every open case's light at `at`, and the squares summed again (after a
--- bulk load, or a clock set back).
+-- bulk load, or a clock set back). Changes to cases wait meanwhile, so that
+-- none is both in the new sums and in rows of its own.
 CREATE FUNCTION case_lights_rebuild(at timestamptz) RETURNS void LANGUAGE sql AS $$
+    LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE;
     UPDATE cases SET light = CASE WHEN state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended')
                                   THEN case_light(due_at, warn_at, coalesce(suspended_at, at)) END
     WHERE light IS DISTINCT FROM CASE WHEN state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended')
@@ -102,6 +95,17 @@ CREATE FUNCTION case_lights_rebuild(at timestamptz) RETURNS void LANGUAGE sql AS
     GROUP BY 1, 2, 3, 4, 5, 6;
 $$;
 SELECT case_lights_rebuild(now());
+
+-- From here on, every change of a case keeps its squares.
+CREATE TRIGGER case_squares_insert AFTER INSERT ON cases FOR EACH ROW
+    WHEN (NEW.state IN ('reported', 'filed', 'dispatched', 'handled', 'suspended'))
+    EXECUTE FUNCTION case_squares_track();
+CREATE TRIGGER case_squares_update AFTER UPDATE ON cases FOR EACH ROW
+    WHEN ((OLD.state, OLD.department, OLD.light, OLD.urgent) IS DISTINCT FROM (NEW.state, NEW.department, NEW.light, NEW.urgent)
+          OR NOT OLD.geom ~= NEW.geom)
+    EXECUTE FUNCTION case_squares_track();
+CREATE TRIGGER case_squares_delete AFTER DELETE ON cases FOR EACH ROW
+    EXECUTE FUNCTION case_squares_track();
 
 -- The lights the sweep moves on: green ones whose yellow time has come,
 -- and those not yet red whose deadline has passed.

@@ -1542,7 +1542,12 @@ pub async fn case_tile(
             h = lat1 - lat0,
         ));
     }
-    qb.build_query_scalar().fetch_one(pool).await
+    // Each tile is its own statement text: not kept prepared, so that the
+    // connection's cache of statements keeps the ones asked again.
+    qb.build_query_scalar()
+        .persistent(false)
+        .fetch_one(pool)
+        .await
 }
 
 /// A cluster's light: the worst of its cases' (`count` of each light).
@@ -1614,7 +1619,12 @@ async fn square_tile(
               FROM c GROUP BY c.x >> {to_eighth}, c.y >> {to_eighth}
           ) t WHERE geom IS NOT NULL"
     ));
-    qb.build_query_scalar().fetch_one(pool).await
+    // Each tile is its own statement text: not kept prepared, so that the
+    // connection's cache of statements keeps the ones asked again.
+    qb.build_query_scalar()
+        .persistent(false)
+        .fetch_one(pool)
+        .await
 }
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
