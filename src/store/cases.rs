@@ -1448,15 +1448,6 @@ pub const CASE_CLUSTER_BELOW_ZOOM: i32 = 15;
 /// states, a department or urgency.
 pub const CASE_SQUARES_UP_TO_ZOOM: i32 = 12;
 
-/// The cases open in the loop, as the SQL of the map's queries writes them.
-const OPEN_STATES: [CaseState; 5] = [
-    CaseState::Reported,
-    CaseState::Filed,
-    CaseState::Dispatched,
-    CaseState::Handled,
-    CaseState::Suspended,
-];
-
 /// The `cases` vector tile: the cases matching `f` (the open ones when it
 /// names no state) in tile (z, x, y). Each case has its light — red overdue,
 /// yellow past 80 % of its stage's time (a suspended case's light stands),
@@ -1474,7 +1465,7 @@ pub async fn case_tile(
     (z, x, y): (i32, i32, i32),
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let only_open_by_department = f.states.iter().all(|s| OPEN_STATES.contains(s))
+    let only_open_by_department = f.states.iter().all(|s| s.is_open())
         && f.grid.is_none()
         && f.district.is_none()
         && f.street.is_none()
@@ -1580,7 +1571,11 @@ async fn square_tile(
     let span = 1i32 << (15 - z);
     let to_eighth = 12 - z;
     let states: Vec<&str> = if f.states.is_empty() {
-        OPEN_STATES.iter().map(|s| s.as_str()).collect()
+        CaseState::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.as_str())
+            .collect()
     } else {
         f.states.iter().map(|s| s.as_str()).collect()
     };
