@@ -116,7 +116,8 @@ pub struct Rates {
 
 impl AppState {
     /// Loads the city index from the store and keeps it current with imports;
-    /// listens for case events; starts the overdue sweep.
+    /// listens for case events; starts the overdue sweep and gives the cases
+    /// taken before migration 0024 their H3 cells.
     pub async fn load(pool: PgPool, opts: ServeOptions) -> Result<Self, sqlx::Error> {
         let index = crate::store::city::load_city_index(&pool).await?;
         let city = Arc::new(SharedIndex::new(index));
@@ -125,6 +126,7 @@ impl AppState {
             city.clone(),
         ));
         let notices = crate::store::notices::listen(&pool).await?;
+        tokio::spawn(fill_cells(pool.clone()));
         tokio::spawn(sweep_overdue(
             pool.clone(),
             opts.clock.clone(),
@@ -159,8 +161,36 @@ impl AppState {
     }
 }
 
-/// Marks overdue stages and moves the map's lights on every `every`, for as
-/// long as the server runs.
+/// Gives the cases taken before migration 0024 their H3 cells, a batch at a
+/// time with a pause between (the server's own requests come first), until
+/// every case has its cell; after a failure, again a minute later.
+async fn fill_cells(pool: PgPool) {
+    let mut filled = 0;
+    while !pool.is_closed() {
+        match crate::store::cases::fill_cells(&pool, 5_000).await {
+            Ok(0) => {
+                if filled > 0 {
+                    tracing::info!(cases = filled, "every case has its H3 cell");
+                }
+                return;
+            }
+            Ok(n) => {
+                filled += n;
+                if filled % 100_000 < n {
+                    tracing::info!(cases = filled, "H3 cells given to cases taken before them");
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "giving cases their H3 cells failed; again in a minute");
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+        }
+    }
+}
+
+/// Marks overdue stages, moves the map's lights on and settles the
+/// evaluation sums every `every`, for as long as the server runs.
 async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -177,6 +207,9 @@ async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
         }
         if let Err(e) = crate::store::cases::sweep_lights(&pool, now).await {
             tracing::warn!(error = %e, "light sweep failed; retrying next tick");
+        }
+        if let Err(e) = crate::store::cases::settle_evaluation(&pool).await {
+            tracing::warn!(error = %e, "evaluation settling failed; retrying next tick");
         }
     }
 }

@@ -20,6 +20,9 @@
 //!   0.2 unless `weights=closure:…,on_time:…,rework:…` says otherwise (they
 //!   must add up to 1); `grade` A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E.
 //! Rates over an empty denominator are null.
+//!
+//! The groups come in pages of `page_size` (default 1,000) in key order:
+//! `next_after` is the `after` of the next page.
 
 use std::collections::HashMap;
 
@@ -104,11 +107,11 @@ fn parse_weights(s: &str) -> ApiResult<Weights> {
     Ok(w)
 }
 
-/// The indicators of the cases of a period not summed per day: those not
-/// closed, and the closed ones of the period's partial first and last day
-/// ($4 and $5: the first and last UTC midnight inside it). From each case's
-/// facts (migration 0016: kept by the audit trail in the same transaction as
-/// the change). `{key}` is the grouping column.
+/// The indicators of the cases of the period's partial first and last UTC
+/// day, from each case's facts (migration 0016: kept by the audit trail in
+/// the same transaction as the change): [$1, $4) and [$5, $2), $4 and $5
+/// being the first and last UTC midnight inside the period. `{key}` is the
+/// grouping column.
 const EVALUATION_FACTS_SQL: &str = "
 SELECT {key} AS key,
     count(*) AS cases,
@@ -130,18 +133,22 @@ SELECT {key} AS key,
     coalesce(sum(handling_h), 0)::float8 AS handling_h, count(handling_h) AS handling_n,
     coalesce(sum(verification_h), 0)::float8 AS verification_h, count(verification_h) AS verification_n
 FROM (
-    SELECT * FROM case_facts WHERE state <> 'closed' AND reported_at >= $1 AND reported_at < $2
+    SELECT * FROM case_facts WHERE reported_at >= $1 AND reported_at < $4
     UNION ALL
-    SELECT * FROM case_facts WHERE state = 'closed' AND reported_at >= $1 AND reported_at < $4
-    UNION ALL
-    SELECT * FROM case_facts WHERE state = 'closed' AND reported_at >= $5 AND reported_at < $2
+    SELECT * FROM case_facts WHERE reported_at >= $5 AND reported_at < $2
 ) f
+WHERE ($9::text IS NULL OR coalesce({key}, '') > $9) AND ($10::text IS NULL OR coalesce({key}, '') <= $10)
 GROUP BY 1";
 
-/// The closed cases of the period's whole UTC days [$7, $8), from their
-/// daily sums (migration 0019); the same columns as the facts give. Asked in
-/// one statement with the facts (`UNION ALL`), so both parts see the same
-/// moment: a case closing meanwhile is counted once.
+/// The cases of the period's whole UTC days [$7, $8) (and [$4, $5)), from
+/// their daily sums (migrations 0019, 0023): the settled sums, the changes
+/// not yet settled (`{change_key}`: the grouping column), and, taken off the
+/// cases due once their handling deadline passes, those whose deadline is
+/// still ahead of the clock ($3; `{key}`: the facts' grouping column).
+/// The same columns as the facts give; both parts hold the groups of the
+/// page only, whose keys are after $9 and up to $10. Asked in one statement with the facts
+/// (`UNION ALL`), so every part sees the same moment: a case changing or
+/// being settled meanwhile is counted once.
 const EVALUATION_DAYS_SQL: &str = "
 SELECT nullif(key, '') AS key,
     sum(cases)::bigint AS cases,
@@ -151,19 +158,34 @@ SELECT nullif(key, '') AS key,
     sum(handled)::bigint AS handled,
     sum(handled_on_time)::bigint AS handled_on_time,
     sum(overdue)::bigint AS overdue,
-    sum(cases)::bigint AS closed,
-    sum(handled_on_time)::bigint AS closed_on_time,
-    0::bigint AS suspended,
-    sum(filed)::bigint AS due,
+    sum(closed)::bigint AS closed,
+    sum(closed_on_time)::bigint AS closed_on_time,
+    sum(suspended)::bigint AS suspended,
+    sum(due)::bigint AS due,
     sum(rework)::bigint AS rework,
     sum(reworked)::bigint AS reworked,
     sum(filing_h)::float8 AS filing_h, sum(filing_n)::bigint AS filing_n,
     sum(dispatch_h)::float8 AS dispatch_h, sum(dispatch_n)::bigint AS dispatch_n,
     sum(handling_h)::float8 AS handling_h, sum(handling_n)::bigint AS handling_n,
     sum(verification_h)::float8 AS verification_h, sum(verification_n)::bigint AS verification_n
-FROM evaluation_days
-WHERE grouping = $6 AND day >= $7 AND day < $8
-GROUP BY 1 HAVING sum(cases) > 0";
+FROM (
+    SELECT key, {sums} FROM evaluation_days WHERE grouping = $6 AND day >= $7 AND day < $8
+    UNION ALL
+    SELECT {change_key}, {sums} FROM evaluation_changes WHERE day >= $7 AND day < $8
+    UNION ALL
+    SELECT coalesce({key}, ''), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1
+    FROM case_facts
+    WHERE was_filed AND state NOT IN ('suspended', 'closed') AND NOT was_overdue
+      AND handling_due_at > $3 AND reported_at >= $4 AND reported_at < $5
+) s
+WHERE ($9::text IS NULL OR key > $9) AND ($10::text IS NULL OR key <= $10)
+GROUP BY 1";
+
+/// The summed columns of evaluation_days and evaluation_changes, in the
+/// order of the days part's union; `due` counting the pending ones.
+const EVALUATION_SUMS: &str = "cases, reports, filed, dispatched, handled, handled_on_time, overdue, \
+    closed, closed_on_time, suspended, rework, reworked, filing_h, filing_n, dispatch_h, dispatch_n, \
+    handling_h, handling_n, verification_h, verification_n, due + due_pending AS due";
 
 /// One group's counts, added up from both sources.
 #[derive(Default)]
@@ -246,6 +268,11 @@ pub struct EvaluationQuery {
     by: Option<String>,
     /// `closure:0.4,on_time:0.4,rework:0.2` (adding up to 1).
     weights: Option<String>,
+    /// The groups after this key (the last answer's `next_after`), in key order.
+    after: Option<String>,
+    /// 1–5,000 groups (default 1,000).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 5000)]
+    page_size: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -297,7 +324,12 @@ pub struct Evaluation {
     pub to: DateTime<Utc>,
     pub by: String,
     pub weights: WeightsView,
+    /// The groups of this page, those after `after` in key order (the group
+    /// of none last): `page_size` of them, a few more when cases changed in
+    /// the last half minute add groups.
     pub rows: Vec<EvaluationRow>,
+    /// More groups follow: ask again with `after` set to this.
+    pub next_after: Option<String>,
 }
 
 /// The standard indicators per department, area, grid or inspector over a period.
@@ -334,10 +366,48 @@ pub(crate) async fn evaluation(
     } else {
         key
     };
+    let page_size = match q.get("page_size") {
+        None => 1_000,
+        Some(n) => n
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=5_000).contains(n))
+            .ok_or_else(|| bad("invalid_page_size", "page_size must be 1–5000"))?,
+    };
+    let after = match caller.0.role {
+        Role::Department => None,
+        _ => q.get("after").cloned(),
+    };
     let (first_day, last_day) = whole_days(from, to);
+    // The page ends at the page_size-th group of the daily sums after
+    // `after` (by evaluation_days_key_idx) when more follow; the rest of the
+    // page is what the other parts hold up to that key. Otherwise this is the
+    // last page, holding every group after `after`. A department's answer is
+    // its own row: one page.
+    let page_end: Option<String> = if caller.0.role == Role::Department {
+        None
+    } else {
+        let ends: Vec<String> = sqlx::query_scalar(
+            "SELECT key FROM evaluation_days
+             WHERE grouping = $1 AND day >= $2 AND day < $3 AND ($4::text IS NULL OR key > $4)
+             GROUP BY key HAVING sum(cases) <> 0 ORDER BY key OFFSET $5 LIMIT 2",
+        )
+        .bind(key)
+        .bind(first_day.date_naive())
+        .bind(last_day.date_naive())
+        .bind(&after)
+        .bind(page_size - 1)
+        .fetch_all(state.stale_reads.pool())
+        .await?;
+        (ends.len() == 2).then(|| ends[0].clone())
+    };
     let both = format!(
-        "{} UNION ALL {EVALUATION_DAYS_SQL}",
-        EVALUATION_FACTS_SQL.replace("{key}", column)
+        "{} UNION ALL {}",
+        EVALUATION_FACTS_SQL.replace("{key}", column),
+        EVALUATION_DAYS_SQL
+            .replace("{sums}", EVALUATION_SUMS)
+            .replace("{change_key}", key)
+            .replace("{key}", column)
     );
     let parts = sqlx::query(sqlx::AssertSqlSafe(both))
         .bind(from)
@@ -348,6 +418,8 @@ pub(crate) async fn evaluation(
         .bind(key)
         .bind(first_day.date_naive())
         .bind(last_day.date_naive())
+        .bind(&after)
+        .bind(&page_end)
         .fetch_all(state.stale_reads.pool())
         .await?;
     let mut groups: HashMap<Option<String>, Sums> = HashMap::new();
@@ -380,6 +452,10 @@ pub(crate) async fn evaluation(
     };
     let mut out = Vec::new();
     for (key, sums) in rows {
+        // A group whose cases all moved to another (a department changed).
+        if sums.n("cases") == 0 {
+            continue;
+        }
         if caller.0.role == Role::Department && key != caller.0.department {
             continue;
         }
@@ -439,6 +515,7 @@ pub(crate) async fn evaluation(
             rework: weights.rework,
         },
         rows: out,
+        next_after: page_end,
     }))
 }
 
@@ -472,8 +549,9 @@ fn period(
 
 /// `GET /api/v1/stats/hotspots?from=&to=&kind=&class=&resolution=`: where
 /// problems recur. A GeoJSON FeatureCollection of H3 cells (resolution 5–12,
-/// default 9, ~0.1 km²) with `count`, most first, and `grids`: the unit grids
-/// with their counts, most first. A department counts its own cases only.
+/// default 9, ~0.1 km²: the parents of the cases' cells at resolution 12)
+/// with `count`, most first, and `grids`: the unit grids with their counts,
+/// most first. A department counts its own cases only.
 #[derive(Debug, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HotspotsQuery {
@@ -525,9 +603,17 @@ pub(crate) async fn hotspots(
     if kind.is_some_and(|k| k != "event" && k != "component") {
         return Err(bad("invalid_kind", "kind must be component or event"));
     }
-    let rows: Vec<(f64, f64, String)> = sqlx::query_as(
-        "SELECT ST_X(geom), ST_Y(geom), grid FROM cases
-         WHERE reported_at >= $1 AND reported_at < $2 AND state <> 'void'
+    // One statement, so one moment: the cases with their cell (migration
+    // 0024) counted per cell and per grid, each without one yet as itself.
+    let rows: Vec<(Option<i64>, Option<String>, i64, Option<f64>, Option<f64>)> = sqlx::query_as(
+        "SELECT h3_parent(cell, $6), grid, count(*), NULL::float8, NULL::float8 FROM cases
+         WHERE reported_at >= $1 AND reported_at < $2 AND state <> 'void' AND cell IS NOT NULL
+           AND ($3::text IS NULL OR class = $3) AND ($4::text IS NULL OR kind = $4)
+           AND ($5::text IS NULL OR department = $5)
+         GROUP BY GROUPING SETS (h3_parent(cell, $6), grid)
+         UNION ALL
+         SELECT NULL, grid, 1, ST_X(geom), ST_Y(geom) FROM cases
+         WHERE reported_at >= $1 AND reported_at < $2 AND state <> 'void' AND cell IS NULL
            AND ($3::text IS NULL OR class = $3) AND ($4::text IS NULL OR kind = $4)
            AND ($5::text IS NULL OR department = $5)",
     )
@@ -536,15 +622,33 @@ pub(crate) async fn hotspots(
     .bind(class)
     .bind(kind)
     .bind(department)
+    .bind(i32::from(u8::from(resolution)))
     .fetch_all(state.stale_reads.pool())
     .await?;
     let mut cells: HashMap<h3o::CellIndex, i64> = HashMap::new();
     let mut grids: HashMap<String, i64> = HashMap::new();
-    for (lon, lat, grid) in rows {
-        if let Ok(ll) = h3o::LatLng::new(lat, lon) {
-            *cells.entry(ll.to_cell(resolution)).or_default() += 1;
+    for (cell, grid, count, lon, lat) in rows {
+        match (cell, grid, lon.zip(lat)) {
+            (Some(cell), _, _) => {
+                if let Some(cell) = u64::try_from(cell)
+                    .ok()
+                    .and_then(|c| h3o::CellIndex::try_from(c).ok())
+                {
+                    *cells.entry(cell).or_default() += count;
+                }
+            }
+            (None, Some(grid), Some((lon, lat))) => {
+                // The parent of its finest cell, as the kept cells give.
+                if let Some(cell) =
+                    crate::store::cases::finest_cell(lon, lat).and_then(|c| c.parent(resolution))
+                {
+                    *cells.entry(cell).or_default() += 1;
+                }
+                *grids.entry(grid).or_default() += 1;
+            }
+            (None, Some(grid), None) => *grids.entry(grid).or_default() += count,
+            (None, None, _) => {}
         }
-        *grids.entry(grid).or_default() += 1;
     }
     let mut cells: Vec<_> = cells.into_iter().collect();
     cells.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -178,7 +178,7 @@ pub async fn state_steps(pool: &PgPool, case_ids: &[i64]) -> Result<Vec<StateSte
 
 /// Appends to a case's audit trail. Every change to a case appends, and the
 /// case's evaluation facts are computed again at commit from its last event
-/// (migrations 0016, 0019): call it only with the case's row locked
+/// (migrations 0016, 0019, 0023): call it only with the case's row locked
 /// (`FOR UPDATE` or an `UPDATE cases`), so no other transaction's event on
 /// the case can come between.
 #[allow(clippy::too_many_arguments)]
@@ -716,9 +716,9 @@ pub async fn submit_report(
     let case_id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (case_no, state, kind, class, urgent, channel, description, address, geom,
              grid, community, street, district, component, department, reported_by, reported_at, updated_at,
-             due_at, warn_at, light)
+             due_at, warn_at, light, cell)
          VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326),
-             $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, case_light($18, $19, $17))
+             $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, case_light($18, $19, $17), $20)
          RETURNING id",
     )
     .bind(&case_no)
@@ -740,6 +740,7 @@ pub async fn submit_report(
     .bind(now)
     .bind(filing_due.map(|d| d.at))
     .bind(filing_due.map(|d| d.warn_at))
+    .bind(cell_of(intake.lon, intake.lat))
     .fetch_one(&mut *tx)
     .await?;
     let report_id = insert_report(&mut tx, case_id, user, intake, now, false).await?;
@@ -1228,6 +1229,60 @@ pub async fn sweep_lights(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx
         .execute(pool)
         .await?;
     Ok(moved)
+}
+
+/// The resolution of the H3 cell kept with each case (migration 0024): the
+/// finest the hotspots show; coarser cells are its parents.
+pub const CELL_RESOLUTION: h3o::Resolution = h3o::Resolution::Twelve;
+
+/// The H3 cell of a point at CELL_RESOLUTION. None off the globe.
+pub fn finest_cell(lon: f64, lat: f64) -> Option<h3o::CellIndex> {
+    Some(h3o::LatLng::new(lat, lon).ok()?.to_cell(CELL_RESOLUTION))
+}
+
+/// The H3 cell of a point at CELL_RESOLUTION as kept: the index's 64 bits
+/// (the highest is always 0).
+pub fn cell_of(lon: f64, lat: f64) -> Option<i64> {
+    i64::try_from(u64::from(finest_cell(lon, lat)?)).ok()
+}
+
+/// Gives up to `batch` cases without an H3 cell their own (the cases taken
+/// before migration 0024), newest first; returns how many (0: every case has
+/// its cell). Servers share the work: each takes rows no other holds.
+pub async fn fill_cells(pool: &PgPool, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(i64, f64, f64)> = sqlx::query_as(
+        "SELECT id, ST_X(geom), ST_Y(geom) FROM cases WHERE cell IS NULL
+         ORDER BY reported_at DESC LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(batch)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (ids, cells): (Vec<i64>, Vec<Option<i64>>) = rows
+        .iter()
+        .map(|&(id, lon, lat)| (id, cell_of(lon, lat)))
+        .unzip();
+    // A point off the globe (intake takes none) would stay without a cell.
+    let filled = sqlx::query(
+        "UPDATE cases c SET cell = v.cell FROM unnest($1::bigint[], $2::bigint[]) v (id, cell)
+         WHERE c.id = v.id AND v.cell IS NOT NULL",
+    )
+    .bind(&ids)
+    .bind(&cells)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(filled)
+}
+
+/// Folds the evaluation changes committed since the last time into the
+/// daily sums (migration 0023). Several servers may settle at once: one does.
+pub async fn settle_evaluation(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT evaluation_settle()")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------- queries

@@ -21,10 +21,34 @@ fn close_to(v: &Value, want: f64) {
     assert!((got - want).abs() < 1e-9, "{got} ≠ {want}");
 }
 
+/// The same JSON, numbers that are not whole to within 1e-9 (sums of hours
+/// added in another order).
+fn same_answer(a: &Value, b: &Value) {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{a} against {b}");
+            x.iter().zip(y).for_each(|(x, y)| same_answer(x, y));
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>());
+            x.iter().for_each(|(k, v)| same_answer(v, &y[k]));
+        }
+        (Value::Number(x), Value::Number(_)) if x.is_f64() => close_to(b, x.as_f64().unwrap()),
+        _ => assert_eq!(a, b),
+    }
+}
+
 #[tokio::test]
 async fn indicators_of_a_known_history() {
     let db = TestDb::new(Template::SampleCity).await.unwrap();
     let app = TestApp::spawn_with(db, Clock::fixed(bj(23, 9, 0)))
+        .await
+        .unwrap();
+    // The servers' sweep settles no evaluation change until the answers below
+    // have been checked with them unsettled.
+    let mut no_settling = app.db.pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtextextended('evaluation_settle', 0))")
+        .execute(&mut *no_settling)
         .await
         .unwrap();
     let u = Staff::new(&app).await;
@@ -356,6 +380,68 @@ async fn indicators_of_a_known_history() {
         assert_eq!(counted, own, "{me}");
         assert!(counted < 4, "not every department's cases: {hot}");
     }
+    // Each case keeps its cell at resolution 12 (migration 0024); a coarser
+    // cell is its parent, taken in SQL as h3o takes it.
+    let cell_of_a = h3o::LatLng::new(p[0].2, p[0].1)
+        .unwrap()
+        .to_cell(h3o::Resolution::Twelve);
+    let kept: Option<i64> = sqlx::query_scalar("SELECT cell FROM cases WHERE case_no = $1")
+        .bind(&a)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(u64::from(cell_of_a) as i64));
+    for r in 0..=12u8 {
+        let res = h3o::Resolution::try_from(r).unwrap();
+        let parent: i64 = sqlx::query_scalar("SELECT h3_parent($1, $2)")
+            .bind(u64::from(cell_of_a) as i64)
+            .bind(i32::from(r))
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            parent as u64,
+            u64::from(cell_of_a.parent(res).unwrap()),
+            "resolution {r}"
+        );
+    }
+    // Cases taken before their cells were kept are put in cells as they are
+    // read, until the servers give them theirs: the same hotspots throughout.
+    let hotspots_at = |r: u8| {
+        let app = &app;
+        let token = u.operator.clone();
+        let period = period.clone();
+        async move {
+            let (s, hot) = app
+                .get_as(
+                    &format!("/api/v1/stats/hotspots?{period}&resolution={r}"),
+                    &token,
+                )
+                .await;
+            assert_eq!(s, 200, "{hot}");
+            hot
+        }
+    };
+    let with_cells = (hotspots_at(12).await, hotspots_at(9).await);
+    sqlx::query("UPDATE cases SET cell = NULL WHERE case_no IN ($1, $2)")
+        .bind(&a)
+        .bind(&b)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!((hotspots_at(12).await, hotspots_at(9).await), with_cells);
+    let filled = citygrid::store::cases::fill_cells(&app.db.pool, 100)
+        .await
+        .unwrap();
+    assert_eq!(filled, 2);
+    assert_eq!((hotspots_at(12).await, hotspots_at(9).await), with_cells);
+    let kept: Option<i64> = sqlx::query_scalar("SELECT cell FROM cases WHERE case_no = $1")
+        .bind(&a)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(u64::from(cell_of_a) as i64));
+
     // At resolution 5 the four cases share one cell; the class filter keeps
     // the three of exposed garbage.
     let (_, hot) = app
@@ -415,30 +501,115 @@ async fn indicators_of_a_known_history() {
     .await
     .unwrap();
     assert_eq!(stale, 0, "case_facts differ from case_facts_now");
-    let kept: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT grouping, key, cases, filed, rework FROM evaluation_days WHERE cases <> 0 ORDER BY 1, 2",
-    )
-    .fetch_all(&app.db.pool)
-    .await
-    .unwrap();
+    // The changes not yet settled count as the settled sums do: the same
+    // answer before the sweep folds them in, after, and from sums made again.
+    let unsettled: i64 = sqlx::query_scalar("SELECT count(*) FROM evaluation_changes")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(unsettled > 0, "the actions above left changes to settle");
+    let every_grouping = || async {
+        let mut all = vec![];
+        for by in [
+            "department",
+            "district",
+            "street",
+            "community",
+            "grid",
+            "inspector",
+        ] {
+            let (s, body) = app
+                .get_as(
+                    &format!("/api/v1/stats/evaluation?{period}&by={by}"),
+                    &u.operator,
+                )
+                .await;
+            assert_eq!(s, 200, "{body}");
+            all.push(body["rows"].clone());
+        }
+        all
+    };
+    let before = every_grouping().await;
+    sqlx::query("SELECT pg_advisory_unlock(hashtextextended('evaluation_settle', 0))")
+        .execute(&mut *no_settling)
+        .await
+        .unwrap();
+    sqlx::query("SELECT evaluation_settle()")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM evaluation_changes")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "settled");
+    same_answer(&json!(every_grouping().await), &json!(before));
+    // Every sum of every group and day (hours to a microhour: added in
+    // another order, doubles may differ in their last bit).
+    let sums = "SELECT concat_ws(' ', grouping, day, key, cases, reports, filed, dispatched, handled,
+                    handled_on_time, overdue, rework, reworked, round(filing_h::numeric, 6), filing_n,
+                    round(dispatch_h::numeric, 6), dispatch_n, round(handling_h::numeric, 6), handling_n,
+                    round(verification_h::numeric, 6), verification_n, closed, closed_on_time,
+                    suspended, due, due_pending)
+                FROM evaluation_days WHERE cases <> 0 ORDER BY grouping, day, key";
+    let kept: Vec<String> = sqlx::query_scalar(sums)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
     sqlx::query("SELECT evaluation_days_rebuild()")
         .execute(&app.db.pool)
         .await
         .unwrap();
-    let rebuilt: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT grouping, key, cases, filed, rework FROM evaluation_days ORDER BY 1, 2",
+    let rebuilt: Vec<String> = sqlx::query_scalar(sums)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, rebuilt);
+    same_answer(&json!(every_grouping().await), &json!(before));
+    let cases_by_department: i64 = sqlx::query_scalar(
+        "SELECT sum(cases)::bigint FROM evaluation_days WHERE grouping = 'department'",
     )
-    .fetch_all(&app.db.pool)
+    .fetch_one(&app.db.pool)
     .await
     .unwrap();
-    assert_eq!(kept, rebuilt);
     assert_eq!(
-        kept.iter()
-            .filter(|k| k.0 == "department")
-            .map(|k| k.2)
-            .sum::<i64>(),
-        2,
-        "two closed cases"
+        cases_by_department, 4,
+        "every case, in one department's sums or none's"
+    );
+
+    // A page of groups at a time, in key order: the pages hold every group once.
+    let mut paged = vec![];
+    let mut after: Option<String> = None;
+    for _ in 0..10 {
+        let mut q = format!("/api/v1/stats/evaluation?{period}&by=grid&page_size=1");
+        if let Some(a) = &after {
+            q.push_str(&format!("&after={a}"));
+        }
+        let (s, body) = app.get_as(&q, &u.operator).await;
+        assert_eq!(s, 200, "{body}");
+        let rows = body["rows"].as_array().unwrap();
+        assert!(rows.len() <= 1, "{body}");
+        paged.extend(rows.iter().map(|r| r["key"].as_str().unwrap().to_owned()));
+        after = body["next_after"].as_str().map(str::to_owned);
+        if after.is_none() {
+            break;
+        }
+    }
+    assert!(after.is_none(), "the pages end");
+    let mut whole: Vec<String> = before[4]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap().to_owned())
+        .collect();
+    whole.sort();
+    assert_eq!(paged, whole);
+    let (s, b) = app
+        .get_as("/api/v1/stats/evaluation?page_size=0", &u.operator)
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("invalid_page_size"))
     );
 }
 

@@ -8,7 +8,7 @@ const COLUMNS = ['cases', 'reports', 'filed', 'dispatched', 'handled', 'handled_
 const RATES = ['closure_rate', 'on_time_closure_rate', 'rework_rate'];
 /** Columns that add up in the totals row. */
 const COUNTS = ['cases', 'reports', 'filed', 'dispatched', 'handled', 'handled_on_time', 'overdue', 'closed', 'due', 'rework'];
-const state = { rows: [], map: null, sort: 'score', descending: true, today: null, by: 'department' };
+const state = { rows: [], next: null, map: null, sort: 'score', descending: true, today: null, by: 'department' };
 window.citygrid = state;
 
 function period() {
@@ -69,6 +69,25 @@ function renderTable() {
         : el('td', {}, cell(c, r[c])))))),
     el('tfoot', {}, el('tr', { class: 'totals' }, el('td', {}), el('th', { scope: 'row' }, t('totals')),
       ...COLUMNS.map((c) => el('td', {}, c in totals ? String(totals[c]) : '')))));
+  // Groups come a page at a time (a year by grid is tens of thousands).
+  const more = document.getElementById('more');
+  more.hidden = state.next === null;
+  more.textContent = t('more_groups').replace('{n}', state.rows.length.toLocaleString());
+}
+
+/** The next page of groups, added to the table; false when it failed. */
+async function showMore() {
+  const q = new URLSearchParams({ ...state.period, by: state.by, after: state.next });
+  try {
+    const data = await api(`/api/v1/stats/evaluation?${q}`);
+    state.rows = [...state.rows, ...data.rows];
+    state.next = data.next_after ?? null;
+    renderTable();
+    return true;
+  } catch (e) {
+    document.getElementById('error').textContent = message(e);
+    return false;
+  }
 }
 
 async function show(first = false) {
@@ -87,6 +106,8 @@ async function show(first = false) {
       return show();
     }
     state.rows = data.rows;
+    state.next = data.next_after ?? null;
+    state.period = period();
     state.by = by;
     renderTable();
     const { from, to } = period();
@@ -102,7 +123,11 @@ async function show(first = false) {
   }
 }
 
-function exportTable() {
+async function exportTable() {
+  // Every group, not only the pages shown.
+  while (state.next !== null) {
+    if (!(await showMore())) return;
+  }
   const head = ['key', 'name', ...COLUMNS];
   const quote = (v) => `"${String(v ?? '').replaceAll('"', '""')}"`;
   const lines = [head.join(','), ...state.rows.map((r) => head.map((c) => quote(r[c])).join(','))];
@@ -123,6 +148,7 @@ async function start() {
   window.addEventListener('citygrid:unauthorized', async () => { await signInForm(); show(); });
   document.getElementById('app').hidden = false;
   document.getElementById('show').onclick = () => show();
+  document.getElementById('more').onclick = showMore;
   for (const b of document.querySelectorAll('[data-preset]')) b.onclick = () => preset(b.dataset.preset);
   document.getElementById('export-table').onclick = exportTable;
   const config = await mapConfig();
