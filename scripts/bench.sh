@@ -17,6 +17,7 @@
 # Writes the figures and the command into bench/results/reads-<date>.txt.
 # Usage: scripts/bench.sh [CASES] [SECONDS]      (default 10000000 10)
 #        BENCH_SKIP_INTAKE=1 scripts/bench.sh …   (the reads only)
+#        BENCH_ONLY='evaluation|hotspots' scripts/bench.sh …   (the reads so named only)
 #        CITYGRID_BIN=path/to/citygrid scripts/bench.sh …   (another build)
 #        BENCH_MAKE_ONLY=1 scripts/bench.sh …   (make the histories, measure nothing)
 source "$(dirname "$0")/lib.sh"
@@ -133,6 +134,7 @@ OPEN="state=reported,filed,dispatched,handled,suspended"
 # One read: a path, or several (a random one each request, from a file).
 measure() { # name path-or-@file
     local name=$1 what=$2 base big
+    [[ -z ${BENCH_ONLY:-} || $name =~ $BENCH_ONLY ]] || return 0
     for side in base big; do
         local port=8095 tok=$BASE_TOKEN db=$BASE_DB
         [ $side = big ] && port=8096 tok=$BIG_TOKEN db=$BIG_DB
@@ -195,6 +197,8 @@ measure "evaluation by grid, a year" "/api/v1/stats/evaluation?by=grid&$YEAR"
 measure "hotspots, a year" "/api/v1/stats/hotspots?$YEAR"
 measure "Open311 requests.json" "/open311/v2/requests.json"
 measure "Open311 one request" "@$work/open311-{db}.txt"
+
+if [ -n "${BENCH_ONLY:-}" ]; then echo "written to $OUT"; exit 0; fi
 
 # Tiles: the city centre at every zoom, the largest and the slowest of ten asks.
 read -r CX CY < <(q "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)) c FROM grids) x" | tr '|' ' ')

@@ -146,7 +146,9 @@ GROUP BY 1";
 /// cases due once their handling deadline passes, those whose deadline is
 /// still ahead of the clock ($3; `{key}`: the facts' grouping column).
 /// The same columns as the facts give; both parts hold the groups of the
-/// page only, whose keys are after $9 and up to $10. Asked in one statement with the facts
+/// page only, whose keys are after $9 and up to $10 — of the daily sums,
+/// where the period has many rows, the keys $11 (`{day_keys}`: looked up on
+/// evaluation_days_key_idx). Asked in one statement with the facts
 /// (`UNION ALL`), so every part sees the same moment: a case changing or
 /// being settled meanwhile is counted once.
 const EVALUATION_DAYS_SQL: &str = "
@@ -169,7 +171,8 @@ SELECT nullif(key, '') AS key,
     sum(handling_h)::float8 AS handling_h, sum(handling_n)::bigint AS handling_n,
     sum(verification_h)::float8 AS verification_h, sum(verification_n)::bigint AS verification_n
 FROM (
-    SELECT key, {sums} FROM evaluation_days WHERE grouping = $6 AND day >= $7 AND day < $8
+    SELECT key, {sums} FROM evaluation_days
+    WHERE grouping = $6 AND {day_keys} AND day >= $7 AND day < $8
     UNION ALL
     SELECT {change_key}, {sums} FROM evaluation_changes WHERE day >= $7 AND day < $8
     UNION ALL
@@ -248,6 +251,63 @@ fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> (DateTime<Utc>, DateTim
     } else {
         (from, from)
     }
+}
+
+/// The keys of the daily sums of `grouping` with a row in the whole days
+/// [first, last), after `after` in key order: `page_size` + 1 at most; and
+/// whether the period holds many rows. Where it does (a year by grid: a
+/// million), the keys are walked one by one on evaluation_days_key_idx, each
+/// looked up in the period; where it holds few (a month of a young history,
+/// in which most grids have no case), those rows are read.
+async fn page_keys(
+    state: &AppState,
+    grouping: &str,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    after: Option<&str>,
+    page_size: i64,
+) -> ApiResult<(Vec<String>, bool)> {
+    const MANY_ROWS: i64 = 50_000;
+    let pool = state.stale_reads.pool();
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT FROM evaluation_days
+                               WHERE grouping = $1 AND day >= $2 AND day < $3 LIMIT $4) r",
+    )
+    .bind(grouping)
+    .bind(first.date_naive())
+    .bind(last.date_naive())
+    .bind(MANY_ROWS)
+    .fetch_one(pool)
+    .await?;
+    let many = rows >= MANY_ROWS;
+    let sql = if !many {
+        "SELECT key FROM evaluation_days
+         WHERE grouping = $1 AND day >= $2 AND day < $3 AND ($4::text IS NULL OR key > $4)
+         GROUP BY key ORDER BY key LIMIT $5"
+    } else {
+        "WITH RECURSIVE k AS (
+             (SELECT key FROM evaluation_days
+              WHERE grouping = $1 AND ($4::text IS NULL OR key > $4) ORDER BY key LIMIT 1)
+             UNION ALL
+             SELECT (SELECT e.key FROM evaluation_days e
+                     WHERE e.grouping = $1 AND e.key > k.key ORDER BY e.key LIMIT 1)
+             FROM k WHERE k.key IS NOT NULL
+         )
+         SELECT key FROM k
+         WHERE key IS NOT NULL AND EXISTS (
+             SELECT 1 FROM evaluation_days e
+             WHERE e.grouping = $1 AND e.key = k.key AND e.day >= $2 AND e.day < $3)
+         LIMIT $5"
+    };
+    let keys = sqlx::query_scalar(sql)
+        .bind(grouping)
+        .bind(first.date_naive())
+        .bind(last.date_naive())
+        .bind(after)
+        .bind(page_size + 1)
+        .fetch_all(pool)
+        .await?;
+    Ok((keys, many))
 }
 
 fn ratio(a: i64, b: i64) -> Option<f64> {
@@ -379,33 +439,42 @@ pub(crate) async fn evaluation(
         _ => q.get("after").cloned(),
     };
     let (first_day, last_day) = whole_days(from, to);
-    // The page ends at the page_size-th group of the daily sums after
-    // `after` (by evaluation_days_key_idx) when more follow; the rest of the
-    // page is what the other parts hold up to that key. Otherwise this is the
-    // last page, holding every group after `after`. A department's answer is
-    // its own row: one page.
-    let page_end: Option<String> = if caller.0.role == Role::Department {
-        None
-    } else {
-        let ends: Vec<String> = sqlx::query_scalar(
-            "SELECT key FROM evaluation_days
-             WHERE grouping = $1 AND day >= $2 AND day < $3 AND ($4::text IS NULL OR key > $4)
-             GROUP BY key HAVING sum(cases) <> 0 ORDER BY key OFFSET $5 LIMIT 2",
-        )
-        .bind(key)
-        .bind(first_day.date_naive())
-        .bind(last_day.date_naive())
-        .bind(&after)
-        .bind(page_size - 1)
-        .fetch_all(state.stale_reads.pool())
-        .await?;
-        (ends.len() == 2).then(|| ends[0].clone())
+    // The page: the first page_size groups of the daily sums after `after`
+    // (one more says more follow), and what the other parts hold up to the
+    // last of them — or, on the last page, every group after `after`. A
+    // department's answer is its own row: one page.
+    let (keys, many, page_end) = match caller.0.role {
+        Role::Department => (caller.0.department.iter().cloned().collect(), true, None),
+        _ => {
+            let (mut keys, many) = page_keys(
+                &state,
+                key,
+                first_day,
+                last_day,
+                after.as_deref(),
+                page_size,
+            )
+            .await?;
+            let more = keys.len() > page_size as usize;
+            keys.truncate(page_size as usize);
+            let end = more.then(|| keys.last().cloned()).flatten();
+            (keys, many, end)
+        }
     };
     let both = format!(
         "{} UNION ALL {}",
         EVALUATION_FACTS_SQL.replace("{key}", column),
         EVALUATION_DAYS_SQL
             .replace("{sums}", EVALUATION_SUMS)
+            .replace(
+                "{day_keys}",
+                if many {
+                    "key = ANY($11)"
+                } else {
+                    // (the keys' range is enough; $11 still has a type)
+                    "cardinality($11::text[]) >= 0"
+                }
+            )
             .replace("{change_key}", key)
             .replace("{key}", column)
     );
@@ -420,6 +489,7 @@ pub(crate) async fn evaluation(
         .bind(last_day.date_naive())
         .bind(&after)
         .bind(&page_end)
+        .bind(&keys)
         .fetch_all(state.stale_reads.pool())
         .await?;
     let mut groups: HashMap<Option<String>, Sums> = HashMap::new();
