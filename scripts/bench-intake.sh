@@ -9,6 +9,8 @@
 #      cases, some duplicates as in life), 16 and 64 connections.
 # Writes the figures and the command into bench/results/intake-<date>.txt.
 # Usage: scripts/bench-intake.sh [SECONDS]   (default 20 per measurement)
+#        BENCH_PROFILE=1 scripts/bench-intake.sh   (and where the database's time
+#        goes at 16 connections: pg_stat_statements, statements in triggers included)
 #        CITYGRID_BIN=path/to/citygrid scripts/bench-intake.sh   (another build, e.g. an
 #        earlier commit's, for a before/after on the same machine)
 source "$(dirname "$0")/lib.sh"
@@ -23,6 +25,12 @@ if [ -z "$BIN" ]; then
 fi
 start_private_cluster bench 54331
 ADMIN="${DATABASE_URL%/*}/postgres"
+if [ -n "${BENCH_PROFILE:-}" ] && [ "$(psql "$ADMIN" -tAc "SHOW shared_preload_libraries")" != pg_stat_statements ]; then
+    psql "$ADMIN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
+        -qc "ALTER SYSTEM SET pg_stat_statements.track = 'all'"
+    run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+    "${run[@]}" "/usr/lib/postgresql/$(pg_major)/bin/pg_ctl" -D "$(psql "$ADMIN" -tAc "SHOW data_directory")" -w restart >/dev/null
+fi
 DB="${DATABASE_URL%/*}/intake_bench"
 psql "$ADMIN" -qc "DROP DATABASE IF EXISTS intake_bench WITH (FORCE)" -qc "CREATE DATABASE intake_bench"
 DATABASE_URL=$DB $BIN import gis-data >/dev/null
@@ -84,12 +92,23 @@ request = function()
 end
 LUA
 for c in 16 64; do
+    if [ -n "${BENCH_PROFILE:-}" ] && [ $c = 16 ]; then
+        psql "$DB" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -qc "SELECT pg_stat_statements_reset()" >/dev/null
+    fi
     wrk -t2 -c$c -d"${SECONDS_EACH}s" --latency -s "$work/report.lua" http://127.0.0.1:8093 > "$work/wrk.txt"
     rps=$(grep -oP 'Requests/sec:\s+\K[0-9.]+' "$work/wrk.txt")
     p50=$(grep -oP '^\s+50%\s+\K\S+' "$work/wrk.txt")
     p99=$(grep -oP '^\s+99%\s+\K\S+' "$work/wrk.txt")
     non2xx=$(grep -oP 'Non-2xx or 3xx responses: \K[0-9]+' "$work/wrk.txt" || echo 0)
     echo "citygrid POST /api/v1/reports, $c connections: $rps /s, p50 $p50, p99 $p99, non-2xx $non2xx" | tee -a "$OUT"
+    if [ -n "${BENCH_PROFILE:-}" ] && [ $c = 16 ]; then
+        echo "# the database's time at 16 connections, by statement (a trigger's statements also in its caller's):" | tee -a "$OUT"
+        psql "$DB" -P pager=off -c "SELECT calls, round(total_exec_time) AS total_ms,
+                round((total_exec_time / calls)::numeric, 3) AS ms_each,
+                left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS statement
+            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            ORDER BY total_exec_time DESC LIMIT 25" | tee -a "$OUT"
+    fi
 done
 echo "cases: $(psql "$DB" -tAc 'SELECT count(*) FROM cases'), reports: $(psql "$DB" -tAc 'SELECT count(*) FROM reports')" | tee -a "$OUT"
 echo "written to $OUT"

@@ -80,7 +80,8 @@ BIG_DB=$(history_db "$CASES")
 # lights as at the servers' clock.
 for db in "$BASE_DB" "$BIG_DB"; do
     DATABASE_URL="$SERVER_URL/$db" $BIN user list >/dev/null
-    psql "$SERVER_URL/$db" -qc "SELECT case_lights_rebuild('$NOW')" -qc "VACUUM ANALYZE cases" >/dev/null
+    psql "$SERVER_URL/$db" -qc "SELECT case_lights_rebuild('$NOW')" -qc "VACUUM ANALYZE cases" \
+        -qc "VACUUM ANALYZE evaluation_days" >/dev/null
 done
 
 OUT="bench/results/reads-$(date -u +%Y%m%d-%H%M).txt"
