@@ -26,10 +26,10 @@ fi
 start_private_cluster bench 54331
 ADMIN="${DATABASE_URL%/*}/postgres"
 if [ -n "${BENCH_PROFILE:-}" ] && [ "$(psql "$ADMIN" -tAc "SHOW shared_preload_libraries")" != pg_stat_statements ]; then
-    psql "$ADMIN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
-        -qc "ALTER SYSTEM SET pg_stat_statements.track = 'all'"
+    psql "$ADMIN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
     run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
     "${run[@]}" "/usr/lib/postgresql/$(pg_major)/bin/pg_ctl" -D "$(psql "$ADMIN" -tAc "SHOW data_directory")" -w restart >/dev/null
+    psql "$ADMIN" -qc "ALTER SYSTEM SET pg_stat_statements.track = 'all'" -qc "SELECT pg_reload_conf()" >/dev/null
 fi
 DB="${DATABASE_URL%/*}/intake_bench"
 psql "$ADMIN" -qc "DROP DATABASE IF EXISTS intake_bench WITH (FORCE)" -qc "CREATE DATABASE intake_bench"
