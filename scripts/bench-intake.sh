@@ -25,11 +25,22 @@ if [ -z "$BIN" ]; then
 fi
 start_private_cluster bench 54331
 ADMIN="${DATABASE_URL%/*}/postgres"
-if [ -n "${BENCH_PROFILE:-}" ] && [ "$(psql "$ADMIN" -tAc "SHOW shared_preload_libraries")" != pg_stat_statements ]; then
+# The cluster restarted with its settings as they are (its log where it was).
+restart_cluster() {
+    local data run=()
+    data=$(psql "$ADMIN" -tAc "SHOW data_directory")
+    [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+    "${run[@]}" "/usr/lib/postgresql/$(pg_major)/bin/pg_ctl" -D "$data" -l "$(dirname "$data")/postgres.log" \
+        -w restart >/dev/null
+}
+# A profile loads pg_stat_statements for this run only.
+psql "$ADMIN" -qc "ALTER SYSTEM RESET shared_preload_libraries" -qc "ALTER SYSTEM RESET pg_stat_statements.track" 2>/dev/null || true
+if [ -n "${BENCH_PROFILE:-}" ]; then
     psql "$ADMIN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"
-    run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
-    "${run[@]}" "/usr/lib/postgresql/$(pg_major)/bin/pg_ctl" -D "$(psql "$ADMIN" -tAc "SHOW data_directory")" -w restart >/dev/null
+    restart_cluster
     psql "$ADMIN" -qc "ALTER SYSTEM SET pg_stat_statements.track = 'all'" -qc "SELECT pg_reload_conf()" >/dev/null
+elif [ "$(psql "$ADMIN" -tAc "SHOW shared_preload_libraries")" != "" ]; then
+    restart_cluster
 fi
 DB="${DATABASE_URL%/*}/intake_bench"
 psql "$ADMIN" -qc "DROP DATABASE IF EXISTS intake_bench WITH (FORCE)" -qc "CREATE DATABASE intake_bench"

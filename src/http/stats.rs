@@ -260,7 +260,7 @@ fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> (DateTime<Utc>, DateTim
 /// looked up in the period; where it holds few (a month of a young history,
 /// in which most grids have no case), those rows are read.
 async fn page_keys(
-    state: &AppState,
+    conn: &mut sqlx::PgConnection,
     grouping: &str,
     first: DateTime<Utc>,
     last: DateTime<Utc>,
@@ -268,7 +268,6 @@ async fn page_keys(
     page_size: i64,
 ) -> ApiResult<(Vec<String>, bool)> {
     const MANY_ROWS: i64 = 50_000;
-    let pool = state.stale_reads.pool();
     let rows: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT FROM evaluation_days
                                WHERE grouping = $1 AND day >= $2 AND day < $3 LIMIT $4) r",
@@ -277,35 +276,46 @@ async fn page_keys(
     .bind(first.date_naive())
     .bind(last.date_naive())
     .bind(MANY_ROWS)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     let many = rows >= MANY_ROWS;
-    let sql = if !many {
-        "SELECT key FROM evaluation_days
-         WHERE grouping = $1 AND day >= $2 AND day < $3 AND ($4::text IS NULL OR key > $4)
-         GROUP BY key ORDER BY key LIMIT $5"
+    // With `after` or without: two statements, so that neither plan has to
+    // serve both (a plan made for any `after` would walk from the first key).
+    let from_key = if after.is_some() {
+        "key > $4"
     } else {
-        "WITH RECURSIVE k AS (
-             (SELECT key FROM evaluation_days
-              WHERE grouping = $1 AND ($4::text IS NULL OR key > $4) ORDER BY key LIMIT 1)
-             UNION ALL
-             SELECT (SELECT e.key FROM evaluation_days e
-                     WHERE e.grouping = $1 AND e.key > k.key ORDER BY e.key LIMIT 1)
-             FROM k WHERE k.key IS NOT NULL
-         )
-         SELECT key FROM k
-         WHERE key IS NOT NULL AND EXISTS (
-             SELECT 1 FROM evaluation_days e
-             WHERE e.grouping = $1 AND e.key = k.key AND e.day >= $2 AND e.day < $3)
-         LIMIT $5"
+        "$4::text IS NULL"
     };
-    let keys = sqlx::query_scalar(sql)
+    let sql = if !many {
+        format!(
+            "SELECT key FROM evaluation_days
+             WHERE grouping = $1 AND day >= $2 AND day < $3 AND {from_key}
+             GROUP BY key ORDER BY key LIMIT $5"
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE k AS (
+                 (SELECT key FROM evaluation_days
+                  WHERE grouping = $1 AND {from_key} ORDER BY key LIMIT 1)
+                 UNION ALL
+                 SELECT (SELECT e.key FROM evaluation_days e
+                         WHERE e.grouping = $1 AND e.key > k.key ORDER BY e.key LIMIT 1)
+                 FROM k WHERE k.key IS NOT NULL
+             )
+             SELECT key FROM k
+             WHERE key IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM evaluation_days e
+                 WHERE e.grouping = $1 AND e.key = k.key AND e.day >= $2 AND e.day < $3)
+             LIMIT $5"
+        )
+    };
+    let keys = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(grouping)
         .bind(first.date_naive())
         .bind(last.date_naive())
         .bind(after)
         .bind(page_size + 1)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
     Ok((keys, many))
 }
@@ -385,8 +395,9 @@ pub struct Evaluation {
     pub by: String,
     pub weights: WeightsView,
     /// The groups of this page, those after `after` in key order (the group
-    /// of none last): `page_size` of them, a few more when cases changed in
-    /// the last half minute add groups.
+    /// of none last): about `page_size` of them — fewer when a group's cases
+    /// all moved to another, a few more when cases changed in the last half
+    /// minute add groups.
     pub rows: Vec<EvaluationRow>,
     /// More groups follow: ask again with `after` set to this.
     pub next_after: Option<String>,
@@ -443,11 +454,17 @@ pub(crate) async fn evaluation(
     // (one more says more follow), and what the other parts hold up to the
     // last of them — or, on the last page, every group after `after`. A
     // department's answer is its own row: one page.
+    // The page's keys and its sums from one snapshot: a key whose first row
+    // of the period is settled meanwhile is in both or in neither.
+    let mut tx = state.stale_reads.pool().begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     let (keys, many, page_end) = match caller.0.role {
         Role::Department => (caller.0.department.iter().cloned().collect(), true, None),
         _ => {
             let (mut keys, many) = page_keys(
-                &state,
+                &mut tx,
                 key,
                 first_day,
                 last_day,
@@ -490,8 +507,9 @@ pub(crate) async fn evaluation(
         .bind(&after)
         .bind(&page_end)
         .bind(&keys)
-        .fetch_all(state.stale_reads.pool())
+        .fetch_all(&mut *tx)
         .await?;
+    tx.commit().await?;
     let mut groups: HashMap<Option<String>, Sums> = HashMap::new();
     for r in &parts {
         groups.entry(r.get("key")).or_default().add(r);

@@ -705,3 +705,51 @@ async fn a_case_within_its_time_is_not_held_against_its_department_and_only_insp
     assert_eq!(rows.len(), 1, "{body}");
     assert_eq!(rows[0]["cases"], 1);
 }
+
+#[tokio::test]
+async fn a_long_period_pages_its_groups_walking_the_keys() {
+    let db = TestDb::new(Template::SampleCity).await.unwrap();
+    let app = TestApp::spawn_with(db, Clock::fixed(bj(23, 9, 0)))
+        .await
+        .unwrap();
+    let u = Staff::new(&app).await;
+    // Daily sums of 2,000 grids over 25 days of 2020 (50,000 rows: a period
+    // that many is paged by walking the keys), and of 10 more only in 2019.
+    sqlx::query(
+        "INSERT INTO evaluation_days (grouping, day, key, cases, reports, filed, dispatched, handled,
+             handled_on_time, overdue, rework, reworked, filing_h, filing_n, dispatch_h, dispatch_n,
+             handling_h, handling_n, verification_h, verification_n)
+         SELECT 'grid', d, k, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+         FROM generate_series(date '2020-01-01', date '2020-01-25', interval '1 day') d,
+              (SELECT format('g%s', lpad(n::text, 4, '0')) FROM generate_series(0, 1999) n) g (k)
+         UNION ALL
+         SELECT 'grid', date '2019-06-01', format('h%s', n), 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+         FROM generate_series(0, 9) n",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let period = "from=2020-01-01T00:00:00Z&to=2020-01-26T00:00:00Z";
+    let (mut keys, mut cases, mut pages) = (vec![], 0, 0);
+    let mut after: Option<String> = None;
+    loop {
+        let mut q = format!("/api/v1/stats/evaluation?{period}&by=grid&page_size=700");
+        if let Some(a) = &after {
+            q.push_str(&format!("&after={a}"));
+        }
+        let (s, body) = app.get_as(&q, &u.operator).await;
+        assert_eq!(s, 200, "{body}");
+        pages += 1;
+        for r in body["rows"].as_array().unwrap() {
+            keys.push(r["key"].as_str().unwrap().to_owned());
+            cases += r["cases"].as_i64().unwrap();
+            assert_eq!(r["cases"], 25, "{r}");
+        }
+        after = body["next_after"].as_str().map(str::to_owned);
+        if after.is_none() || pages > 10 {
+            break;
+        }
+    }
+    let want: Vec<String> = (0..2000).map(|n| format!("g{n:04}")).collect();
+    assert_eq!((pages, keys, cases), (3, want, 50_000));
+}
