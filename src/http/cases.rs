@@ -152,15 +152,15 @@ pub struct CaseView {
     pub actions: Option<Vec<&'static str>>,
 }
 
-/// A case as staff see it. `full` adds duplicates, photos and the timeline.
-async fn case_view(
+/// A case as staff see it in lists; `full_case` adds duplicates, photos and
+/// the timeline.
+fn case_view(
     state: &AppState,
     cfg: &CaseConfig,
     index: &CityIndex,
     c: &CaseRecord,
     stages: &[StageRecord],
-    full: bool,
-) -> ApiResult<CaseView> {
+) -> CaseView {
     let now = state.clock.now();
     let deadlines = stages
         .iter()
@@ -171,7 +171,7 @@ async fn case_view(
         })
         .collect();
     let class = cfg.class(c.kind(), &c.class);
-    let mut v = CaseView {
+    CaseView {
         case_no: c.case_no.clone(),
         state: c.state.clone(),
         kind: c.kind.clone(),
@@ -209,14 +209,7 @@ async fn case_view(
         duplicates: None,
         timeline: None,
         actions: None,
-    };
-    if full {
-        v.photos = Some(cases::report_photos(&state.pool, c.id).await?);
-        v.callback_phones = Some(cases::callback_phones(&state.pool, c.id).await?);
-        v.duplicates = Some(cases::duplicates(&state.pool, c.id).await?);
-        v.timeline = Some(cases::timeline(&state.pool, c.id).await?);
     }
-    Ok(v)
 }
 
 /// The case in full, with the actions `viewer` may take on it now.
@@ -226,9 +219,13 @@ async fn full_case(
     c: &CaseRecord,
     viewer: &User,
 ) -> ApiResult<CaseView> {
-    let stages = cases::stages_of(&state.pool, &[c.id]).await?;
+    let details = cases::case_details(&state.pool, c.id).await?;
     let index = state.city.get();
-    let mut v = case_view(state, cfg, &index, c, &stages, true).await?;
+    let mut v = case_view(state, cfg, &index, c, &details.stages);
+    v.photos = Some(details.photos);
+    v.callback_phones = Some(details.callback_phones);
+    v.duplicates = Some(details.duplicates);
+    v.timeline = Some(details.timeline);
     v.actions = Some(allowed_actions(viewer, c));
     Ok(v)
 }
@@ -774,7 +771,7 @@ pub(crate) async fn list(
     let index = state.city.get();
     let mut items = Vec::with_capacity(found.len());
     for c in &found {
-        items.push(case_view(&state, &cfg, &index, c, &stages, false).await?);
+        items.push(case_view(&state, &cfg, &index, c, &stages));
     }
     Ok(Json(CaseList {
         cases: items,

@@ -5,7 +5,7 @@
 //! publishes it on `citygrid_cases` at commit.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
 
@@ -394,7 +394,7 @@ async fn move_open_stages(
     Ok(())
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, Deserialize)]
 pub struct StageRecord {
     pub case_id: i64,
     pub stage: String,
@@ -502,32 +502,6 @@ pub enum Intaken {
     Attached { case_no: String },
 }
 
-/// The case a caller's earlier report with this client key went to.
-async fn earlier_report(
-    conn: &mut PgConnection,
-    user_id: i64,
-    client_key: &str,
-) -> Result<Option<Intaken>, sqlx::Error> {
-    let row: Option<(String, bool)> = sqlx::query_as(
-        "SELECT c.case_no, r.duplicate FROM reports r JOIN cases c ON c.id = r.case_id
-         WHERE r.reported_by = $1 AND r.client_key = $2",
-    )
-    .bind(user_id)
-    .bind(client_key)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(case_no, duplicate)| {
-        if duplicate {
-            Intaken::Attached { case_no }
-        } else {
-            Intaken::Created {
-                case_no,
-                possible_duplicates: vec![],
-            }
-        }
-    }))
-}
-
 /// The next case number of the day, `YYYYMMDD-NNNNNN`, from the day's own
 /// sequence (`case_no_YYYYMMDD`): no row every report updates and holds
 /// locked until it commits. The first report of a day makes the sequence,
@@ -610,6 +584,12 @@ fn duplicate_locks(intake: &Intake, radius_m: f64) -> Vec<String> {
 /// Takes a report: the same caller and client key again returns the first
 /// outcome (`true` = replayed); otherwise a new case, or a duplicate report on
 /// an open case nearby. Returns once it is committed.
+///
+/// A new case takes six round trips to the database (issue 12: every
+/// statement cost the server and the database more than most of its work):
+/// the transaction's start, its locks, the earlier report and the open cases
+/// nearby, the case number, the case with its report, stage and event, and
+/// the commit.
 pub async fn submit_report(
     pool: &PgPool,
     user: &User,
@@ -617,57 +597,31 @@ pub async fn submit_report(
     cfg: &CaseConfig,
     now: DateTime<Utc>,
 ) -> Result<(Intaken, bool), CaseError> {
+    let rule = case_rule(&cfg.case_rules, intake.kind, &intake.class);
     let mut tx = pool.begin().await?;
-    // Retries of one report wait for each other, then find the first.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("report/{}/{}", user.id, intake.client_key))
-        .execute(&mut *tx)
-        .await?;
-    if let Some(earlier) = earlier_report(&mut tx, user.id, &intake.client_key).await? {
+    // Retries of one report wait for each other, then find the first. Reports
+    // of one class near each other are taken one at a time, so two reports of
+    // the same manhole at once make one case; reports far apart (or of other
+    // classes) do not wait for each other. Every lock in one order: no
+    // deadlock.
+    let mut locks = vec![format!("report/{}/{}", user.id, intake.client_key)];
+    if rule.duplicate_radius_m > 0.0 {
+        locks.extend(duplicate_locks(intake, rule.duplicate_radius_m));
+    }
+    sqlx::query(
+        "SELECT count(pg_advisory_xact_lock(k)) FROM (
+             SELECT DISTINCT hashtextextended(x, 0) AS k FROM unnest($1::text[]) x ORDER BY 1
+         ) ordered",
+    )
+    .bind(locks)
+    .execute(&mut *tx)
+    .await?;
+    let (earlier, nearby) =
+        earlier_and_nearby(&mut tx, user, intake, rule.duplicate_radius_m, now).await?;
+    if let Some(earlier) = earlier {
         return Ok((earlier, true));
     }
     check_photos(&mut tx, user, &intake.photos).await?;
-    // Reports of one class near each other are taken one at a time, so two
-    // reports of the same manhole at once make one case; reports far apart
-    // (or of other classes) do not wait for each other.
-    let rule = case_rule(&cfg.case_rules, intake.kind, &intake.class);
-    if rule.duplicate_radius_m > 0.0 {
-        sqlx::query(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM (
-                 SELECT DISTINCT hashtextextended(x, 0) AS k FROM unnest($1::text[]) x ORDER BY 1
-             ) ordered",
-        )
-        .bind(duplicate_locks(intake, rule.duplicate_radius_m))
-        .execute(&mut *tx)
-        .await?;
-    }
-    let nearby: Vec<(i64, String)> = if rule.duplicate_radius_m > 0.0 {
-        // The geometry test first (the spatial index; by the shorter of a
-        // degree of latitude and of longitude), then the exact distance on
-        // the sphere.
-        let degrees = rule.duplicate_radius_m
-            / (111_320.0 * intake.lat.to_radians().cos()).clamp(1_000.0, 110_000.0);
-        sqlx::query_as(
-            "SELECT id, case_no FROM cases
-             WHERE kind = $1 AND class = $2 AND state NOT IN ('closed', 'rejected', 'void')
-               AND reported_at >= $3
-               AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint($4, $5), 4326), $7)
-               AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography, $6)
-             ORDER BY ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography), id
-             LIMIT 5",
-        )
-        .bind(intake.kind.as_str())
-        .bind(&intake.class)
-        .bind(now - chrono::Duration::hours(DUPLICATE_WINDOW_HOURS))
-        .bind(intake.lon)
-        .bind(intake.lat)
-        .bind(rule.duplicate_radius_m)
-        .bind(degrees)
-        .fetch_all(&mut *tx)
-        .await?
-    } else {
-        vec![]
-    };
     let actor = Actor::user(user);
 
     if let (DuplicatePolicy::Attach, Some((case_id, case_no))) = (rule.duplicates, nearby.first()) {
@@ -702,70 +656,23 @@ pub async fn submit_report(
     }
 
     let case_no = next_case_no(&mut tx, now, cfg).await?;
-    // The filing stage's deadline goes on the case as it is written (the
-    // stage itself follows, as every stage starts).
-    let filing_due = stage_deadline(
+    // The filing stage starts with the case, its deadline on both.
+    let filing = stage_deadline(
         cfg,
         intake.kind,
         &intake.class,
         intake.urgent,
         Stage::Filing,
         now,
-    )?
-    .map(|(_, due)| due);
-    let case_id: i64 = sqlx::query_scalar(
-        "INSERT INTO cases (case_no, state, kind, class, urgent, channel, description, address, geom,
-             grid, community, street, district, component, department, reported_by, reported_at, updated_at,
-             due_at, warn_at, light, cell)
-         VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326),
-             $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, case_light($18, $19, $17), $20)
-         RETURNING id",
-    )
-    .bind(&case_no)
-    .bind(intake.kind.as_str())
-    .bind(&intake.class)
-    .bind(intake.urgent)
-    .bind(intake.channel)
-    .bind(&intake.description)
-    .bind(&intake.address)
-    .bind(intake.lon)
-    .bind(intake.lat)
-    .bind(&intake.grid)
-    .bind(&intake.community)
-    .bind(&intake.street)
-    .bind(&intake.district)
-    .bind(&intake.component)
-    .bind(&intake.department)
-    .bind(user.id)
-    .bind(now)
-    .bind(filing_due.map(|d| d.at))
-    .bind(filing_due.map(|d| d.warn_at))
-    .bind(cell_of(intake.lon, intake.lat))
-    .fetch_one(&mut *tx)
-    .await?;
-    let report_id = insert_report(&mut tx, case_id, user, intake, now, false).await?;
-    let case = fetch_case_by_id(&mut tx, case_id).await?;
-    start_stage(&mut tx, &case, Stage::Filing, cfg, now).await?;
-    append_event(
-        &mut tx,
-        case_id,
-        now,
-        &actor,
-        "report",
-        None,
-        CaseState::Reported,
-        &intake.description,
-        &intake.photos,
-        json!({"report": report_id, "channel": intake.channel}),
-    )
-    .await?;
-
+    )?;
+    let case_id = insert_case(&mut tx, &case_no, user, &actor, intake, filing, now).await?;
     if rule.auto_file {
         let system = Actor::system();
         let file = ActionInput::new(
             Action::File,
             "auto-filed: unambiguous class (case_rules.csv)",
         );
+        let case = fetch_case_by_id(&mut tx, case_id).await?;
         apply(&mut tx, &case, &system, &file, cfg, now).await?;
         if rule.auto_dispatch && case.department.is_some() {
             let filed = fetch_case_by_id(&mut tx, case_id).await?;
@@ -783,6 +690,138 @@ pub async fn submit_report(
         },
         false,
     ))
+}
+
+/// The case an earlier report of the caller with this client key went to,
+/// and the open cases of the report's class within `radius_m` (closest
+/// first, at most five; none with a radius of 0), read in one statement
+/// after the report's locks are held.
+async fn earlier_and_nearby(
+    conn: &mut PgConnection,
+    user: &User,
+    intake: &Intake,
+    radius_m: f64,
+    now: DateTime<Utc>,
+) -> Result<(Option<Intaken>, Vec<(i64, String)>), sqlx::Error> {
+    const EARLIER: &str = "SELECT 0 AS rank, 0::float8 AS distance, c.id, c.case_no, r.duplicate
+         FROM reports r JOIN cases c ON c.id = r.case_id
+         WHERE r.reported_by = $1 AND r.client_key = $2";
+    // The geometry test first (the spatial index; by the shorter of a degree
+    // of latitude and of longitude), then the exact distance on the sphere.
+    const NEARBY: &str =
+        "SELECT 1, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint($5, $6), 4326)::geography),
+             id, case_no, false
+         FROM cases
+         WHERE kind = $3 AND class = $4 AND state NOT IN ('closed', 'rejected', 'void')
+           AND reported_at >= $7
+           AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint($5, $6), 4326), $9)
+           AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint($5, $6), 4326)::geography, $8)";
+    let query = if radius_m > 0.0 {
+        sql!(
+            "SELECT * FROM ({EARLIER} UNION ALL ({NEARBY} ORDER BY 2, 3 LIMIT 5)) found ORDER BY 1, 2, 3"
+        )
+    } else {
+        sql!("{EARLIER}")
+    };
+    let degrees = radius_m / (111_320.0 * intake.lat.to_radians().cos()).clamp(1_000.0, 110_000.0);
+    let mut query = sqlx::query_as::<_, (i32, f64, i64, String, bool)>(query)
+        .bind(user.id)
+        .bind(&intake.client_key);
+    if radius_m > 0.0 {
+        query = query
+            .bind(intake.kind.as_str())
+            .bind(&intake.class)
+            .bind(intake.lon)
+            .bind(intake.lat)
+            .bind(now - chrono::Duration::hours(DUPLICATE_WINDOW_HOURS))
+            .bind(radius_m)
+            .bind(degrees);
+    }
+    let mut earlier = None;
+    let mut nearby = vec![];
+    for (rank, _, id, case_no, duplicate) in query.fetch_all(conn).await? {
+        match (rank, duplicate) {
+            (0, true) => earlier = Some(Intaken::Attached { case_no }),
+            (0, false) => {
+                earlier = Some(Intaken::Created {
+                    case_no,
+                    possible_duplicates: vec![],
+                })
+            }
+            _ => nearby.push((id, case_no)),
+        }
+    }
+    Ok((earlier, nearby))
+}
+
+/// Writes a new case with its first report, its filing stage (when the
+/// stage has a time limit) and the event that opens its trail, in one
+/// statement; returns the case's id.
+#[allow(clippy::too_many_arguments)]
+async fn insert_case(
+    conn: &mut PgConnection,
+    case_no: &str,
+    user: &User,
+    actor: &Actor,
+    intake: &Intake,
+    filing: Option<(TimeLimit, Due)>,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH c AS (
+             INSERT INTO cases (case_no, state, kind, class, urgent, channel, description, address, geom,
+                 grid, community, street, district, component, department, reported_by, reported_at, updated_at,
+                 due_at, warn_at, light, cell)
+             VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326),
+                 $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, case_light($18, $19, $17), $20)
+             RETURNING id
+         ), r AS (
+             INSERT INTO reports (case_id, reported_by, client_key, channel, description, photos, geom,
+                 reported_at, duplicate, callback_phone)
+             SELECT id, $16, $21, $5, $6, $22, ST_SetSRID(ST_MakePoint($8, $9), 4326), $17, false, $23 FROM c
+             RETURNING id
+         ), s AS (
+             INSERT INTO case_stages (case_id, stage, amount, unit, started_at, due_at, warn_at)
+             SELECT id, 'filing', $24, $25, $17, $18, $19 FROM c WHERE $24 IS NOT NULL
+         ), e AS (
+             INSERT INTO case_events (case_id, at, actor_id, actor_name, role, action, from_state, to_state,
+                 note, photos, data)
+             SELECT c.id, $17, $26, $27, $28, 'report', NULL, 'reported', $6, $22,
+                 jsonb_build_object('report', r.id, 'channel', $5::text)
+             FROM c, r
+         )
+         SELECT id FROM c",
+    )
+    .bind(case_no)
+    .bind(intake.kind.as_str())
+    .bind(&intake.class)
+    .bind(intake.urgent)
+    .bind(intake.channel)
+    .bind(&intake.description)
+    .bind(&intake.address)
+    .bind(intake.lon)
+    .bind(intake.lat)
+    .bind(&intake.grid)
+    .bind(&intake.community)
+    .bind(&intake.street)
+    .bind(&intake.district)
+    .bind(&intake.component)
+    .bind(&intake.department)
+    .bind(user.id)
+    .bind(now)
+    .bind(filing.map(|(_, due)| due.at))
+    .bind(filing.map(|(_, due)| due.warn_at))
+    .bind(cell_of(intake.lon, intake.lat))
+    .bind(&intake.client_key)
+    .bind(&intake.photos)
+    .bind(&intake.callback_phone)
+    .bind(filing.map(|(limit, _)| limit.amount() as i32))
+    .bind(filing.map(|(limit, _)| limit.unit()))
+    .bind(actor.id)
+    .bind(&actor.name)
+    .bind(actor.role)
+    .fetch_one(conn)
+    .await
 }
 
 async fn insert_report(
@@ -1677,7 +1716,7 @@ async fn square_tile(
         .await
 }
 
-#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventRecord {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -1696,18 +1735,8 @@ pub struct EventRecord {
     pub data: sqlx::types::Json<Value>,
 }
 
-pub async fn timeline(pool: &PgPool, case_id: i64) -> Result<Vec<EventRecord>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, at, actor_name, role, action, from_state, to_state, note, photos, data
-         FROM case_events WHERE case_id = $1 ORDER BY id",
-    )
-    .bind(case_id)
-    .fetch_all(pool)
-    .await
-}
-
 /// A report attached to a case as a duplicate, or a case merged into it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DuplicateRef {
     Report {
@@ -1722,62 +1751,63 @@ pub enum DuplicateRef {
     },
 }
 
-pub async fn duplicates(pool: &PgPool, case_id: i64) -> Result<Vec<DuplicateRef>, sqlx::Error> {
-    let reports: Vec<(i64, String, DateTime<Utc>, String, Vec<String>)> = sqlx::query_as(
-        "SELECT id, channel, reported_at, description, photos FROM reports
-         WHERE case_id = $1 AND duplicate ORDER BY id",
+/// What a case's full view adds to its row: its stages, the photos of its
+/// first report, its reporters' callback numbers (those of cases merged into
+/// it too), first first, its duplicates (attached reports, then merged
+/// cases) and its timeline — in one statement (issue 12: one round trip
+/// instead of six for every case shown in full).
+#[derive(Debug, Clone)]
+pub struct CaseDetails {
+    pub stages: Vec<StageRecord>,
+    pub photos: Vec<String>,
+    pub callback_phones: Vec<String>,
+    pub duplicates: Vec<DuplicateRef>,
+    pub timeline: Vec<EventRecord>,
+}
+
+pub async fn case_details(pool: &PgPool, case_id: i64) -> Result<CaseDetails, sqlx::Error> {
+    type Row = (
+        sqlx::types::Json<Vec<StageRecord>>,
+        Option<Vec<String>>,
+        Vec<String>,
+        sqlx::types::Json<Vec<DuplicateRef>>,
+        sqlx::types::Json<Vec<EventRecord>>,
+    );
+    let (stages, photos, callback_phones, duplicates, timeline): Row = sqlx::query_as(
+        "SELECT
+             (SELECT coalesce(json_agg(s ORDER BY s.started_at), '[]') FROM (
+                 SELECT case_id, stage, amount, unit, started_at, due_at, done_at, overdue_at
+                 FROM case_stages WHERE case_id = $1) s),
+             (SELECT photos FROM reports WHERE case_id = $1 AND NOT duplicate ORDER BY id LIMIT 1),
+             ARRAY(SELECT callback_phone FROM (
+                 SELECT id, callback_phone FROM reports WHERE case_id = $1
+                 UNION ALL
+                 SELECT r.id, r.callback_phone FROM cases c JOIN reports r ON r.case_id = c.id
+                 WHERE c.duplicate_of = $1
+             ) r WHERE callback_phone IS NOT NULL ORDER BY id),
+             (SELECT coalesce(json_agg(d.duplicate ORDER BY d.merged, d.id), '[]') FROM (
+                 SELECT false AS merged, id, json_build_object('type', 'report', 'report', id,
+                     'channel', channel, 'reported_at', reported_at, 'description', description,
+                     'photos', photos) AS duplicate
+                 FROM reports WHERE case_id = $1 AND duplicate
+                 UNION ALL
+                 SELECT true, id, json_build_object('type', 'case', 'case_no', case_no)
+                 FROM cases WHERE duplicate_of = $1) d),
+             (SELECT coalesce(json_agg(json_build_object('id', id, 'at', at, 'actor', actor_name,
+                     'role', role, 'action', action, 'from', from_state, 'to', to_state, 'note', note,
+                     'photos', photos, 'data', data) ORDER BY id), '[]')
+              FROM case_events WHERE case_id = $1)",
     )
     .bind(case_id)
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await?;
-    let merged: Vec<String> =
-        sqlx::query_scalar("SELECT case_no FROM cases WHERE duplicate_of = $1 ORDER BY id")
-            .bind(case_id)
-            .fetch_all(pool)
-            .await?;
-    Ok(reports
-        .into_iter()
-        .map(
-            |(report, channel, reported_at, description, photos)| DuplicateRef::Report {
-                report,
-                channel,
-                reported_at,
-                description,
-                photos,
-            },
-        )
-        .chain(
-            merged
-                .into_iter()
-                .map(|case_no| DuplicateRef::Case { case_no }),
-        )
-        .collect())
-}
-
-/// The numbers the case's reporters left to be called back on (those of
-/// cases merged into it too), first first.
-pub async fn callback_phones(pool: &PgPool, case_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT callback_phone FROM (
-             SELECT id, callback_phone FROM reports WHERE case_id = $1
-             UNION ALL
-             SELECT r.id, r.callback_phone FROM cases c JOIN reports r ON r.case_id = c.id WHERE c.duplicate_of = $1
-         ) r WHERE callback_phone IS NOT NULL ORDER BY id",
-    )
-    .bind(case_id)
-    .fetch_all(pool)
-    .await
-}
-
-/// The photos sent with the case's first report.
-pub async fn report_photos(pool: &PgPool, case_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    Ok(sqlx::query_scalar(
-        "SELECT photos FROM reports WHERE case_id = $1 AND NOT duplicate ORDER BY id LIMIT 1",
-    )
-    .bind(case_id)
-    .fetch_optional(pool)
-    .await?
-    .unwrap_or_default())
+    Ok(CaseDetails {
+        stages: stages.0,
+        photos: photos.unwrap_or_default(),
+        callback_phones,
+        duplicates: duplicates.0,
+        timeline: timeline.0,
+    })
 }
 
 /// How much open work waits at each desk: the console's tabs.
