@@ -147,10 +147,10 @@ GROUP BY 1";
 /// still ahead of the clock ($3; `{key}`: the facts' grouping column).
 /// The same columns as the facts give; both parts hold the groups of the
 /// page only, whose keys are after $9 and up to $10 — of the daily sums,
-/// where the period has many rows, the keys $11 (`{day_keys}`: looked up on
-/// evaluation_days_key_idx). Asked in one statement with the facts
-/// (`UNION ALL`), so every part sees the same moment: a case changing or
-/// being settled meanwhile is counted once.
+/// where the period has many rows, the keys $11 (`{day_keys}`: read from
+/// evaluation_days_key_sums_idx alone, sums and all). Asked in one
+/// statement with the facts (`UNION ALL`), so every part sees the same
+/// moment: a case changing or being settled meanwhile is counted once.
 const EVALUATION_DAYS_SQL: &str = "
 SELECT nullif(key, '') AS key,
     sum(cases)::bigint AS cases,
@@ -256,7 +256,7 @@ fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> (DateTime<Utc>, DateTim
 /// The keys of the daily sums of `grouping` with a row in the whole days
 /// [first, last), after `after` in key order: `page_size` + 1 at most; and
 /// whether the period holds many rows. Where it does (a year by grid: a
-/// million), the keys are walked one by one on evaluation_days_key_idx, each
+/// million), the keys are walked one by one on evaluation_days_key_sums_idx, each
 /// looked up in the period; where it holds few (a month of a young history,
 /// in which most grids have no case), those rows are read.
 async fn page_keys(
