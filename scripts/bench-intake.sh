@@ -6,7 +6,9 @@
 #      that covers it found with PostGIS, one row inserted), 16 and 64 clients;
 #   2. citygrid — wrk posting reports (each with its own client key, at a
 #      random place in a random grid, of one of five classes: mostly new
-#      cases, some duplicates as in life), 16 and 64 connections.
+#      cases, some duplicates as in life), 16 and 64 connections;
+#   3. citygrid offered reports open-loop at fixed rates (OPEN_LOOP_RATES,
+#      default 200, 400 and 1,000 a second; examples/open_loop.rs).
 # Writes the figures and the command into bench/results/intake-<date>.txt.
 # Usage: scripts/bench-intake.sh [SECONDS]   (default 20 per measurement)
 #        BENCH_PROFILE=1 scripts/bench-intake.sh   (and where the database's time
@@ -120,6 +122,17 @@ for c in 16 64; do
             FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
             ORDER BY total_exec_time DESC LIMIT 25" | tee -a "$OUT"
     fi
+done
+
+# 3. Open loop: reports sent at fixed rates whatever the answers take
+# (examples/open_loop.rs; wrk waits for each answer before its next request,
+# so it never offers more than the server takes). Latency counts from each
+# report's due time. A two-second run first opens the connections.
+cargo build --release --locked --quiet --example open_loop
+psql "$DB" -tAc "SELECT ST_X(p) || ' ' || ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids ORDER BY code) g" > "$work/points.txt"
+./target/release/examples/open_loop http://127.0.0.1:8093 "$TOKEN" 100 2 "$work/points.txt" >/dev/null
+for rate in ${OPEN_LOOP_RATES:-200 400 1000}; do
+    echo "citygrid open loop: $(./target/release/examples/open_loop http://127.0.0.1:8093 "$TOKEN" "$rate" "$SECONDS_EACH" "$work/points.txt")" | tee -a "$OUT"
 done
 echo "cases: $(psql "$DB" -tAc 'SELECT count(*) FROM cases'), reports: $(psql "$DB" -tAc 'SELECT count(*) FROM reports')" | tee -a "$OUT"
 echo "written to $OUT"

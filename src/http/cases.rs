@@ -212,22 +212,28 @@ fn case_view(
     }
 }
 
-/// The case in full, with the actions `viewer` may take on it now.
+/// The case in full, with the actions `viewer` may take on it now, read as
+/// it is now in one statement; and its row, for the caller's checks.
 async fn full_case(
     state: &AppState,
     cfg: &CaseConfig,
-    c: &CaseRecord,
+    case_no: &str,
     viewer: &User,
-) -> ApiResult<CaseView> {
-    let details = cases::case_details(&state.pool, c.id).await?;
+) -> ApiResult<(CaseRecord, CaseView)> {
+    if case_no.contains('\0') {
+        return Err(ApiError::not_found("case_not_found", "no such case"));
+    }
+    let (c, details) = cases::case_in_full(&state.pool, case_no)
+        .await?
+        .ok_or_else(|| ApiError::not_found("case_not_found", format!("no case {case_no}")))?;
     let index = state.city.get();
-    let mut v = case_view(state, cfg, &index, c, &details.stages);
+    let mut v = case_view(state, cfg, &index, &c, &details.stages);
     v.photos = Some(details.photos);
     v.callback_phones = Some(details.callback_phones);
     v.duplicates = Some(details.duplicates);
     v.timeline = Some(details.timeline);
-    v.actions = Some(allowed_actions(viewer, c));
-    Ok(v)
+    v.actions = Some(allowed_actions(viewer, &c));
+    Ok((c, v))
 }
 
 /// What `user` may do to the case as it stands: their role's actions that
@@ -372,16 +378,18 @@ pub(crate) async fn report(
         } => (case_no, Some(possible_duplicates), None),
         Intaken::Attached { case_no } => (case_no.clone(), None, Some(case_no)),
     };
-    let case = load_case(&state, &case_no).await?;
     // A kiosk serves passers-by: it sees the public view, even of a case its
     // report joined.
     let view = if caller.0.role == Role::Kiosk {
+        let case = load_case(&state, &case_no).await?;
         let index = state.city.get();
         let mut public =
             public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?;
         CaseOrPublic::Public(Box::new(public.remove(0)))
     } else {
-        CaseOrPublic::Staff(Box::new(full_case(&state, &cfg, &case, &caller.0).await?))
+        CaseOrPublic::Staff(Box::new(
+            full_case(&state, &cfg, &case_no, &caller.0).await?.1,
+        ))
     };
     let body = ReportReply {
         case: view,
@@ -811,23 +819,19 @@ pub(crate) async fn detail(
     State(state): State<AppState>,
     Path(case_no): Path<String>,
 ) -> ApiResult<Json<CaseOrPublic>> {
-    let case = load_case(&state, &case_no).await?;
     let cfg = case_config::load(&state.pool).await?;
-    match caller.0.role {
-        Role::Kiosk => {
-            // A citizen at the kiosk typed the number: the public view.
-            let index = state.city.get();
-            let mut view =
-                public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?;
-            Ok(Json(CaseOrPublic::Public(Box::new(view.remove(0)))))
-        }
-        Role::Department if case.department != caller.0.department => {
-            Err(forbidden("this case is not your department's"))
-        }
-        _ => Ok(Json(CaseOrPublic::Staff(Box::new(
-            full_case(&state, &cfg, &case, &caller.0).await?,
-        )))),
+    if caller.0.role == Role::Kiosk {
+        // A citizen at the kiosk typed the number: the public view.
+        let case = load_case(&state, &case_no).await?;
+        let index = state.city.get();
+        let mut view = public_cases(&state.pool, &cfg, &index, std::slice::from_ref(&case)).await?;
+        return Ok(Json(CaseOrPublic::Public(Box::new(view.remove(0)))));
     }
+    let (case, view) = full_case(&state, &cfg, &case_no, &caller.0).await?;
+    if caller.0.role == Role::Department && case.department != caller.0.department {
+        return Err(forbidden("this case is not your department's"));
+    }
+    Ok(Json(CaseOrPublic::Staff(Box::new(view))))
 }
 
 /// A case as a citizen follows it (the page `/track/{case_no}`): the one
@@ -926,7 +930,7 @@ pub(crate) async fn act(
     )
     .await?;
     Ok(Json(ActionReply {
-        case: full_case(&state, &cfg, &case, &caller.0).await?,
+        case: full_case(&state, &cfg, &case.case_no, &caller.0).await?.1,
     }))
 }
 

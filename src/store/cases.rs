@@ -1754,8 +1754,7 @@ pub enum DuplicateRef {
 /// What a case's full view adds to its row: its stages, the photos of its
 /// first report, its reporters' callback numbers (those of cases merged into
 /// it too), first first, its duplicates (attached reports, then merged
-/// cases) and its timeline — in one statement (issue 12: one round trip
-/// instead of six for every case shown in full).
+/// cases) and its timeline.
 #[derive(Debug, Clone)]
 pub struct CaseDetails {
     pub stages: Vec<StageRecord>,
@@ -1765,49 +1764,65 @@ pub struct CaseDetails {
     pub timeline: Vec<EventRecord>,
 }
 
-pub async fn case_details(pool: &PgPool, case_id: i64) -> Result<CaseDetails, sqlx::Error> {
-    type Row = (
-        sqlx::types::Json<Vec<StageRecord>>,
-        Option<Vec<String>>,
-        Vec<String>,
-        sqlx::types::Json<Vec<DuplicateRef>>,
-        sqlx::types::Json<Vec<EventRecord>>,
-    );
-    let (stages, photos, callback_phones, duplicates, timeline): Row = sqlx::query_as(
-        "SELECT
+#[derive(FromRow)]
+struct CaseInFull {
+    #[sqlx(flatten)]
+    case: CaseRecord,
+    stages: sqlx::types::Json<Vec<StageRecord>>,
+    photos: Option<Vec<String>>,
+    callback_phones: Vec<String>,
+    duplicates: sqlx::types::Json<Vec<DuplicateRef>>,
+    timeline: sqlx::types::Json<Vec<EventRecord>>,
+}
+
+/// The case with this number and its details, in one statement (issue 12: a
+/// case shown in full took seven round trips, a report's answer among them).
+pub async fn case_in_full(
+    pool: &PgPool,
+    case_no: &str,
+) -> Result<Option<(CaseRecord, CaseDetails)>, sqlx::Error> {
+    let row: Option<CaseInFull> = sqlx::query_as(sql!(
+        "SELECT f.*,
              (SELECT coalesce(json_agg(s ORDER BY s.started_at), '[]') FROM (
                  SELECT case_id, stage, amount, unit, started_at, due_at, done_at, overdue_at
-                 FROM case_stages WHERE case_id = $1) s),
-             (SELECT photos FROM reports WHERE case_id = $1 AND NOT duplicate ORDER BY id LIMIT 1),
+                 FROM case_stages WHERE case_id = f.id) s) AS stages,
+             (SELECT photos FROM reports WHERE case_id = f.id AND NOT duplicate ORDER BY id LIMIT 1)
+                 AS photos,
              ARRAY(SELECT callback_phone FROM (
-                 SELECT id, callback_phone FROM reports WHERE case_id = $1
+                 SELECT id, callback_phone FROM reports WHERE case_id = f.id
                  UNION ALL
-                 SELECT r.id, r.callback_phone FROM cases c JOIN reports r ON r.case_id = c.id
-                 WHERE c.duplicate_of = $1
-             ) r WHERE callback_phone IS NOT NULL ORDER BY id),
-             (SELECT coalesce(json_agg(d.duplicate ORDER BY d.merged, d.id), '[]') FROM (
+                 SELECT r.id, r.callback_phone FROM cases m JOIN reports r ON r.case_id = m.id
+                 WHERE m.duplicate_of = f.id
+             ) r WHERE callback_phone IS NOT NULL ORDER BY id) AS callback_phones,
+             (SELECT coalesce(json_agg(x.duplicate ORDER BY x.merged, x.id), '[]') FROM (
                  SELECT false AS merged, id, json_build_object('type', 'report', 'report', id,
                      'channel', channel, 'reported_at', reported_at, 'description', description,
                      'photos', photos) AS duplicate
-                 FROM reports WHERE case_id = $1 AND duplicate
+                 FROM reports WHERE case_id = f.id AND duplicate
                  UNION ALL
                  SELECT true, id, json_build_object('type', 'case', 'case_no', case_no)
-                 FROM cases WHERE duplicate_of = $1) d),
+                 FROM cases WHERE duplicate_of = f.id) x) AS duplicates,
              (SELECT coalesce(json_agg(json_build_object('id', id, 'at', at, 'actor', actor_name,
                      'role', role, 'action', action, 'from', from_state, 'to', to_state, 'note', note,
                      'photos', photos, 'data', data) ORDER BY id), '[]')
-              FROM case_events WHERE case_id = $1)",
-    )
-    .bind(case_id)
-    .fetch_one(pool)
+              FROM case_events WHERE case_id = f.id) AS timeline
+         FROM ({SELECT_CASE} WHERE c.case_no = $1) f"
+    ))
+    .bind(case_no)
+    .fetch_optional(pool)
     .await?;
-    Ok(CaseDetails {
-        stages: stages.0,
-        photos: photos.unwrap_or_default(),
-        callback_phones,
-        duplicates: duplicates.0,
-        timeline: timeline.0,
-    })
+    Ok(row.map(|r| {
+        (
+            r.case,
+            CaseDetails {
+                stages: r.stages.0,
+                photos: r.photos.unwrap_or_default(),
+                callback_phones: r.callback_phones,
+                duplicates: r.duplicates.0,
+                timeline: r.timeline.0,
+            },
+        )
+    }))
 }
 
 /// How much open work waits at each desk: the console's tabs.
