@@ -502,54 +502,52 @@ pub enum Intaken {
     Attached { case_no: String },
 }
 
-/// The next case number of the day, `YYYYMMDD-NNNNNN`, from the day's own
-/// sequence (`case_no_YYYYMMDD`): no row every report updates and holds
-/// locked until it commits. The first report of a day makes the sequence,
-/// under a lock that only the reports racing it wait for; a day numbered by
-/// the earlier counter (`case_numbers`) goes on after its last number. A
-/// number taken by a report that then rolls back is skipped, never reused.
-async fn next_case_no(
+/// Case numbers are `YYYYMMDD-NNNNNN` (the day in the city's zone), drawn
+/// from the day's own sequence, `case_no_YYYYMMDD`: no row every report
+/// updates and holds locked until it commits. A number taken by a report
+/// that then rolls back is skipped, never reused. Returns the day's digits
+/// and its sequence's name.
+fn case_number_day(now: DateTime<Utc>, cfg: &CaseConfig) -> (String, String) {
+    let ymd = now
+        .with_timezone(&cfg.calendar.zone())
+        .date_naive()
+        .format("%Y%m%d")
+        .to_string();
+    let sequence = format!("case_no_{ymd}");
+    (ymd, sequence)
+}
+
+/// Makes the day's sequence for its first report, under a lock that only
+/// the reports racing it wait for; a day numbered by the earlier counter
+/// (`case_numbers`) goes on after its last number.
+async fn make_case_number_sequence(
     conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    cfg: &CaseConfig,
-) -> Result<String, sqlx::Error> {
-    let day = now.with_timezone(&cfg.calendar.zone()).date_naive();
-    let ymd = day.format("%Y%m%d").to_string();
-    let seq = format!("case_no_{ymd}");
-    let next = sqlx::query_scalar::<_, Option<i64>>("SELECT nextval(to_regclass($1))")
-        .bind(&seq)
+    ymd: &str,
+    sequence: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("LOCK TABLE case_numbers IN EXCLUSIVE MODE")
+        .execute(&mut *conn)
+        .await?;
+    // Made meanwhile by a report that held the lock before this one?
+    let made: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(sequence)
         .fetch_one(&mut *conn)
         .await?;
-    let n = match next {
-        Some(n) => n,
-        None => {
-            sqlx::query("LOCK TABLE case_numbers IN EXCLUSIVE MODE")
-                .execute(&mut *conn)
-                .await?;
-            // Made meanwhile by a report that held the lock before this one?
-            let made: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-                .bind(&seq)
-                .fetch_one(&mut *conn)
-                .await?;
-            if !made {
-                // `seq` is `case_no_` and eight digits: no outside text.
-                sqlx::query(sql!("CREATE SEQUENCE {seq}"))
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query(
-                    "SELECT setval($1::regclass, last) FROM case_numbers WHERE day = $2 AND last > 0",
-                )
-                .bind(&seq)
-                .bind(day)
-                .execute(&mut *conn)
-                .await?;
-            }
-            sqlx::query_scalar(sql!("SELECT nextval('{seq}')"))
-                .fetch_one(&mut *conn)
-                .await?
-        }
-    };
-    Ok(format!("{ymd}-{n:06}"))
+    if !made {
+        // `sequence` is `case_no_` and eight digits: no outside text.
+        sqlx::query(sql!("CREATE SEQUENCE {sequence}"))
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "SELECT setval($1::regclass, last) FROM case_numbers
+             WHERE day = to_date($2, 'YYYYMMDD') AND last > 0",
+        )
+        .bind(sequence)
+        .bind(ymd)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The advisory locks a report of its class takes before it looks for
@@ -608,13 +606,16 @@ pub async fn submit_report(
     if rule.duplicate_radius_m > 0.0 {
         locks.extend(duplicate_locks(intake, rule.duplicate_radius_m));
     }
-    sqlx::query(
-        "SELECT count(pg_advisory_xact_lock(k)) FROM (
+    // And whether the day's case numbers have their sequence yet.
+    let (ymd, sequence) = case_number_day(now, cfg);
+    let (_, numbered): (i64, bool) = sqlx::query_as(
+        "SELECT count(pg_advisory_xact_lock(k)), to_regclass($2) IS NOT NULL FROM (
              SELECT DISTINCT hashtextextended(x, 0) AS k FROM unnest($1::text[]) x ORDER BY 1
          ) ordered",
     )
     .bind(locks)
-    .execute(&mut *tx)
+    .bind(&sequence)
+    .fetch_one(&mut *tx)
     .await?;
     let (earlier, nearby) =
         earlier_and_nearby(&mut tx, user, intake, rule.duplicate_radius_m, now).await?;
@@ -655,7 +656,9 @@ pub async fn submit_report(
         ));
     }
 
-    let case_no = next_case_no(&mut tx, now, cfg).await?;
+    if !numbered {
+        make_case_number_sequence(&mut tx, &ymd, &sequence).await?;
+    }
     // The filing stage starts with the case, its deadline on both.
     let filing = stage_deadline(
         cfg,
@@ -665,7 +668,16 @@ pub async fn submit_report(
         Stage::Filing,
         now,
     )?;
-    let case_id = insert_case(&mut tx, &case_no, user, &actor, intake, filing, now).await?;
+    let (case_id, case_no) = insert_case(
+        &mut tx,
+        (&ymd, &sequence),
+        user,
+        &actor,
+        intake,
+        filing,
+        now,
+    )
+    .await?;
     if rule.auto_file {
         let system = Actor::system();
         let file = ActionInput::new(
@@ -754,27 +766,29 @@ async fn earlier_and_nearby(
     Ok((earlier, nearby))
 }
 
-/// Writes a new case with its first report, its filing stage (when the
-/// stage has a time limit) and the event that opens its trail, in one
-/// statement; returns the case's id.
+/// Writes a new case, numbered from the day's sequence, with its first
+/// report, its filing stage (when the stage has a time limit) and the event
+/// that opens its trail, in one statement; returns the case's id and number.
 #[allow(clippy::too_many_arguments)]
 async fn insert_case(
     conn: &mut PgConnection,
-    case_no: &str,
+    (ymd, sequence): (&str, &str),
     user: &User,
     actor: &Actor,
     intake: &Intake,
     filing: Option<(TimeLimit, Due)>,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<(i64, String), sqlx::Error> {
+    sqlx::query_as(
         "WITH c AS (
              INSERT INTO cases (case_no, state, kind, class, urgent, channel, description, address, geom,
                  grid, community, street, district, component, department, reported_by, reported_at, updated_at,
                  due_at, warn_at, light, cell)
-             VALUES ($1, 'reported', $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326),
-                 $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, case_light($18, $19, $17), $20)
-             RETURNING id
+             SELECT $1 || '-' || CASE WHEN n < 1000000 THEN lpad(n::text, 6, '0') ELSE n::text END,
+                 'reported', $2, $3, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326),
+                 $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, case_light($18, $19, $17), $20
+             FROM (SELECT nextval($29::regclass) AS n) number
+             RETURNING id, case_no
          ), r AS (
              INSERT INTO reports (case_id, reported_by, client_key, channel, description, photos, geom,
                  reported_at, duplicate, callback_phone)
@@ -790,9 +804,9 @@ async fn insert_case(
                  jsonb_build_object('report', r.id, 'channel', $5::text)
              FROM c, r
          )
-         SELECT id FROM c",
+         SELECT id, case_no FROM c",
     )
-    .bind(case_no)
+    .bind(ymd)
     .bind(intake.kind.as_str())
     .bind(&intake.class)
     .bind(intake.urgent)
@@ -820,6 +834,7 @@ async fn insert_case(
     .bind(actor.id)
     .bind(&actor.name)
     .bind(actor.role)
+    .bind(sequence)
     .fetch_one(conn)
     .await
 }
