@@ -41,8 +41,11 @@ enum Command {
         /// A base map style URL (MapLibre style JSON) for deployments with internet.
         #[arg(long, env = "CITYGRID_BASEMAP_STYLE")]
         basemap_style: Option<String>,
-        /// Seconds between sweeps for overdue stages.
-        #[arg(long, env = "CITYGRID_SWEEP_SECONDS", default_value_t = 30)]
+        /// Seconds between sweeps: overdue stages, the map's lights, the
+        /// evaluation's sums. Short, so that each sweep's work is small: with
+        /// 30 s, folding half a minute of reports at once held intake's p99
+        /// at 160 ms–1.3 s (250 reports/s offered), with 5 s at 15–29 ms.
+        #[arg(long, env = "CITYGRID_SWEEP_SECONDS", default_value_t = 5)]
         sweep_seconds: u64,
         /// Open connections at most (more wait in the listen queue).
         #[arg(long, env = "CITYGRID_MAX_CONNECTIONS", default_value_t = 512)]
