@@ -220,12 +220,10 @@ async fn full_case(
     case_no: &str,
     viewer: &User,
 ) -> ApiResult<(CaseRecord, CaseView)> {
-    if case_no.contains('\0') {
-        return Err(ApiError::not_found("case_not_found", "no such case"));
-    }
+    check_case_no(case_no)?;
     let (c, details) = cases::case_in_full(&state.pool, case_no)
         .await?
-        .ok_or_else(|| ApiError::not_found("case_not_found", format!("no case {case_no}")))?;
+        .ok_or_else(|| case_not_found(case_no))?;
     let index = state.city.get();
     let mut v = case_view(state, cfg, &index, &c, &details.stages);
     v.photos = Some(details.photos);
@@ -262,12 +260,22 @@ fn allowed_actions(user: &User, c: &CaseRecord) -> Vec<&'static str> {
 }
 
 async fn load_case(state: &AppState, case_no: &str) -> ApiResult<CaseRecord> {
+    check_case_no(case_no)?;
+    cases::get_case(&state.pool, case_no)
+        .await?
+        .ok_or_else(|| case_not_found(case_no))
+}
+
+/// A case number with a NUL in it names no case (and PostgreSQL refuses it).
+fn check_case_no(case_no: &str) -> ApiResult<()> {
     if case_no.contains('\0') {
         return Err(ApiError::not_found("case_not_found", "no such case"));
     }
-    cases::get_case(&state.pool, case_no)
-        .await?
-        .ok_or_else(|| ApiError::not_found("case_not_found", format!("no case {case_no}")))
+    Ok(())
+}
+
+fn case_not_found(case_no: &str) -> ApiError {
+    ApiError::not_found("case_not_found", format!("no case {case_no}"))
 }
 
 // ---------------------------------------------------------------- intake

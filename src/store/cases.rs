@@ -583,11 +583,13 @@ fn duplicate_locks(intake: &Intake, radius_m: f64) -> Vec<String> {
 /// outcome (`true` = replayed); otherwise a new case, or a duplicate report on
 /// an open case nearby. Returns once it is committed.
 ///
-/// A new case takes six round trips to the database (issue 12: every
+/// A new case takes five round trips to the database (issue 12: every
 /// statement cost the server and the database more than most of its work):
-/// the transaction's start, its locks, the earlier report and the open cases
-/// nearby, the case number, the case with its report, stage and event, and
-/// the commit.
+/// the transaction's start; its locks, with whether the day's case-number
+/// sequence exists; the earlier report and the open cases nearby; the case
+/// with its number, report, stage and event; and the commit. (The row of a
+/// new case's filing stage and first event are written here as `start_stage`
+/// and `append_event` write them for every later change.)
 pub async fn submit_report(
     pool: &PgPool,
     user: &User,
