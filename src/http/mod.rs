@@ -190,7 +190,7 @@ async fn fill_cells(pool: PgPool) {
 }
 
 /// Marks overdue stages, moves the map's lights on and settles the
-/// evaluation sums every `every`, for as long as the server runs.
+/// evaluation and hotspot sums every `every`, for as long as the server runs.
 async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -210,6 +210,11 @@ async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
         }
         if let Err(e) = crate::store::cases::settle_evaluation(&pool).await {
             tracing::warn!(error = %e, "evaluation settling failed; retrying next tick");
+        }
+        match crate::store::hotspots::settle(&pool, now, Duration::from_secs(2)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(months = n, "hotspot sums settled"),
+            Err(e) => tracing::warn!(error = %e, "hotspot settling failed; retrying next tick"),
         }
     }
 }

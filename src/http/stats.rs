@@ -39,7 +39,9 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
+use crate::domain::codes::ClassKind;
 use crate::domain::workflow::Role;
+use crate::store::hotspots::{self, HotspotQuery, Hotspots};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -687,57 +689,22 @@ pub(crate) async fn hotspots(
     if class.is_some_and(|c| c.len() != 4 || !c.bytes().all(|b| b.is_ascii_digit())) {
         return Err(bad("invalid_class", "class must be 4 digits"));
     }
-    let kind = q.get("kind").filter(|k| !k.is_empty());
-    if kind.is_some_and(|k| k != "event" && k != "component") {
-        return Err(bad("invalid_kind", "kind must be component or event"));
-    }
-    // One statement, so one moment: the cases with their cell (migration
-    // 0024) counted per cell and per grid, each without one yet as itself.
-    let rows: Vec<(Option<i64>, Option<String>, i64, Option<f64>, Option<f64>)> = sqlx::query_as(
-        "SELECT h3_parent(cell, $6), grid, count(*), NULL::float8, NULL::float8 FROM cases
-         WHERE reported_at >= $1 AND reported_at < $2 AND state <> 'void' AND cell IS NOT NULL
-           AND ($3::text IS NULL OR class = $3) AND ($4::text IS NULL OR kind = $4)
-           AND ($5::text IS NULL OR department = $5)
-         GROUP BY GROUPING SETS (h3_parent(cell, $6), grid)
-         UNION ALL
-         SELECT NULL, grid, 1, ST_X(geom), ST_Y(geom) FROM cases
-         WHERE reported_at >= $1 AND reported_at < $2 AND state <> 'void' AND cell IS NULL
-           AND ($3::text IS NULL OR class = $3) AND ($4::text IS NULL OR kind = $4)
-           AND ($5::text IS NULL OR department = $5)",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(class)
-    .bind(kind)
-    .bind(department)
-    .bind(i32::from(u8::from(resolution)))
-    .fetch_all(state.stale_reads.pool())
-    .await?;
-    let mut cells: HashMap<h3o::CellIndex, i64> = HashMap::new();
-    let mut grids: HashMap<String, i64> = HashMap::new();
-    for (cell, grid, count, lon, lat) in rows {
-        match (cell, grid, lon.zip(lat)) {
-            (Some(cell), _, _) => {
-                if let Some(cell) = u64::try_from(cell)
-                    .ok()
-                    .and_then(|c| h3o::CellIndex::try_from(c).ok())
-                {
-                    *cells.entry(cell).or_default() += count;
-                }
-            }
-            (None, Some(grid), Some((lon, lat))) => {
-                // The parent of its finest cell, as the kept cells give.
-                if let Some(cell) =
-                    crate::store::cases::finest_cell(lon, lat).and_then(|c| c.parent(resolution))
-                {
-                    *cells.entry(cell).or_default() += 1;
-                }
-                *grids.entry(grid).or_default() += 1;
-            }
-            (None, Some(grid), None) => *grids.entry(grid).or_default() += count,
-            (None, None, _) => {}
-        }
-    }
+    let kind = match q.get("kind").filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(
+            ClassKind::parse(k)
+                .ok_or_else(|| bad("invalid_kind", "kind must be component or event"))?,
+        ),
+    };
+    let query = HotspotQuery {
+        from,
+        to,
+        resolution,
+        class: class.map(String::as_str),
+        kind,
+        department: department.as_deref(),
+    };
+    let Hotspots { cells, grids } = hotspots::count(state.stale_reads.pool(), &query).await?;
     let mut cells: Vec<_> = cells.into_iter().collect();
     cells.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let features: Vec<Value> = cells

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod case_config;
 pub mod cases;
 pub mod city;
+pub mod hotspots;
 pub mod kiosks;
 pub mod media;
 pub mod notices;

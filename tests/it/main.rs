@@ -12,6 +12,7 @@ mod evaluation;
 mod events;
 mod exports;
 mod faults;
+mod hotspots;
 mod import;
 mod intake;
 mod limits;
