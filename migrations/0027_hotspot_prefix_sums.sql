@@ -2,79 +2,94 @@
 -- history is a million cases in 44,000 grids; counting them per request took
 -- 2.2 s, and no sum per day or per month helps: a month holds about as many
 -- (grid, count) rows as it has cases. What does help are sums of everything
--- *before* each month: the count of a grid over any period of whole months is
--- the sum before its end less the sum before its start, two rows per grid
--- whatever the period's length. Periods that start or end inside a month
--- count their cases from the nearest settled month's start to the period's
--- end (src/http/stats.rs, hotspots).
+-- *before* a moment: the count of a grid over a period is its sum before the
+-- period's end less its sum before its start, two rows a grid whatever the
+-- period's length. Such sums are kept at every UTC month's start and, for
+-- the last 62 days, at every UTC day's start ("bounds"), so a period's ends
+-- are never more than half a day (recent) or half a month (older) from a
+-- bound; the cases between an end and its nearest bound are counted from the
+-- cases themselves (src/store/hotspots.rs).
 --
--- Months are UTC months, like the evaluation's days. A month is settled by a
--- server's sweep (hotspot_settle) once it is an hour past: its sums are the
--- previous month's plus the previous month's own cases. The cases of a
--- settled month change only by becoming void (a state no case leaves) or by a
--- case reported with a time before it (intake writes the server's clock, so
--- none, but the trigger below counts it): both change the sums of the later
--- settled months in the case's own transaction, under a shared lock the
--- settling takes exclusively, so no change is both in and out of a new month.
+-- A bound is settled by a server's sweep (hotspot_settle) once it is an hour
+-- past: its sums are the previous bound's plus the cases in between. The
+-- cases before a settled bound change only by becoming void (a state no case
+-- leaves) or by a case reported with a time before it (intake writes the
+-- server's clock, so none, but the trigger below counts it): both change the
+-- sums of the later bounds in the case's own transaction, under a shared lock
+-- the settling takes exclusively, so no change is both in and out of a new
+-- bound.
 
--- The settled months: each one's start, before which its sums count.
-CREATE TABLE hotspot_months (
-    month timestamptz PRIMARY KEY
+-- The settled bounds: the moments before which the sums count.
+CREATE TABLE hotspot_bounds (
+    at timestamptz PRIMARY KEY
 );
 
--- Cases reported before `month`, not void, per unit grid …
+-- Cases reported before `at`, not void, per unit grid …
 CREATE TABLE hotspot_grids (
-    month timestamptz NOT NULL REFERENCES hotspot_months,
+    at timestamptz NOT NULL REFERENCES hotspot_bounds,
     grid text NOT NULL,
     cases bigint NOT NULL,
-    PRIMARY KEY (month, grid) INCLUDE (cases)
+    PRIMARY KEY (at, grid) INCLUDE (cases)
 );
 
 -- … and per H3 cell at resolution 9 (h3_parent of the cases' own cells), the
 -- finest the sums serve; coarser cells are their parents.
 CREATE TABLE hotspot_cells (
-    month timestamptz NOT NULL REFERENCES hotspot_months,
+    at timestamptz NOT NULL REFERENCES hotspot_bounds,
     cell bigint NOT NULL,
     cases bigint NOT NULL,
-    PRIMARY KEY (month, cell) INCLUDE (cases)
+    PRIMARY KEY (at, cell) INCLUDE (cases)
 );
 
--- Settles the next month, if one is due: true when it did (call again),
+-- Settles the next bound, if one is due: true when it did (call again),
 -- false when there is none yet, a case before it still has no H3 cell
--- (migration 0024's fill), or another server is settling.
+-- (migration 0024's fill), or another server is settling. Day bounds older
+-- than 62 days go (but for months' starts).
 CREATE FUNCTION hotspot_settle(now timestamptz) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     last timestamptz;
     next timestamptz;
+    daily constant timestamptz := now - interval '62 days';
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtextextended('hotspot_settle', 0)) THEN
         RETURN false;
     END IF;
-    SELECT max(month) INTO last FROM hotspot_months;
+    DELETE FROM hotspot_grids WHERE at IN (SELECT at FROM hotspot_bounds
+        WHERE at < daily AND at <> date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC');
+    DELETE FROM hotspot_cells WHERE at IN (SELECT at FROM hotspot_bounds
+        WHERE at < daily AND at <> date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC');
+    DELETE FROM hotspot_bounds
+        WHERE at < daily AND at <> date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    SELECT max(at) INTO last FROM hotspot_bounds;
     IF last IS NULL THEN
         -- The first case's month: nothing before it.
         SELECT date_trunc('month', min(reported_at) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
             INTO next FROM cases;
     ELSE
         next := ((last AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
+        IF next > daily THEN
+            -- Days from here on, the first of them inside the 62 days.
+            next := greatest(((last AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC',
+                             (date_trunc('day', daily AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC');
+        END IF;
     END IF;
     IF next IS NULL OR next > now - interval '1 hour'
        OR EXISTS (SELECT 1 FROM cases WHERE cell IS NULL AND reported_at < next) THEN
         RETURN false;
     END IF;
-    INSERT INTO hotspot_months VALUES (next);
+    INSERT INTO hotspot_bounds VALUES (next);
     IF last IS NOT NULL THEN
-        INSERT INTO hotspot_grids (month, grid, cases)
+        INSERT INTO hotspot_grids (at, grid, cases)
         SELECT next, grid, sum(n) FROM (
-            SELECT grid, cases AS n FROM hotspot_grids WHERE month = last
+            SELECT grid, cases AS n FROM hotspot_grids WHERE at = last
             UNION ALL
             SELECT grid, count(*) FROM cases
             WHERE reported_at >= last AND reported_at < next AND state <> 'void' AND grid IS NOT NULL
             GROUP BY grid
         ) s GROUP BY grid;
-        INSERT INTO hotspot_cells (month, cell, cases)
+        INSERT INTO hotspot_cells (at, cell, cases)
         SELECT next, cell, sum(n) FROM (
-            SELECT cell, cases AS n FROM hotspot_cells WHERE month = last
+            SELECT cell, cases AS n FROM hotspot_cells WHERE at = last
             UNION ALL
             SELECT h3_parent(cell, 9), count(*) FROM cases
             WHERE reported_at >= last AND reported_at < next AND state <> 'void'
@@ -84,8 +99,8 @@ BEGIN
     RETURN true;
 END $$;
 
--- A case that becomes void leaves the sums of the settled months after it
--- was reported; a case reported before a settled month (none by intake)
+-- A case that becomes void leaves the sums of the settled bounds after it
+-- was reported; a case reported before a settled bound (none by intake)
 -- joins them.
 CREATE FUNCTION hotspot_sums_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -93,7 +108,7 @@ DECLARE
     n bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        IF NEW.state = 'void' OR NOT EXISTS (SELECT 1 FROM hotspot_months WHERE month > NEW.reported_at) THEN
+        IF NEW.state = 'void' OR NOT EXISTS (SELECT 1 FROM hotspot_bounds WHERE at > NEW.reported_at) THEN
             RETURN NULL;
         END IF;
         c := NEW;
@@ -102,17 +117,17 @@ BEGIN
         c := OLD;
         n := -1;
     END IF;
-    -- A month being settled is waited for; then it is among those changed.
+    -- A bound being settled is waited for; then it is among those changed.
     PERFORM pg_advisory_xact_lock_shared(hashtextextended('hotspot_settle', 0));
     IF c.grid IS NOT NULL THEN
-        INSERT INTO hotspot_grids AS g (month, grid, cases)
-        SELECT month, c.grid, n FROM hotspot_months WHERE month > c.reported_at
-        ON CONFLICT (month, grid) DO UPDATE SET cases = g.cases + EXCLUDED.cases;
+        INSERT INTO hotspot_grids AS g (at, grid, cases)
+        SELECT at, c.grid, n FROM hotspot_bounds WHERE at > c.reported_at
+        ON CONFLICT (at, grid) DO UPDATE SET cases = g.cases + EXCLUDED.cases;
     END IF;
     IF c.cell IS NOT NULL THEN
-        INSERT INTO hotspot_cells AS h (month, cell, cases)
-        SELECT month, h3_parent(c.cell, 9), n FROM hotspot_months WHERE month > c.reported_at
-        ON CONFLICT (month, cell) DO UPDATE SET cases = h.cases + EXCLUDED.cases;
+        INSERT INTO hotspot_cells AS h (at, cell, cases)
+        SELECT at, h3_parent(c.cell, 9), n FROM hotspot_bounds WHERE at > c.reported_at
+        ON CONFLICT (at, cell) DO UPDATE SET cases = h.cases + EXCLUDED.cases;
     END IF;
     RETURN NULL;
 END $$;

@@ -113,14 +113,14 @@ for db in "$BASE_DB" "$BIG_DB"; do
         psql "$SERVER_URL/$db" -qc "VACUUM ANALYZE cases"
     fi
 done
-# And settle the hotspots' month sums (migration 0027) up to the clock's month.
+# And settle the hotspots' sums (migration 0027) up to the clock's day.
 for db in "$BASE_DB" "$BIG_DB"; do
     t0=$SECONDS
-    until [ "$(psql "$SERVER_URL/$db" -tAc "SELECT coalesce(max(month) >= date_trunc('month', timestamptz '$NOW' AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', false) FROM hotspot_months")" = t ]; do
-        [ $((SECONDS - t0)) -lt 1800 ] || { echo "!! $db: hotspot months still unsettled after 30 min" >&2; exit 1; }
+    until [ "$(psql "$SERVER_URL/$db" -tAc "SELECT coalesce(max(at) >= date_trunc('day', (timestamptz '$NOW' - interval '1 hour') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', false) FROM hotspot_bounds")" = t ]; do
+        [ $((SECONDS - t0)) -lt 1800 ] || { echo "!! $db: hotspot sums still unsettled after 30 min" >&2; exit 1; }
         sleep 2
     done
-    [ $((SECONDS - t0)) -gt 2 ] && echo "   $db: hotspot months settled in $((SECONDS - t0)) s" >&2
+    [ $((SECONDS - t0)) -gt 2 ] && echo "   $db: hotspot sums settled in $((SECONDS - t0)) s" >&2
     psql "$SERVER_URL/$db" -qc "VACUUM ANALYZE hotspot_grids, hotspot_cells"
 done
 token() { DATABASE_URL="$SERVER_URL/$1" $BIN user add --name "bench dispatcher $$" --role dispatcher 2>/dev/null | tail -1; }

@@ -213,7 +213,7 @@ async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
         }
         match crate::store::hotspots::settle(&pool, now, Duration::from_secs(2)).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(months = n, "hotspot sums settled"),
+            Ok(n) => tracing::info!(bounds = n, "hotspot sums settled"),
             Err(e) => tracing::warn!(error = %e, "hotspot settling failed; retrying next tick"),
         }
     }

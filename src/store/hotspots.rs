@@ -1,9 +1,9 @@
 //! Where problems recur: the cases of a period counted per H3 cell and per
-//! unit grid. Over whole months the counts come from the sums of every case
-//! before each settled month (migration 0027): a grid's count is its sum
-//! before the period's end less its sum before the start, two rows a grid
-//! however long the period; the days between a period's ends and the nearest
-//! settled months are counted from the cases themselves.
+//! unit grid, from the sums of every case before each settled bound (a UTC
+//! month's start, and for the last 62 days a UTC day's; migration 0027): a
+//! grid's count is its sum before the period's end less its sum before the
+//! start, two rows a grid however long the period; the hours between a
+//! period's ends and the nearest bounds are counted from the cases themselves.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use super::cases::finest_cell;
 use crate::domain::codes::ClassKind;
 
-/// The finest resolution the month sums keep (their cells are the cases'
+/// The finest resolution the sums keep (their cells are the cases'
 /// cells' parents at it); finer cells are counted from the cases.
 pub const SUMS_RESOLUTION: h3o::Resolution = h3o::Resolution::Nine;
 
@@ -64,16 +64,16 @@ impl Span {
     }
 }
 
-/// How to count [from, to): the settled months whose sums to subtract and
+/// How to count [from, to): the settled bounds whose sums to subtract and
 /// add, and the two spans of cases between them and the period's ends —
-/// the months nearest each end when that reads fewer days of cases than the
+/// the bounds nearest each end when that reads fewer days of cases than the
 /// period has; otherwise the period's own cases (and an empty second span).
 fn plan(
-    months: &[DateTime<Utc>],
+    bounds: &[DateTime<Utc>],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> (Option<(DateTime<Utc>, DateTime<Utc>)>, [Span; 2]) {
-    let nearest = |t: DateTime<Utc>| months.iter().copied().min_by_key(|m| (*m - t).abs());
+    let nearest = |t: DateTime<Utc>| bounds.iter().copied().min_by_key(|m| (*m - t).abs());
     if let (Some(start), Some(end)) = (nearest(from), nearest(to)) {
         let read = (from - start).abs() + (to - end).abs();
         if start < end && read < to - from {
@@ -104,19 +104,25 @@ fn span_cases(columns: &str, first: bool, more: &str) -> String {
 }
 
 /// Counts a period's cases per cell and per grid, in one statement (one
-/// moment): the month sums when the query has no filter and a resolution
+/// moment): the sums when the query has no filter and a resolution
 /// the sums keep, the cases of the spans between; the cases without their
 /// H3 cell yet (migration 0024) put in cells here.
 pub async fn count(pool: &PgPool, q: &HotspotQuery<'_>) -> Result<Hotspots, sqlx::Error> {
     let unfiltered = q.class.is_none() && q.kind.is_none() && q.department.is_none();
-    let months: Vec<DateTime<Utc>> = if unfiltered && q.resolution <= SUMS_RESOLUTION {
-        sqlx::query_scalar("SELECT month FROM hotspot_months ORDER BY month")
-            .fetch_all(pool)
+    // The bounds and the sums at them from one snapshot: a day's bound that
+    // ages out meanwhile is still there for the count.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let bounds: Vec<DateTime<Utc>> = if unfiltered && q.resolution <= SUMS_RESOLUTION {
+        sqlx::query_scalar("SELECT at FROM hotspot_bounds ORDER BY at")
+            .fetch_all(&mut *tx)
             .await?
     } else {
         vec![]
     };
-    let (sums, [a, b]) = plan(&months, q.from, q.to);
+    let (sums, [a, b]) = plan(&bounds, q.from, q.to);
     let with_cell = |first| span_cases("cell, grid", first, "AND cell IS NOT NULL");
     let without_cell = |first| span_cases("grid, geom", first, "AND cell IS NULL");
     // The spans' SQL is ours: no outside text.
@@ -127,12 +133,14 @@ pub async fn count(pool: &PgPool, q: &HotspotQuery<'_>) -> Result<Hotspots, sqlx
          UNION ALL
          SELECT NULL, grid, n, ST_X(geom), ST_Y(geom) FROM ({} UNION ALL {}) spans
          UNION ALL
-         SELECT h3_parent(cell, $10), NULL, sum(CASE WHEN month = $12 THEN cases ELSE -cases END)::int8,
+         SELECT h3_parent(cell, $10), NULL, sum(CASE WHEN at = $12 THEN cases ELSE -cases END)::int8,
              NULL, NULL
-         FROM hotspot_cells WHERE month IN ($11, $12) GROUP BY 1
+         FROM hotspot_cells WHERE at IN ($11, $12) GROUP BY 1
          UNION ALL
-         SELECT NULL, grid, sum(CASE WHEN month = $12 THEN cases ELSE -cases END)::int8, NULL, NULL
-         FROM hotspot_grids WHERE month IN ($11, $12) GROUP BY 2",
+         SELECT NULL, coalesce(e.grid, s.grid), (coalesce(e.cases, 0) - coalesce(s.cases, 0))::int8,
+             NULL, NULL
+         FROM (SELECT grid, cases FROM hotspot_grids WHERE at = $12) e
+         FULL JOIN (SELECT grid, cases FROM hotspot_grids WHERE at = $11) s ON s.grid = e.grid",
         with_cell(true),
         with_cell(false),
         without_cell(true),
@@ -189,8 +197,8 @@ pub async fn count(pool: &PgPool, q: &HotspotQuery<'_>) -> Result<Hotspots, sqlx
     Ok(counted)
 }
 
-/// Settles the months that are due (migration 0027), for at most `budget`
-/// (a long history's first settling takes a month at a time over several
+/// Settles the bounds that are due (migration 0027), for at most `budget`
+/// (a long history's first settling takes a bound at a time over several
 /// sweeps); returns how many. Several servers may settle at once: one does.
 pub async fn settle(
     pool: &PgPool,

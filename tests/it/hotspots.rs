@@ -1,7 +1,7 @@
 //! Hotspots over months (migration 0027): the answers counted from the sums
-//! before each settled month are the cases' own counts — before the months
-//! are settled and after, after a case of a settled month becomes void, and
-//! after a case is reported with a time inside a settled month.
+//! before each settled bound are the cases' own counts — before any bound is
+//! settled and after, after a case before settled bounds becomes void, and
+//! after a case is reported with a time before settled bounds.
 
 use std::collections::BTreeMap;
 
@@ -17,10 +17,6 @@ fn bj(m: u32, d: u32) -> DateTime<Utc> {
         .with_ymd_and_hms(2026, m, d, 10, 0, 0)
         .unwrap()
         .with_timezone(&Utc)
-}
-
-fn utc_month(m: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap()
 }
 
 type Counts = (BTreeMap<String, i64>, BTreeMap<String, i64>);
@@ -122,7 +118,7 @@ async fn hotspots_over_months_are_the_cases_counted() {
     let app = TestApp::spawn_with(db, Clock::fixed(bj(8, 12)))
         .await
         .unwrap();
-    // No month is settled until the answers have been checked without sums.
+    // Nothing is settled until the answers have been checked without sums.
     let mut no_settling = app.db.pool.acquire().await.unwrap();
     sqlx::query("SELECT pg_advisory_lock(hashtextextended('hotspot_settle', 0))")
         .execute(&mut *no_settling)
@@ -158,7 +154,7 @@ async fn hotspots_over_months_are_the_cases_counted() {
         reported.push(case_of(&body));
     }
     app.clock.set(bj(11, 25));
-    every_period_as_counted(&app, &u.operator, "no month settled").await;
+    every_period_as_counted(&app, &u.operator, "nothing settled").await;
 
     sqlx::query("SELECT pg_advisory_unlock(hashtextextended('hotspot_settle', 0))")
         .execute(&mut *no_settling)
@@ -172,19 +168,22 @@ async fn hotspots_over_months_are_the_cases_counted() {
     )
     .await
     .unwrap();
-    let months: Vec<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT month FROM hotspot_months ORDER BY month")
+    let bounds: Vec<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT at FROM hotspot_bounds ORDER BY at")
             .fetch_all(&app.db.pool)
             .await
             .unwrap();
-    assert_eq!(
-        months,
-        (8..=11).map(utc_month).collect::<Vec<_>>(),
-        "settled {settled} here"
-    );
+    // Months' starts, then every day's for the last 62 days (from 24
+    // September 02:00 UTC), up to an hour before the clock.
+    let day = |m, d| Utc.with_ymd_and_hms(2026, m, d, 0, 0, 0).unwrap();
+    let mut want = vec![day(8, 1), day(9, 1)];
+    want.extend((25..=30).map(|d| day(9, d)));
+    want.extend((1..=31).map(|d| day(10, d)));
+    want.extend((1..=25).map(|d| day(11, d)));
+    assert_eq!(bounds, want, "settled {settled} here");
     // The sums before November: the five cases reported before it.
     let before_november: i64 = sqlx::query_scalar(
-        "SELECT sum(cases)::int8 FROM hotspot_grids WHERE month = '2026-11-01T00:00:00Z'",
+        "SELECT sum(cases)::int8 FROM hotspot_grids WHERE at = '2026-11-01T00:00:00Z'",
     )
     .fetch_one(&app.db.pool)
     .await
@@ -197,7 +196,7 @@ async fn hotspots_over_months_are_the_cases_counted() {
     let grid = &p[0].0;
     let nudge = |by: i64| {
         sqlx::query(
-            "UPDATE hotspot_grids SET cases = cases + $1 WHERE month = '2026-11-01T00:00:00Z' AND grid = $2",
+            "UPDATE hotspot_grids SET cases = cases + $1 WHERE at = '2026-11-01T00:00:00Z' AND grid = $2",
         )
         .bind(by)
         .bind(grid)
@@ -224,7 +223,7 @@ async fn hotspots_over_months_are_the_cases_counted() {
     assert_eq!(s, 200, "{body}");
     every_period_as_counted(&app, &u.operator, "a settled case void").await;
 
-    // A case reported at a time inside settled months (a server's clock
+    // A case reported at a time before settled bounds (a server's clock
     // behind) joins the sums after it.
     app.clock.set(bj(9, 10));
     let (s, body) = app
@@ -236,7 +235,7 @@ async fn hotspots_over_months_are_the_cases_counted() {
         .await;
     assert_eq!(s, 201, "{body}");
     app.clock.set(bj(11, 25));
-    every_period_as_counted(&app, &u.operator, "a case reported in a settled month").await;
+    every_period_as_counted(&app, &u.operator, "a case reported before settled bounds").await;
 
     // A department's answer and a class filter are counted from the cases.
     let (s, hot) = app
