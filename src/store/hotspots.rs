@@ -103,7 +103,7 @@ fn span_cases(columns: &str, first: bool, more: &str) -> String {
     )
 }
 
-/// Counts a period's cases per cell and per grid, in one statement (one
+/// Counts a period's cases per cell and per grid, in one snapshot (one
 /// moment): the sums when the query has no filter and a resolution
 /// the sums keep, the cases of the spans between; the cases without their
 /// H3 cell yet (migration 0024) put in cells here.
@@ -166,8 +166,9 @@ pub async fn count(pool: &PgPool, q: &HotspotQuery<'_>) -> Result<Hotspots, sqlx
         .bind(sums.map(|(start, _)| start))
         .bind(sums.map(|(_, end)| end))
         .persistent(false)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
+    tx.commit().await?;
     let mut counted = Hotspots::default();
     for (cell, grid, n, lon, lat) in rows {
         let n = n.unwrap_or(0);
