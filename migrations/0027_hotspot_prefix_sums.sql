@@ -111,6 +111,16 @@ BEGIN
         IF NEW.state = 'void' OR NOT EXISTS (SELECT 1 FROM hotspot_bounds WHERE at > NEW.reported_at) THEN
             RETURN NULL;
         END IF;
+        IF NEW.cell IS NULL THEN
+            -- No cell to count it in (a case written without one, which
+            -- migration 0024's fill gives it later): the later bounds go,
+            -- to be settled again once it has its cell.
+            PERFORM pg_advisory_xact_lock_shared(hashtextextended('hotspot_settle', 0));
+            DELETE FROM hotspot_grids WHERE at > NEW.reported_at;
+            DELETE FROM hotspot_cells WHERE at > NEW.reported_at;
+            DELETE FROM hotspot_bounds WHERE at > NEW.reported_at;
+            RETURN NULL;
+        END IF;
         c := NEW;
         n := 1;
     ELSE
