@@ -26,7 +26,7 @@ CREATE TABLE hotspot_bounds (
 
 -- Cases reported before `at`, not void, per unit grid …
 CREATE TABLE hotspot_grids (
-    at timestamptz NOT NULL REFERENCES hotspot_bounds,
+    at timestamptz NOT NULL REFERENCES hotspot_bounds ON DELETE CASCADE,
     grid text NOT NULL,
     cases bigint NOT NULL,
     PRIMARY KEY (at, grid) INCLUDE (cases)
@@ -35,7 +35,7 @@ CREATE TABLE hotspot_grids (
 -- … and per H3 cell at resolution 9 (h3_parent of the cases' own cells), the
 -- finest the sums serve; coarser cells are their parents.
 CREATE TABLE hotspot_cells (
-    at timestamptz NOT NULL REFERENCES hotspot_bounds,
+    at timestamptz NOT NULL REFERENCES hotspot_bounds ON DELETE CASCADE,
     cell bigint NOT NULL,
     cases bigint NOT NULL,
     PRIMARY KEY (at, cell) INCLUDE (cases)
@@ -54,11 +54,7 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtextextended('hotspot_settle', 0)) THEN
         RETURN false;
     END IF;
-    DELETE FROM hotspot_grids WHERE at IN (SELECT at FROM hotspot_bounds
-        WHERE at < daily AND at <> date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC');
-    DELETE FROM hotspot_cells WHERE at IN (SELECT at FROM hotspot_bounds
-        WHERE at < daily AND at <> date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC');
-    DELETE FROM hotspot_bounds
+    DELETE FROM hotspot_bounds  -- and their sums
         WHERE at < daily AND at <> date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     SELECT max(at) INTO last FROM hotspot_bounds;
     IF last IS NULL THEN
@@ -116,9 +112,7 @@ BEGIN
             -- migration 0024's fill gives it later): the later bounds go,
             -- to be settled again once it has its cell.
             PERFORM pg_advisory_xact_lock_shared(hashtextextended('hotspot_settle', 0));
-            DELETE FROM hotspot_grids WHERE at > NEW.reported_at;
-            DELETE FROM hotspot_cells WHERE at > NEW.reported_at;
-            DELETE FROM hotspot_bounds WHERE at > NEW.reported_at;
+            DELETE FROM hotspot_bounds WHERE at > NEW.reported_at;  -- and their sums
             RETURN NULL;
         END IF;
         c := NEW;
