@@ -211,7 +211,13 @@ async fn sweep_overdue(pool: PgPool, clock: Clock, every: Duration) {
         if let Err(e) = crate::store::cases::settle_evaluation(&pool).await {
             tracing::warn!(error = %e, "evaluation settling failed; retrying next tick");
         }
-        match crate::store::hotspots::settle(&pool, now, Duration::from_secs(2)).await {
+        let settled = match pool.acquire().await {
+            Ok(mut conn) => {
+                crate::store::hotspots::settle(&mut conn, now, Duration::from_secs(2)).await
+            }
+            Err(e) => Err(e),
+        };
+        match settled {
             Ok(0) => {}
             Ok(n) => tracing::info!(bounds = n, "hotspot sums settled"),
             Err(e) => tracing::warn!(error = %e, "hotspot settling failed; retrying next tick"),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::cases::finest_cell;
 use crate::domain::codes::ClassKind;
@@ -200,9 +200,11 @@ pub async fn count(pool: &PgPool, q: &HotspotQuery<'_>) -> Result<Hotspots, sqlx
 
 /// Settles the bounds that are due (migration 0027), for at most `budget`
 /// (a long history's first settling takes a bound at a time over several
-/// sweeps); returns how many. Several servers may settle at once: one does.
+/// sweeps); returns how many. Several servers may settle at once: one does,
+/// and the others (or any connection but the one holding the settling lock)
+/// return 0.
 pub async fn settle(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     now: DateTime<Utc>,
     budget: Duration,
 ) -> Result<u32, sqlx::Error> {
@@ -211,7 +213,7 @@ pub async fn settle(
     while started.elapsed() < budget {
         let more: bool = sqlx::query_scalar("SELECT hotspot_settle($1)")
             .bind(now)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?;
         if !more {
             break;

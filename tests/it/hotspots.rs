@@ -156,18 +156,20 @@ async fn hotspots_over_months_are_the_cases_counted() {
     app.clock.set(bj(11, 25));
     every_period_as_counted(&app, &u.operator, "nothing settled").await;
 
-    sqlx::query("SELECT pg_advisory_unlock(hashtextextended('hotspot_settle', 0))")
-        .execute(&mut *no_settling)
-        .await
-        .unwrap();
-    drop(no_settling);
+    // Settled on the connection holding the lock (advisory locks are
+    // reentrant), so the server's sweep takes no turn in between.
     let settled = citygrid::store::hotspots::settle(
-        &app.db.pool,
+        &mut no_settling,
         bj(11, 25),
         std::time::Duration::from_secs(30),
     )
     .await
     .unwrap();
+    sqlx::query("SELECT pg_advisory_unlock(hashtextextended('hotspot_settle', 0))")
+        .execute(&mut *no_settling)
+        .await
+        .unwrap();
+    drop(no_settling);
     let bounds: Vec<DateTime<Utc>> =
         sqlx::query_scalar("SELECT at FROM hotspot_bounds ORDER BY at")
             .fetch_all(&app.db.pool)
