@@ -18,10 +18,16 @@
 -- sums of the later bounds in the case's own transaction, under a shared lock
 -- the settling takes exclusively, so no change is both in and out of a new
 -- bound.
+--
+-- A bound's `version` is new whenever its sums change (settled, or changed
+-- by a case), so the servers keep the sums of two bounds, once read, for as
+-- long as both versions stand.
 
 -- The settled bounds: the moments before which the sums count.
+CREATE SEQUENCE hotspot_versions;
 CREATE TABLE hotspot_bounds (
-    at timestamptz PRIMARY KEY
+    at timestamptz PRIMARY KEY,
+    version bigint NOT NULL DEFAULT nextval('hotspot_versions')
 );
 
 -- Cases reported before `at`, not void, per unit grid …
@@ -73,7 +79,7 @@ BEGIN
        OR EXISTS (SELECT 1 FROM cases WHERE cell IS NULL AND reported_at < next) THEN
         RETURN false;
     END IF;
-    INSERT INTO hotspot_bounds VALUES (next);
+    INSERT INTO hotspot_bounds (at) VALUES (next);
     IF last IS NOT NULL THEN
         INSERT INTO hotspot_grids (at, grid, cases)
         SELECT next, grid, sum(n) FROM (
@@ -133,6 +139,7 @@ BEGIN
         SELECT at, h3_parent(c.cell, 9), n FROM hotspot_bounds WHERE at > c.reported_at
         ON CONFLICT (at, cell) DO UPDATE SET cases = h.cases + EXCLUDED.cases;
     END IF;
+    UPDATE hotspot_bounds SET version = nextval('hotspot_versions') WHERE at > c.reported_at;
     RETURN NULL;
 END $$;
 

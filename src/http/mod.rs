@@ -89,6 +89,8 @@ pub struct AppState {
     /// Tiles, evaluation, hotspots, exports and Open311 GETs: the replica
     /// while it answers.
     pub stale_reads: StaleReads,
+    /// The hotspots' sums of the pairs of bounds last asked for.
+    pub hotspot_sums: Arc<crate::store::hotspots::SumsCache>,
     pub city: Arc<SharedIndex>,
     pub clock: Clock,
     pub media_dir: Arc<PathBuf>,
@@ -140,6 +142,7 @@ impl AppState {
         Ok(Self {
             pool,
             stale_reads,
+            hotspot_sums: Default::default(),
             city,
             clock: opts.clock,
             media_dir: Arc::new(opts.media_dir),

@@ -31,7 +31,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
@@ -637,11 +636,12 @@ fn period(
     Ok((from, to))
 }
 
-/// `GET /api/v1/stats/hotspots?from=&to=&kind=&class=&resolution=`: where
-/// problems recur. A GeoJSON FeatureCollection of H3 cells (resolution 5–12,
-/// default 9, ~0.1 km²: the parents of the cases' cells at resolution 12)
-/// with `count`, most first, and `grids`: the unit grids with their counts,
-/// most first. A department counts its own cases only.
+/// `GET /api/v1/stats/hotspots?from=&to=&kind=&class=&resolution=&grids_limit=`:
+/// where problems recur. A GeoJSON FeatureCollection of H3 cells (resolution
+/// 5–12, default 9, ~0.1 km²: the parents of the cases' cells at resolution
+/// 12) with `count`, most first, and `grids`: the `grids_limit` unit grids
+/// with most cases (default 100), most first, of `grids_total`. A department
+/// counts its own cases only.
 #[derive(Debug, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HotspotsQuery {
@@ -660,16 +660,80 @@ pub struct HotspotsQuery {
     /// H3 resolution 5–12 (default 9, ~0.1 km²).
     #[param(value_type = Option<u8>, minimum = 5, maximum = 12)]
     resolution: Option<String>,
+    /// How many unit grids to list, most cases first: 0–100,000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 100000)]
+    grids_limit: Option<String>,
+}
+
+/// The grids a hotspot answer lists by default, and at most.
+const GRIDS_LISTED: usize = 100;
+const GRIDS_LISTED_MAX: usize = 100_000;
+
+/// The answer: a GeoJSON FeatureCollection of cells, and the grids.
+#[derive(Serialize)]
+pub(crate) struct HotspotsAnswer {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    features: Vec<CellFeature>,
+    grids: Vec<GridCount>,
+    grids_total: usize,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    resolution: u8,
+}
+
+#[derive(Serialize)]
+pub(crate) struct CellFeature {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    geometry: CellPolygon,
+    properties: CellCount,
+}
+
+#[derive(Serialize)]
+pub(crate) struct CellPolygon {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: [Vec<[f64; 2]>; 1],
+}
+
+#[derive(Serialize)]
+pub(crate) struct CellCount {
+    cell: String,
+    count: i64,
+}
+
+#[derive(Serialize)]
+pub(crate) struct GridCount {
+    grid: String,
+    count: i64,
+}
+
+/// A cell's outline, closed, to six decimals (about 0.1 m; RFC 7946 § 11.2).
+fn cell_polygon(cell: h3o::CellIndex) -> CellPolygon {
+    let six = |v: f64| (v * 1e6).round() / 1e6;
+    let mut ring: Vec<[f64; 2]> = cell
+        .boundary()
+        .iter()
+        .map(|ll| [six(ll.lng()), six(ll.lat())])
+        .collect();
+    if let Some(&first) = ring.first() {
+        ring.push(first);
+    }
+    CellPolygon {
+        kind: "Polygon",
+        coordinates: [ring],
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/stats/hotspots", tag = "stats", params(HotspotsQuery),
     responses((status = 200, description = "A GeoJSON FeatureCollection of H3 cells with `count`, most first; \
-        `grids`: the unit grids with their counts", body = Object)))]
+        `grids`: the `grids_limit` unit grids with most cases, most first, of `grids_total`", body = Object)))]
 pub(crate) async fn hotspots(
     caller: Caller,
     State(state): State<AppState>,
     Params(q, _): Params<HotspotsQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HotspotsAnswer>> {
     // A department sees where its own cases are.
     let department = match caller.0.role {
         Role::Department => caller.0.department.clone(),
@@ -696,6 +760,14 @@ pub(crate) async fn hotspots(
                 .ok_or_else(|| bad("invalid_kind", "kind must be component or event"))?,
         ),
     };
+    let grids_limit = match q.get("grids_limit") {
+        None => GRIDS_LISTED,
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= GRIDS_LISTED_MAX)
+            .ok_or_else(|| bad("invalid_grids_limit", "grids_limit must be 0–100000"))?,
+    };
     let query = HotspotQuery {
         from,
         to,
@@ -704,35 +776,39 @@ pub(crate) async fn hotspots(
         kind,
         department: department.as_deref(),
     };
-    let Hotspots { cells, grids } = hotspots::count(state.stale_reads.pool(), &query).await?;
+    let Hotspots { cells, grids } =
+        hotspots::count(state.stale_reads.pool(), &state.hotspot_sums, &query).await?;
     let mut cells: Vec<_> = cells.into_iter().collect();
     cells.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let features: Vec<Value> = cells
+    let features = cells
         .into_iter()
-        .map(|(cell, count)| {
-            let mut ring: Vec<Value> = cell
-                .boundary()
-                .iter()
-                .map(|ll| json!([ll.lng(), ll.lat()]))
-                .collect();
-            if let Some(first) = ring.first().cloned() {
-                ring.push(first);
-            }
-            json!({
-                "type": "Feature",
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-                "properties": {"cell": cell.to_string(), "count": count},
-            })
+        .map(|(cell, count)| CellFeature {
+            kind: "Feature",
+            geometry: cell_polygon(cell),
+            properties: CellCount {
+                cell: cell.to_string(),
+                count,
+            },
         })
         .collect();
+    let grids_total = grids.len();
     let mut grids: Vec<_> = grids.into_iter().collect();
-    grids.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(Json(json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "grids": grids.into_iter().map(|(grid, count)| json!({"grid": grid, "count": count})).collect::<Vec<_>>(),
-        "from": from,
-        "to": to,
-        "resolution": u8::from(resolution),
-    })))
+    let most_first = |a: &(String, i64), b: &(String, i64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+    if grids_limit < grids.len() {
+        grids.select_nth_unstable_by(grids_limit, most_first);
+        grids.truncate(grids_limit);
+    }
+    grids.sort_by(most_first);
+    Ok(Json(HotspotsAnswer {
+        kind: "FeatureCollection",
+        features,
+        grids: grids
+            .into_iter()
+            .map(|(grid, count)| GridCount { grid, count })
+            .collect(),
+        grids_total,
+        from,
+        to,
+        resolution: u8::from(resolution),
+    }))
 }

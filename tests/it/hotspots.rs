@@ -196,13 +196,20 @@ async fn hotspots_over_months_are_the_cases_counted() {
     // The answers do come from the sums: one more before November in a grid
     // shows in a period that ends with October, and goes again.
     let grid = &p[0].0;
-    let nudge = |by: i64| {
+    // (A change of sums gives their bound a new version, or the servers
+    // answer from the sums they read before.)
+    let pool = &app.db.pool;
+    let nudge = |by: i64| async move {
         sqlx::query(
-            "UPDATE hotspot_grids SET cases = cases + $1 WHERE at = '2026-11-01T00:00:00Z' AND grid = $2",
+            "WITH g AS (UPDATE hotspot_grids SET cases = cases + $1
+                 WHERE at = '2026-11-01T00:00:00Z' AND grid = $2)
+             UPDATE hotspot_bounds SET version = nextval('hotspot_versions')
+             WHERE at = '2026-11-01T00:00:00Z'",
         )
         .bind(by)
         .bind(grid)
-        .execute(&app.db.pool)
+        .execute(pool)
+        .await
     };
     let (from, to) = PERIODS[0];
     nudge(1).await.unwrap();
@@ -238,6 +245,44 @@ async fn hotspots_over_months_are_the_cases_counted() {
     assert_eq!(s, 201, "{body}");
     app.clock.set(bj(11, 25));
     every_period_as_counted(&app, &u.operator, "a case reported before settled bounds").await;
+
+    // The grids with most cases, as many as asked for, of all there are.
+    let (from, to) = PERIODS[1];
+    let (_, every) = counted_here(&app.db, from, to, 9).await;
+    let period = format!(
+        "from={}&to={}",
+        from.replace('+', "%2B"),
+        to.replace('+', "%2B")
+    );
+    let (s, hot) = app
+        .get_as(
+            &format!("/api/v1/stats/hotspots?{period}&grids_limit=2"),
+            &u.operator,
+        )
+        .await;
+    assert_eq!(s, 200, "{hot}");
+    let mut most: Vec<(i64, &String)> = every.iter().map(|(g, n)| (-n, g)).collect();
+    most.sort();
+    let top: Vec<Value> = most[..2]
+        .iter()
+        .map(|(n, g)| json!({"grid": g, "count": -n}))
+        .collect();
+    assert_eq!(hot["grids"], json!(top));
+    assert_eq!(hot["grids_total"], every.len());
+    assert!(every.len() > 2, "more grids than listed: {every:?}");
+    for bad in ["-1", "100001", "x"] {
+        let (s, body) = app
+            .get_as(
+                &format!("/api/v1/stats/hotspots?{period}&grids_limit={bad}"),
+                &u.operator,
+            )
+            .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (400, Some("invalid_grids_limit")),
+            "{body}"
+        );
+    }
 
     // A department's answer and a class filter are counted from the cases.
     let (s, hot) = app
