@@ -103,11 +103,14 @@ async fn every_period_as_counted(app: &TestApp, token: &str, when: &str) {
     for (from, to) in PERIODS {
         for resolution in [9, 7] {
             let want = counted_here(&app.db, from, to, resolution).await;
-            let got = answered(app, token, from, to, resolution).await;
-            assert_eq!(
-                got, want,
-                "{when}: {from} – {to} at resolution {resolution}"
-            );
+            // Asked twice: the second from the sums the server kept.
+            for ask in ["first", "again"] {
+                let got = answered(app, token, from, to, resolution).await;
+                assert_eq!(
+                    got, want,
+                    "{when}, asked {ask}: {from} – {to} at resolution {resolution}"
+                );
+            }
         }
     }
 }
@@ -218,6 +221,17 @@ async fn hotspots_over_months_are_the_cases_counted() {
     assert_eq!(grids[grid], want[grid] + 1);
     nudge(-1).await.unwrap();
 
+    // The first period's sums, kept by the server: after each change below,
+    // it is asked first, and the sums' new version must show.
+    let ask_first = |when: &'static str| {
+        let (from, to) = PERIODS[0];
+        let (app, token) = (&app, &u.operator);
+        async move {
+            let got = answered(app, token, from, to, 9).await;
+            assert_eq!(got, counted_here(&app.db, from, to, 9).await, "{when}");
+        }
+    };
+    ask_first("before the void").await;
     // A September case made void leaves the sums of October and November.
     let (september, version) = &reported[2];
     let (s, body) = app
@@ -232,6 +246,7 @@ async fn hotspots_over_months_are_the_cases_counted() {
     assert_eq!(s, 200, "{body}");
     every_period_as_counted(&app, &u.operator, "a settled case void").await;
 
+    ask_first("before the late report").await;
     // A case reported at a time before settled bounds (a server's clock
     // behind) joins the sums after it.
     app.clock.set(bj(9, 10));
