@@ -225,10 +225,7 @@ pub async fn count(
         let n = n.unwrap_or(0);
         match (cell, grid, lon.zip(lat)) {
             (Some(cell), _, _) => {
-                if let Some(cell) = u64::try_from(cell)
-                    .ok()
-                    .and_then(|c| h3o::CellIndex::try_from(c).ok())
-                {
+                if let Some(cell) = cell_index(cell) {
                     *counted.cells.entry(cell).or_default() += n;
                 }
             }
@@ -247,6 +244,13 @@ pub async fn count(
     counted.cells.retain(|_, n| *n != 0);
     counted.grids.retain(|_, n| *n != 0);
     Ok(counted)
+}
+
+/// An H3 cell as the database keeps it (int8).
+fn cell_index(cell: i64) -> Option<h3o::CellIndex> {
+    u64::try_from(cell)
+        .ok()
+        .and_then(|c| h3o::CellIndex::try_from(c).ok())
 }
 
 /// The sums at `end` less those at `start`, per cell (the kept cells'
@@ -274,10 +278,7 @@ async fn read_sums(
     for (cell, grid, n) in rows {
         match (cell, grid) {
             (Some(cell), _) => {
-                if let Some(cell) = u64::try_from(cell)
-                    .ok()
-                    .and_then(|c| h3o::CellIndex::try_from(c).ok())
-                {
+                if let Some(cell) = cell_index(cell) {
                     sums.cells.insert(cell, n);
                 }
             }
